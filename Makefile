@@ -1,0 +1,35 @@
+# `make run` and `make test` create the environment themselves on a fresh machine.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.deeplense-installed
+CORES ?= all
+CONFIG ?= config.yaml
+REPORT ?= results/report.html
+
+.PHONY: run test env clean lint
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+# Rules call the `deeplense` command: put the environment's bin first on PATH.
+run: export PATH := $(abspath $(BIN)):$(PATH)
+run: $(STAMP)
+	snakemake --cores $(CORES) --configfile $(CONFIG)
+	snakemake --cores 1 --configfile $(CONFIG) --report $(REPORT)
+	@echo "Report: $(abspath $(REPORT))"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean:
+	rm -rf results logs benchmarks/rules .snakemake

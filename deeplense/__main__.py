@@ -1,0 +1,3 @@
+from deeplense.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""The ``deeplense`` command line: the steps that the Snakemake rules call, usable by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from deeplense import __version__
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from deeplense.config import ConfigError, load_config
+    from deeplense.workflow.plan import shard_paths
+
+    try:
+        cfg = load_config(Path(args.config))
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    for name, ds in cfg.datasets.items():
+        counts = ", ".join(f"{c.name}={c.n_images}" for c in ds.classes)
+        print(f"dataset {name}: {ds.instrument.num_pix}×{ds.instrument.num_pix} px; {counts}; {len(shard_paths(cfg, name))} shards")
+    for name, m in cfg.models.items():
+        print(f"model {name}: {m.architecture} ({m.task}) on {m.dataset}, {m.epochs} epochs")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from deeplense.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from deeplense.config import ClassConfig, DatasetConfig
+    from deeplense.simulation.image import record_units
+    from deeplense.simulation.shards import shard_range, simulate_shard
+    from deeplense.storage.shard_store import write_shard
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    cls = ClassConfig.model_validate(spec["class"])
+    dataset = DatasetConfig.model_validate({**spec["dataset"], "classes": [spec["class"]]})
+    indices = shard_range(cls.n_images, spec["shard_size"], args.shard)
+    result = simulate_shard(spec["seed"], spec["dataset_name"], dataset, cls, indices)
+    write_shard(result, args.output, cls.name, record_units(dataset))
+    print(f"wrote {len(indices)} images of {spec['dataset_name']}/{cls.name} to {args.output}")
+    return 0
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    from deeplense.config import DatasetConfig
+    from deeplense.storage.dataset_store import ClassShards, combine_shards
+    from deeplense.storage.shard_store import open_shard
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    dataset = DatasetConfig.model_validate(spec["dataset"])
+    by_class: dict[str, list[Path]] = {c.name: [] for c in dataset.classes}
+    for path in args.shards:
+        name = open_shard(path).attrs.get("class_name")
+        if name not in by_class:
+            raise SystemExit(f"shard {path} belongs to class {name!r}, not one of {list(by_class)}")
+        by_class[name].append(Path(path))
+    inst = dataset.instrument
+    digest = combine_shards(
+        [ClassShards(c.name, c.n_images, by_class[c.name]) for c in dataset.classes],
+        args.output,
+        dataset_name=spec["dataset_name"],
+        dataset_config=spec["dataset"],
+        seed=spec["seed"],
+        image_shape=(1, inst.num_pix, inst.num_pix),
+        chunk_images=spec["storage"]["chunk_images"],
+        compression_level=spec["storage"]["compression_level"],
+    )
+    print(f"wrote {args.output} ({digest})")
+    return 0
+
+
+def _cmd_gallery(args: argparse.Namespace) -> int:
+    from deeplense.report.gallery import plot_gallery
+
+    plot_gallery(args.store, args.output, args.per_class)
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from deeplense.config import ModelConfig
+    from deeplense.report.figures import plot_training_curves
+    from deeplense.training.trainer import TrainOutputs, train_model
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    cfg = ModelConfig.model_validate(spec["model"])
+    outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info))
+    out = train_model(spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads)
+    plot_training_curves(out.history, args.curves, f"{spec['model_name']} ({cfg.architecture}) on {cfg.dataset}")
+    print(f"wrote {out.checkpoint}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.roc), Path(args.confusion))
+    m = evaluate_model(spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], threads=args.threads)
+    print(f"{spec['model_name']}: accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']}")
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from deeplense.report.leaderboard import write_leaderboard
+
+    table = write_leaderboard(args.metrics, args.csv, args.html)
+    print(table.to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deeplense", description="Simulate dark-matter strong-lensing datasets, train and evaluate networks on them.")
+    p.add_argument("--version", action="version", version=f"deeplense {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("check-config", help="validate an experiment config and summarise it")
+    s.add_argument("config")
+    s.set_defaults(func=_cmd_check_config)
+
+    s = sub.add_parser("schema", help="print the config's JSON schema")
+    s.set_defaults(func=_cmd_schema)
+
+    s = sub.add_parser("simulate", help="simulate one shard of one class into a Zarr store")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.simulate_spec)")
+    s.add_argument("--shard", type=int, required=True)
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=_cmd_simulate)
+
+    s = sub.add_parser("store", help="validate shards and combine them into the dataset store")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.store_spec)")
+    s.add_argument("--shards", nargs="+", required=True)
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=_cmd_store)
+
+    s = sub.add_parser("gallery", help="save a grid of example images per class")
+    s.add_argument("--store", required=True)
+    s.add_argument("--per-class", type=int, default=6)
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=_cmd_gallery)
+
+    s = sub.add_parser("train", help="train one model on a dataset store")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")
+    s.add_argument("--store", required=True)
+    s.add_argument("--checkpoint", required=True, help="best checkpoint (.pt)")
+    s.add_argument("--history", required=True, help="per-epoch metrics (.csv)")
+    s.add_argument("--info", required=True, help="provenance (.json)")
+    s.add_argument("--curves", required=True, help="training-curves figure (.png)")
+    s.add_argument("--threads", type=int, default=1)
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split")
+    s.add_argument("--spec", required=True)
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--store", required=True)
+    s.add_argument("--metrics", required=True, help="metrics with provenance (.json)")
+    s.add_argument("--predictions", required=True, help="per-sample class probabilities (.csv)")
+    s.add_argument("--roc", required=True, help="ROC figure (.png)")
+    s.add_argument("--confusion", required=True, help="confusion-matrix figure (.png)")
+    s.add_argument("--threads", type=int, default=1)
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("leaderboard", help="collect metrics.json files into CSV and HTML tables")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--html", required=True)
+    s.set_defaults(func=_cmd_leaderboard)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,294 @@
+"""The experiment config: pydantic models are the single source of defaults, types, docs and the
+exported JSON schema (workflow/schemas/config.schema.json).
+
+``load_config`` turns the raw YAML mapping into an ``ExperimentConfig`` or raises ``ConfigError``
+naming the field, the bad value and what is allowed, before any job runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from deeplense.physics.distributions import Param
+from deeplense.physics.instruments import INSTRUMENTS
+from deeplense.physics.scenarios import SCENARIOS
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the field, the value and what is allowed."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Cosmology(_Strict):
+    """Flat ΛCDM."""
+
+    H0: float = Field(70.0, gt=0, description="Hubble constant [km/s/Mpc]")
+    Om0: float = Field(0.3, gt=0, lt=1, description="matter density")
+    Ob0: float = Field(0.05, ge=0, lt=1, description="baryon density")
+
+
+class MainLensConfig(_Strict):
+    """Main deflector (SIE) plus external shear. Give ``theta_E`` [arcsec] or ``mass`` [Msun];
+    a mass is converted with angular-diameter distances (the DeepLense recipe)."""
+
+    profile: Literal["SIE"] = "SIE"
+    theta_E: Param | None = Field(None, description="Einstein radius [arcsec]")
+    mass: Param | None = Field(None, description="mass whose point-mass Einstein radius is theta_E [Msun]")
+    e1: Param = 0.1
+    e2: Param = 0.0
+    center_x: Param = 0.0
+    center_y: Param = 0.0
+    gamma1: Param = Field(0.05, description="external shear component 1")
+    gamma2: Param = Field(0.0, description="external shear component 2")
+
+    @model_validator(mode="after")
+    def _one_normalisation(self) -> "MainLensConfig":
+        if (self.theta_E is None) == (self.mass is None):
+            raise ValueError("give exactly one of theta_E or mass")
+        return self
+
+
+class SourceConfig(_Strict):
+    """Elliptical Sérsic source (DeepLense Model I defaults)."""
+
+    profile: Literal["SERSIC_ELLIPSE"] = "SERSIC_ELLIPSE"
+    amp: Param = Field(10.0, description="amplitude [counts/s at the Sérsic half-light radius]")
+    R_sersic: Param = Field(0.25, description="half-light radius [arcsec]")
+    n_sersic: Param = 1.0
+    e1: Param = -0.1
+    e2: Param = 0.1
+    center_x: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
+    center_y: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
+
+
+class InstrumentConfig(_Strict):
+    """Pixel grid, Gaussian PSF and noise. ``preset`` fills the fields the config leaves out."""
+
+    preset: str = "custom"
+    num_pix: int = Field(64, ge=8, le=1024, description="image side [pixels]")
+    pixel_scale: float = Field(0.08, gt=0, description="[arcsec/pixel]")
+    psf_fwhm: float = Field(0.1, gt=0, description="Gaussian PSF FWHM [arcsec]")
+    supersampling: int = Field(1, ge=1, le=8, description="sub-pixels per pixel side when ray-tracing")
+    background_rms: float = Field(0.01, ge=0, description="Gaussian background noise [counts/s]")
+    exposure_time: Param = Field(1000.0, description="exposure for Poisson noise [s]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            name = data.get("preset", "custom")
+            if name not in INSTRUMENTS:
+                raise ValueError(
+                    f"unknown instrument preset {name!r}; allowed: {', '.join(INSTRUMENTS.names())}"
+                )
+            data = {**INSTRUMENTS.get(name)(), **data}
+        return data
+
+
+class ClassConfig(_Strict):
+    """One class of a dataset: a dark-matter scenario with its parameters and image count."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    scenario: str = Field(description="registered dark-matter scenario")
+    n_images: int = Field(gt=0, description="number of images of this class")
+    params: dict[str, Any] = Field(default_factory=dict, description="the scenario's parameters")
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, name: str) -> str:
+        if name not in SCENARIOS:
+            raise ValueError(f"unknown dark-matter scenario {name!r}; allowed: {', '.join(SCENARIOS.names())}")
+        return name
+
+    @model_validator(mode="after")
+    def _scenario_params(self) -> "ClassConfig":
+        params_model = SCENARIOS.get(self.scenario).Params
+        # Resolve defaults so the stored config is complete; nested errors keep their field names.
+        self.params = params_model.model_validate(self.params).model_dump(mode="json")
+        return self
+
+
+class SplitConfig(_Strict):
+    """Fractions of each dataset for training, validation and test (fixed per sample and seed)."""
+
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.15, ge=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitConfig":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        return self
+
+
+class DatasetConfig(_Strict):
+    """A simulated dataset: one lens/source/instrument set-up and its classes, in a fixed order."""
+
+    z_lens: float = Field(0.5, gt=0)
+    z_source: float = Field(1.0, gt=0)
+    cosmology: Cosmology = Cosmology()
+    lens: MainLensConfig = MainLensConfig(theta_E=1.2)
+    source: SourceConfig = SourceConfig()
+    instrument: InstrumentConfig = InstrumentConfig()
+    classes: list[ClassConfig] = Field(min_length=1)
+    split: SplitConfig = SplitConfig()
+
+    @model_validator(mode="after")
+    def _checks(self) -> "DatasetConfig":
+        if not self.z_lens < self.z_source:
+            raise ValueError(f"z_lens ({self.z_lens}) must be below z_source ({self.z_source})")
+        names = [c.name for c in self.classes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"class names must be unique, repeated: {', '.join(dup)}")
+        return self
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+
+class SimulationSettings(_Strict):
+    """How simulation work is cut into jobs. Does not change any image."""
+
+    shard_size: int = Field(200, gt=0, description="images per simulation job")
+
+
+class StorageSettings(_Strict):
+    """Zarr layout of the combined dataset stores."""
+
+    chunk_images: int = Field(256, gt=0, description="images per Zarr chunk along `sample`")
+    compression_level: int = Field(3, ge=1, le=22, description="zstd level")
+
+
+class ModelConfig(_Strict):
+    """A network trained on one dataset for one task."""
+
+    architecture: str = Field(description="timm model name or a deeplense-registered architecture")
+    task: Literal["classification"] = "classification"
+    dataset: str = Field(description="name of a dataset in `datasets`")
+    epochs: int = Field(5, gt=0)
+    batch_size: int = Field(64, gt=0)
+    lr: float = Field(1e-3, gt=0, description="peak learning rate")
+    weight_decay: float = Field(0.05, ge=0)
+    optimizer: Literal["adamw"] = "adamw"
+    scheduler: Literal["cosine", "constant"] = "cosine"
+    augment: bool = Field(True, description="random flips and 90° rotations (the D4 symmetries)")
+    shuffle_buffer: int = Field(2048, gt=0, description="images held in the shuffle buffer")
+    pretrained: str | None = Field(None, description="local weights file to fine-tune from")
+
+    @field_validator("architecture")
+    @classmethod
+    def _known_architecture(cls, name: str) -> str:
+        from deeplense.models.registry import architecture_exists  # imports timm: only when needed
+
+        if not architecture_exists(name):
+            raise ValueError(
+                f"unknown architecture {name!r}; use a timm model name (timm.list_models()) "
+                f"or a registered deeplense architecture"
+            )
+        return name
+
+
+class ReportSettings(_Strict):
+    gallery_per_class: int = Field(6, ge=1, le=32, description="example images per class in the report")
+
+
+class ExperimentConfig(_Strict):
+    """The whole experiment: datasets to simulate and models to train and evaluate on them."""
+
+    seed: int = Field(0, ge=0, description="global seed of every random stream")
+    simulation: SimulationSettings = SimulationSettings()
+    storage: StorageSettings = StorageSettings()
+    datasets: dict[str, DatasetConfig] = Field(min_length=1)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    report: ReportSettings = ReportSettings()
+
+    @field_validator("datasets", "models")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import re
+
+        for name in value:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"name {name!r} must match {NAME_PATTERN} (it becomes a path)")
+        return value
+
+    @model_validator(mode="after")
+    def _model_datasets(self) -> "ExperimentConfig":
+        for name, model in self.models.items():
+            if model.dataset not in self.datasets:
+                raise ValueError(
+                    f"models.{name}.dataset = {model.dataset!r} is not a dataset; "
+                    f"allowed: {', '.join(self.datasets)}"
+                )
+        return self
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "union[", "tagged-union", "float", "Fixed", "Uniform")):
+            continue  # pydantic's internal union branch names: not config fields
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: ``source: field.path = value: what is wrong / allowed``."""
+    lines = [f"invalid config {source}:"]
+    seen = set()
+    for e in error.errors():
+        where = _location(e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        key = (where, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        value = "" if e["type"] == "missing" else f" = {e.get('input')!r}"
+        if len(value) > 120:
+            value = value[:117] + "..."
+        lines.append(f"  {where}{value}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(raw: dict[str, Any] | str | Path, source: str | None = None) -> ExperimentConfig:
+    """Validate a config mapping (or a YAML file) into an ``ExperimentConfig``."""
+    if isinstance(raw, (str, Path)):
+        source = source or str(raw)
+        try:
+            raw = yaml.safe_load(Path(raw).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {raw} does not exist") from None
+    source = source or "config"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid config {source}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, source)) from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the config, exported to workflow/schemas/config.schema.json."""
+    return ExperimentConfig.model_json_schema()
+
+
+def dump_json(obj: Any) -> str:
+    """Canonical JSON (sorted keys): identical config gives identical text, hashes and params."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))

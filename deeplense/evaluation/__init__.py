@@ -1,0 +1,1 @@
+"""Evaluation on the fixed test split: metrics (scikit-learn) and their provenance."""

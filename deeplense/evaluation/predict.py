@@ -1,0 +1,28 @@
+"""Run a trained model over a split of a dataset store, in store order, without augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from deeplense.data.torch_loader import ChunkStream
+from deeplense.training.tasks import make_task
+from deeplense.storage.dataset_store import open_dataset
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, state: dict, store: str | Path, indices: np.ndarray, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(samples, targets, predictions) for ``indices``; predictions are the task's (probabilities)."""
+    ds = open_dataset(store)
+    task = make_task(state["task"], ds)
+    norm = state["normalisation"]
+    data = ChunkStream(store, indices, task.targets(ds), norm["mean"], norm["std"], shuffle=False)
+    samples, targets, preds = [], [], []
+    for images, y, s in DataLoader(data, batch_size=batch_size):
+        preds.append(task.predict(model(images)).numpy())
+        targets.append(y.numpy())
+        samples.append(np.asarray(s))
+    return np.concatenate(samples), np.concatenate(targets), np.concatenate(preds)

@@ -1,0 +1,1 @@
+"""Figures, dataset galleries and the leaderboard that the Snakemake report collects."""

@@ -1,0 +1,53 @@
+"""Figures of training and evaluation: training curves, ROC curves, confusion matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deeplense.report.style import figure, save
+
+
+def plot_training_curves(history_csv: str | Path, out: str | Path, title: str) -> None:
+    """Loss (train and validation) and validation accuracy against epoch."""
+    h = pd.read_csv(history_csv)
+    fig, (ax_loss, ax_acc) = figure(1, 2, figsize=(10, 4))
+    ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
+    ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_loss.legend()
+    ax_acc.plot(h["epoch"] + 1, h["val_accuracy"], marker="s", color="#009E73")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1.02), title="validation accuracy")
+    fig.suptitle(title)
+    save(fig, out)
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, float | None], out: str | Path, title: str) -> None:
+    """One-vs-rest ROC curve per class with its AUC in the legend."""
+    fig, ax = figure(figsize=(5.5, 5))
+    for name, (fpr, tpr) in curves.items():
+        ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {aucs[name]:.3f})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title=title)
+    ax.legend(loc="lower right", fontsize=9)
+    save(fig, out)
+
+
+def plot_confusion(matrix: list[list[int]], classes: list[str], out: str | Path, title: str) -> None:
+    """Confusion matrix, counts and row-normalised fractions side by side."""
+    counts = np.asarray(matrix)
+    norm = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
+    fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
+    for ax, values, fmt, label in ((axes[0], counts, "d", "counts"), (axes[1], norm, ".2f", "fraction of true class")):
+        im = ax.imshow(values, cmap="Blues", vmin=0)
+        ax.grid(False)
+        ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set(xlabel="predicted class", ylabel="true class", title=label)
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, format(v, fmt), ha="center", va="center", color="white" if v > values.max() / 2 else "black")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle(title)
+    save(fig, out)

@@ -1,0 +1,1 @@
+"""Turning a dataset's physical description into images: seeds, renderers, shards."""

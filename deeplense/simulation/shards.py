@@ -1,0 +1,53 @@
+"""Shards: contiguous ranges of one class's images, the unit of parallel simulation work."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from deeplense.config import ClassConfig, DatasetConfig
+from deeplense.simulation.image import record_units, simulate_image
+from deeplense.simulation.seeds import image_seed
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    images: np.ndarray  # (n, band, y, x) float32
+    index_in_class: np.ndarray  # (n,) int64
+    seeds: np.ndarray  # (n,) uint64
+    records: dict[str, np.ndarray]  # field -> (n,) float64, NaN where a field does not apply
+
+
+def shard_count(n_images: int, shard_size: int) -> int:
+    return math.ceil(n_images / shard_size)
+
+
+def shard_range(n_images: int, shard_size: int, shard: int) -> range:
+    """Indices (within the class) of shard number ``shard``."""
+    n_shards = shard_count(n_images, shard_size)
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} out of range: {n_images} images in shards of {shard_size} give {n_shards}")
+    return range(shard * shard_size, min((shard + 1) * shard_size, n_images))
+
+
+def simulate_shard(
+    global_seed: int, dataset_name: str, dataset: DatasetConfig, cls: ClassConfig, indices: range, progress: bool = True
+) -> ShardResult:
+    """Simulate the images ``indices`` of class ``cls``; each from its own seed."""
+    fields = record_units(dataset)
+    n = len(indices)
+    inst = dataset.instrument
+    images = np.empty((n, 1, inst.num_pix, inst.num_pix), dtype=np.float32)
+    seeds = np.empty(n, dtype=np.uint64)
+    records = {key: np.full(n, np.nan) for key in fields}
+    for row, index in enumerate(tqdm(indices, desc=f"{dataset_name}/{cls.name}", disable=not progress)):
+        seed = image_seed(global_seed, dataset_name, cls.name, index)
+        sim = simulate_image(dataset, cls, seed)
+        images[row] = sim.image
+        seeds[row] = seed
+        for key, value in sim.record.items():
+            records[key][row] = value
+    return ShardResult(images, np.asarray(indices, dtype=np.int64), seeds, records)

@@ -1,0 +1,1 @@
+"""Training: tasks (what is predicted and how it is scored) and the training loop."""

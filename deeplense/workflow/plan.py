@@ -1,0 +1,103 @@
+"""What the workflow must build, derived from the validated config.
+
+Each rule gets a *spec*: canonical JSON of exactly the settings its output depends on (plus the
+deeplense version). Snakemake's params trigger compares specs, so changing one class's physics
+reruns that class's shards and what depends on them, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import deeplense
+from deeplense.config import ConfigError, ExperimentConfig, dump_json, load_config
+from deeplense.simulation.shards import shard_count
+
+RESULTS = "results"  # every output lives under this folder of the working directory
+
+
+def load_or_exit(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
+    """Validate the Snakemake config; on error print the problems and stop before any job runs."""
+    try:
+        return load_config(raw, source)
+    except ConfigError as e:
+        print(f"deeplense: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+# ---- paths -------------------------------------------------------------------------------------
+def dataset_dir(dataset: str) -> str:
+    return f"{RESULTS}/datasets/{dataset}"
+
+
+def store_path(dataset: str) -> str:
+    return f"{dataset_dir(dataset)}/dataset.zarr"
+
+
+def shard_paths(cfg: ExperimentConfig, dataset: str) -> list[str]:
+    """Every shard store of every class of ``dataset``."""
+    ds = cfg.datasets[dataset]
+    return [
+        f"{dataset_dir(dataset)}/shards/{cls.name}/{shard:04d}.zarr"
+        for cls in ds.classes
+        for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size))
+    ]
+
+
+def model_dir(model: str) -> str:
+    return f"{RESULTS}/models/{model}"
+
+
+# ---- specs -------------------------------------------------------------------------------------
+def _dataset_physics(cfg: ExperimentConfig, dataset: str) -> dict[str, Any]:
+    """The dataset's settings shared by all its classes (everything but classes and split)."""
+    return cfg.datasets[dataset].model_dump(mode="json", exclude={"classes", "split"})
+
+
+def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> str:
+    """What a shard of class ``cls`` depends on: shared physics, this class, seed, shard size."""
+    ds = cfg.datasets[dataset]
+    (class_cfg,) = [c for c in ds.classes if c.name == cls]
+    return dump_json(
+        {
+            "version": deeplense.__version__,
+            "seed": cfg.seed,
+            "dataset_name": dataset,
+            "dataset": _dataset_physics(cfg, dataset),
+            "class": class_cfg.model_dump(mode="json"),
+            "shard_size": cfg.simulation.shard_size,
+        }
+    )
+
+
+def store_spec(cfg: ExperimentConfig, dataset: str) -> str:
+    """What the combined store depends on: the whole dataset config, seed and storage layout."""
+    return dump_json(
+        {
+            "version": deeplense.__version__,
+            "seed": cfg.seed,
+            "dataset_name": dataset,
+            "dataset": cfg.datasets[dataset].model_dump(mode="json"),
+            "storage": cfg.storage.model_dump(mode="json"),
+        }
+    )
+
+
+def model_spec(cfg: ExperimentConfig, model: str) -> str:
+    """What training and evaluation of ``model`` depend on (the dataset enters as an input file)."""
+    m = cfg.models[model]
+    return dump_json(
+        {
+            "version": deeplense.__version__,
+            "seed": cfg.seed,
+            "model_name": model,
+            "model": m.model_dump(mode="json"),
+            "split": cfg.datasets[m.dataset].split.model_dump(mode="json"),
+        }
+    )
+
+
+def parse_spec(text: str) -> dict[str, Any]:
+    return json.loads(text)

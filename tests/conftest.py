@@ -1,0 +1,75 @@
+"""Shared fixtures: a tiny real dataset (lenstronomy images in a real Zarr store), built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deeplense.config import ExperimentConfig, load_config
+from deeplense.simulation.image import record_units
+from deeplense.simulation.shards import shard_count, shard_range, simulate_shard
+from deeplense.storage.dataset_store import ClassShards, combine_shards
+from deeplense.storage.shard_store import write_shard
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = ROOT / "tests" / "configs" / "tiny.yaml"
+
+
+def small_config(n: int = 12, num_pix: int = 24, seed: int = 3) -> ExperimentConfig:
+    """Three classes of ``n`` small images; cheap enough to simulate inside a test."""
+    return load_config(
+        {
+            "seed": seed,
+            "simulation": {"shard_size": 5},
+            "storage": {"chunk_images": 8},
+            "datasets": {
+                "small": {
+                    "instrument": {"num_pix": num_pix, "pixel_scale": 0.2, "psf_fwhm": 0.2},
+                    "classes": [
+                        {"name": "no_sub", "scenario": "no_sub", "n_images": n},
+                        {"name": "cdm", "scenario": "cdm", "n_images": n, "params": {"n_subhalos": 5}},
+                        {"name": "vortex", "scenario": "vortex", "n_images": n, "params": {"n_points": 10}},
+                    ],
+                }
+            },
+        }
+    )
+
+
+def build_store(cfg: ExperimentConfig, root: Path, dataset: str = "small") -> tuple[Path, list[ClassShards]]:
+    """Simulate every shard and combine them, as the workflow's rules do."""
+    ds = cfg.datasets[dataset]
+    shards = []
+    for cls in ds.classes:
+        paths = []
+        for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size)):
+            result = simulate_shard(cfg.seed, dataset, ds, cls, shard_range(cls.n_images, cfg.simulation.shard_size, shard), progress=False)
+            path = root / "shards" / cls.name / f"{shard:04d}.zarr"
+            write_shard(result, path, cls.name, record_units(ds))
+            paths.append(path)
+        shards.append(ClassShards(cls.name, cls.n_images, paths))
+    store = root / "dataset.zarr"
+    n = ds.instrument.num_pix
+    combine_shards(
+        shards,
+        store,
+        dataset_name=dataset,
+        dataset_config=ds.model_dump(mode="json"),
+        seed=cfg.seed,
+        image_shape=(1, n, n),
+        chunk_images=cfg.storage.chunk_images,
+        compression_level=cfg.storage.compression_level,
+    )
+    return store, shards
+
+
+@pytest.fixture(scope="session")
+def small_cfg() -> ExperimentConfig:
+    return small_config()
+
+
+@pytest.fixture(scope="session")
+def small_store(small_cfg, tmp_path_factory) -> Path:
+    store, _ = build_store(small_cfg, tmp_path_factory.mktemp("small"))
+    return store

@@ -1,0 +1,85 @@
+"""A bad config fails before anything runs, naming the field, the bad value and what is allowed."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deeplense.config import ConfigError, json_schema, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_raw() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_default_and_tiny_configs_are_valid():
+    cfg = load_config(ROOT / "config.yaml")
+    assert [c.name for c in cfg.datasets["demo"].classes] == ["no_sub", "cdm", "vortex"]
+    # defaults of the scenario are resolved into the stored config
+    assert cfg.datasets["demo"].classes[1].params["r_max"] == 2.0
+    load_config(ROOT / "tests" / "configs" / "tiny.yaml")
+
+
+def broken(path: list, value) -> dict:
+    raw = copy.deepcopy(default_raw())
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (["datasets", "demo", "classes", 1, "scenario"], "wimp", ["datasets.demo.classes[1].scenario = 'wimp'", "'wimp'", "allowed: cdm, no_sub, vortex"]),
+        (["datasets", "demo", "classes", 0, "n_images"], -5, ["datasets.demo.classes[0].n_images", "-5", "greater than 0"]),
+        (["datasets", "demo", "classes", 0, "n_images"], KeyError, ["datasets.demo.classes[0].n_images", "Field required"]),
+        (["datasets", "demo", "classes", 1, "params", "beta"], "steep", ["datasets.demo.classes[1]", "beta", "'steep'"]),
+        (["datasets", "demo", "classes", 1, "params", "n_subhaloes"], 3, ["n_subhaloes", "Extra inputs are not permitted"]),
+        (["datasets", "demo", "instrument", "preset"], "jwst", ["instrument", "'jwst'", "allowed: custom, deeplense_model_i"]),
+        (["datasets", "demo", "split", "test"], 0.5, ["datasets.demo.split", "must be 1"]),
+        (["models", "resnet18", "dataset"], "nope", ["models.resnet18.dataset = 'nope'", "allowed: demo"]),
+        (["models", "resnet18", "architecture"], "resnet9000", ["models.resnet18.architecture = 'resnet9000'", "timm"]),
+        (["datasets", "demo", "lens", "theta_E"], {"dist": "uniform", "low": 2, "high": 1}, ["datasets.demo.lens.theta_E", "below high"]),
+        (["seed"], KeyError, None),  # seed has a default: not an error
+    ],
+)
+def test_errors_name_field_value_and_allowed(path, value, expected):
+    raw = broken(path, value)
+    if expected is None:
+        load_config(raw)
+        return
+    with pytest.raises(ConfigError) as err:
+        load_config(raw, "config.yaml")
+    message = str(err.value)
+    assert message.startswith("invalid config config.yaml:")
+    for fragment in expected:
+        assert fragment in message, message
+
+
+def test_missing_datasets_and_unknown_top_level_field():
+    with pytest.raises(ConfigError, match=r"datasets: Field required"):
+        load_config({"models": {}})
+    with pytest.raises(ConfigError, match=r"epochz.*Extra inputs"):
+        load_config({**default_raw(), "epochz": 3})
+
+
+def test_config_file_errors():
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(Path("/nonexistent/config.yaml"))
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config([1, 2])  # type: ignore[arg-type]
+
+
+def test_exported_schema_is_current():
+    """workflow/schemas/config.schema.json is generated from the pydantic models (`deeplense schema`)."""
+    stored = json.loads((ROOT / "workflow" / "schemas" / "config.schema.json").read_text())
+    assert stored == json.loads(json.dumps(json_schema())), "run: deeplense schema > workflow/schemas/config.schema.json"
