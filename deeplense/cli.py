@@ -52,7 +52,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_store(args: argparse.Namespace) -> int:
-    from deeplense.config import DatasetConfig
+    from deeplense.config import DatasetConfig, StorageSettings
     from deeplense.storage.dataset_store import ClassShards, combine_shards
     from deeplense.storage.shard_store import open_shard
     from deeplense.workflow.plan import parse_spec
@@ -73,8 +73,7 @@ def _cmd_store(args: argparse.Namespace) -> int:
         dataset_config=spec["dataset"],
         seed=spec["seed"],
         image_shape=(1, inst.num_pix, inst.num_pix),
-        chunk_images=spec["storage"]["chunk_images"],
-        compression_level=spec["storage"]["compression_level"],
+        storage=StorageSettings.model_validate(spec["storage"]),
     )
     print(f"wrote {args.output} ({digest})")
     return 0
@@ -84,6 +83,31 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
     from deeplense.report.gallery import plot_gallery
 
     plot_gallery(args.store, args.output, args.per_class)
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from deeplense.storage.inspect import summarize
+
+    print(summarize(args.store))
+    if args.grid:
+        from deeplense.report.gallery import plot_gallery
+
+        plot_gallery(args.store, args.grid, args.per_class)
+        print(f"example images: {args.grid}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from deeplense.storage.dataset_store import StoreError
+    from deeplense.storage.inspect import validate_store
+
+    try:
+        digest = validate_store(args.store)
+    except StoreError as e:
+        print(f"invalid: {e}", file=sys.stderr)
+        return 1
+    print(f"valid: {args.store} ({digest})")
     return 0
 
 
@@ -150,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--per-class", type=int, default=6)
     s.add_argument("--output", required=True)
     s.set_defaults(func=_cmd_gallery)
+
+    s = sub.add_parser("inspect", help="summarise a dataset store; optionally save example images")
+    s.add_argument("store")
+    s.add_argument("--grid", help="save a grid of example images per class to this PNG")
+    s.add_argument("--per-class", type=int, default=6)
+    s.set_defaults(func=_cmd_inspect)
+
+    s = sub.add_parser("validate", help="read every chunk of a store and check it against its hash")
+    s.add_argument("store")
+    s.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("train", help="train one model on a dataset store")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")

@@ -167,10 +167,23 @@ class SimulationSettings(_Strict):
 
 
 class StorageSettings(_Strict):
-    """Zarr layout of the combined dataset stores."""
+    """Zarr layout of the combined dataset stores. Changes bytes on disk, never image values."""
 
-    chunk_images: int = Field(256, gt=0, description="images per Zarr chunk along `sample`")
-    compression_level: int = Field(3, ge=1, le=22, description="zstd level")
+    chunk_mb: float = Field(4.0, ge=1.0, description="target chunk size [MiB], whole images along `sample`")
+    chunk_images: int | None = Field(None, gt=0, description="images per chunk; overrides chunk_mb")
+    codec: Literal["blosc_zstd", "zstd", "blosc_lz4", "none"] = Field(
+        "blosc_zstd", description="compression: zstd inside Blosc (bit-shuffled), Zarr's own zstd, Blosc lz4, none"
+    )
+    compression_level: int = Field(3, ge=1, le=22, description="compression level of the codec")
+    shard_above_chunks: int = Field(
+        1000, gt=0, description="group chunks into Zarr shards when a store would hold more chunk files than this"
+    )
+
+    def images_per_chunk(self, image_bytes: int) -> int:
+        """Whole images per chunk: ``chunk_images`` or enough images to reach ``chunk_mb``."""
+        if self.chunk_images is not None:
+            return self.chunk_images
+        return max(1, -(-int(self.chunk_mb * 2**20) // image_bytes))
 
 
 class ModelConfig(_Strict):
@@ -186,7 +199,8 @@ class ModelConfig(_Strict):
     optimizer: Literal["adamw"] = "adamw"
     scheduler: Literal["cosine", "constant"] = "cosine"
     augment: bool = Field(True, description="random flips and 90° rotations (the D4 symmetries)")
-    shuffle_buffer: int = Field(2048, gt=0, description="images held in the shuffle buffer")
+    shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (spawned, each streams its own chunks)")
     pretrained: str | None = Field(None, description="local weights file to fine-tune from")
 
     @field_validator("architecture")

@@ -58,8 +58,7 @@ def build_store(cfg: ExperimentConfig, root: Path, dataset: str = "small") -> tu
         dataset_config=ds.model_dump(mode="json"),
         seed=cfg.seed,
         image_shape=(1, n, n),
-        chunk_images=cfg.storage.chunk_images,
-        compression_level=cfg.storage.compression_level,
+        storage=cfg.storage,
     )
     return store, shards
 

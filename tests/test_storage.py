@@ -59,7 +59,7 @@ def _shards(tmp_path, n=4):
 
 def _combine(cfg, shards, out):
     ds = cfg.datasets["small"]
-    return combine_shards(shards, out, dataset_name="small", dataset_config=ds.model_dump(mode="json"), seed=cfg.seed, image_shape=(1, 24, 24), chunk_images=8, compression_level=3)
+    return combine_shards(shards, out, dataset_name="small", dataset_config=ds.model_dump(mode="json"), seed=cfg.seed, image_shape=(1, 24, 24), storage=cfg.storage)
 
 
 def test_missing_shard_is_named_and_nothing_written(tmp_path):
@@ -79,7 +79,7 @@ def test_incomplete_class_and_wrong_shape_are_named(tmp_path):
         _combine(cfg, short, tmp_path / "out.zarr")
     ds = cfg.datasets["small"]
     with pytest.raises(StoreError, match=r"image shape \(1, 24, 24\), expected \(1, 32, 32\)"):
-        combine_shards(shards, tmp_path / "o.zarr", dataset_name="small", dataset_config=ds.model_dump(mode="json"), seed=1, image_shape=(1, 32, 32), chunk_images=8, compression_level=3)
+        combine_shards(shards, tmp_path / "o.zarr", dataset_name="small", dataset_config=ds.model_dump(mode="json"), seed=1, image_shape=(1, 32, 32), storage=cfg.storage)
 
 
 def test_nan_image_is_rejected(tmp_path):

@@ -14,7 +14,7 @@ SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 
 
 def test_train_then_evaluate(small_store, tmp_path):
-    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=2, batch_size=8, shuffle_buffer=16)
+    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=2, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("r18", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=1, split=SPLIT, threads=1)
     history = pd.read_csv(out.history)
     assert list(history["epoch"]) == [0, 1] and np.isfinite(history[["train_loss", "val_loss"]].values).all()
@@ -37,7 +37,7 @@ def test_train_then_evaluate(small_store, tmp_path):
 
 
 def test_training_is_deterministic(small_store, tmp_path):
-    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer=16)
+    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1)
     a = train_model("a", cfg, small_store, TrainOutputs.in_dir(tmp_path / "a"), seed=3, split=SPLIT)
     b = train_model("b", cfg, small_store, TrainOutputs.in_dir(tmp_path / "b"), seed=3, split=SPLIT)
     sa = torch.load(a.checkpoint, weights_only=False)["model_state"]

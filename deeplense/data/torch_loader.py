@@ -1,9 +1,11 @@
-"""The torch boundary: stream whole Zarr chunks into a bounded shuffle buffer.
+"""The torch boundary: batches of normalised (and optionally D4-augmented) image tensors streamed
+from whole Zarr chunks through a bounded shuffle pool.
 
-Random per-image reads of compressed chunks are slow (each decompresses a whole chunk), so the
-loader reads chunks whole, shuffles chunk order per epoch, and shuffles images within a buffer
-of at most ``buffer_images`` images. Memory stays bounded whatever the dataset size. Dask runs
-synchronously inside the loader, so DataLoader workers never inherit a thread pool.
+Memory: a shuffle block holds as many decoded chunks as fit in ``buffer_mb`` beside the bytes of
+the chunk being read (at least one chunk), and each batch is gathered from it; so memory stays
+within the budget. Several
+DataLoader workers each stream their own share of the chunks; they are started with the
+``forkserver`` method, so no worker inherits a Zarr or Dask thread pool through ``fork``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import dask
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from deeplense.storage.dataset_store import open_dataset
+from deeplense.data.batches import chunk_plan, ordered_batches, read_plan, shuffled_batches
+from deeplense.storage.chunk_reader import ChunkReader
+
+WORKER_START_METHOD = "forkserver"
 
 
 def d4_transform(image: np.ndarray, k: int) -> np.ndarray:
@@ -27,11 +31,21 @@ def d4_transform(image: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-class ChunkStream(IterableDataset):
-    """Yields ``(image, target, sample)`` for the samples ``indices`` of a dataset store.
+def d4_batch(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image of a (n, band, y, x) batch under its own random D4 symmetry."""
+    ks = rng.integers(8, size=images.shape[0])
+    out = np.empty_like(images)
+    for k in np.unique(ks):
+        sel = ks == k
+        out[sel] = d4_transform(images[sel], int(k))
+    return out
 
-    ``shuffle``: chunk order and a bounded buffer, deterministic for (seed, epoch). Without it,
-    samples come in store order (evaluation). Images are normalised with ``mean``/``std`` per band.
+
+class ChunkStream(IterableDataset):
+    """Yields batches ``(images, targets, samples)`` of the samples ``indices`` of a store.
+
+    ``shuffle``: chunk order and pool mixing are random, reproducible for (seed, epoch, number of
+    workers); every sample comes exactly once per epoch. Without it, batches follow store order.
     """
 
     def __init__(
@@ -42,63 +56,69 @@ class ChunkStream(IterableDataset):
         mean: list[float],
         std: list[float],
         *,
+        batch_size: int,
         shuffle: bool,
         seed: int = 0,
-        buffer_images: int = 2048,
+        buffer_mb: float = 256.0,
         augment: bool = False,
     ) -> None:
         self.store = str(store)
         self.indices = np.sort(np.asarray(indices, dtype=np.int64))
         self.targets = np.asarray(targets)
         self.mean = np.asarray(mean, dtype=np.float32)[:, None, None]
-        self.std = np.asarray(std, dtype=np.float32)[:, None, None]
+        self.inv_std = (1.0 / np.asarray(std, dtype=np.float32))[:, None, None]
+        self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
-        self.buffer_images = max(1, buffer_images)
+        self.buffer_mb = buffer_mb
         self.augment = augment
         self.epoch = 0
+        ChunkReader(self.store).check_present()  # fail now, naming the file, not mid-epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """Reshuffle differently (and reproducibly) for each epoch."""
+        """Reshuffle differently, and reproducibly, for each epoch."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return int(self.indices.size)
+        """Number of batches per epoch (with one process)."""
+        return -(-self.indices.size // self.batch_size)
 
-    def _chunks(self, chunk_sizes: tuple[int, ...]) -> list[tuple[int, np.ndarray]]:
-        """(chunk number, selected sample indices in it) for chunks holding any selected sample."""
-        bounds = np.concatenate([[0], np.cumsum(chunk_sizes)])
-        which = np.searchsorted(bounds, self.indices, side="right") - 1
-        return [(int(c), self.indices[which == c]) for c in np.unique(which)]
+    def block_chunks(self, chunk_bytes: int) -> int:
+        """Chunks per shuffle block: the budget less three chunks' worth for the compressed bytes
+        of the chunk being read, the batch, the carry-over and the decoders' own buffers; at
+        least one. benchmarks/loader.py checks the peak."""
+        return max(1, int(self.buffer_mb * 2**20 // chunk_bytes) - 3)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
-        ds = open_dataset(self.store)
-        image = ds["image"].data  # dask array, one block per Zarr chunk
-        chunks = self._chunks(image.chunks[0])
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        reader = ChunkReader(self.store)
+        plan = chunk_plan(reader, self.indices)
         worker = get_worker_info()
-        if worker is not None:  # each worker streams its own subset of chunks
-            chunks = chunks[worker.id :: worker.num_workers]
-        rng = np.random.default_rng([self.seed, self.epoch, worker.id if worker else 0])
+        worker_id, n_workers = (worker.id, worker.num_workers) if worker else (0, 1)
+        if self.shuffle:  # same permutation in every worker, then each takes its share
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(plan))
+            plan = [plan[i] for i in order]
+        plan = plan[worker_id::n_workers]
+        rng = np.random.default_rng([self.seed, self.epoch, worker_id, 1])
         if self.shuffle:
-            chunks = [chunks[i] for i in rng.permutation(len(chunks))]
-        starts = np.concatenate([[0], np.cumsum(image.chunks[0])])
-        buffer: list[tuple[np.ndarray, int]] = []
-        for chunk, wanted in chunks:
-            with dask.config.set(scheduler="synchronous"):
-                block = np.asarray(image.blocks[chunk].compute())
-            for sample in wanted:
-                buffer.append((block[sample - starts[chunk]], int(sample)))
-                if self.shuffle and len(buffer) >= self.buffer_images:
-                    yield self._item(buffer.pop(int(rng.integers(len(buffer)))), rng)
-            if not self.shuffle:
-                while buffer:
-                    yield self._item(buffer.pop(0), rng)
-        while buffer:
-            yield self._item(buffer.pop(int(rng.integers(len(buffer)))), rng)
+            chunk_bytes = reader.chunk_images * int(np.prod(reader.array.shape[1:])) * reader.array.dtype.itemsize
+            batches = shuffled_batches(reader, plan, self.batch_size, self.block_chunks(chunk_bytes), rng)
+        else:
+            batches = ordered_batches(read_plan(reader, plan), self.batch_size)
+        for images, samples in batches:
+            yield self._tensors(images, samples, rng)
 
-    def _item(self, entry: tuple[np.ndarray, int], rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
-        img, sample = entry
-        img = (img - self.mean) / self.std
+    def _tensors(self, images: np.ndarray, samples: np.ndarray, rng: np.random.Generator):
+        # gathered batches are fresh arrays: normalise in place; store-order views get a copy
+        out = images if images.flags.owndata and images.flags.writeable else images.copy()
+        out -= self.mean
+        out *= self.inv_std
         if self.augment:
-            img = d4_transform(img, int(rng.integers(8)))
-        return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)), torch.as_tensor(self.targets[sample]), sample
+            out = d4_batch(out, rng)
+        return torch.from_numpy(out), torch.from_numpy(self.targets[samples]), torch.from_numpy(samples)
+
+
+def make_loader(stream: ChunkStream, num_workers: int = 0) -> DataLoader:
+    """A DataLoader over a ChunkStream (which batches itself)."""
+    if num_workers == 0:
+        return DataLoader(stream, batch_size=None)
+    return DataLoader(stream, batch_size=None, num_workers=num_workers, multiprocessing_context=WORKER_START_METHOD)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-
-from deeplense.data.torch_loader import ChunkStream
+from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.training.tasks import make_task
 from deeplense.storage.dataset_store import open_dataset
 
@@ -19,9 +17,9 @@ def predict(model: torch.nn.Module, state: dict, store: str | Path, indices: np.
     ds = open_dataset(store)
     task = make_task(state["task"], ds)
     norm = state["normalisation"]
-    data = ChunkStream(store, indices, task.targets(ds), norm["mean"], norm["std"], shuffle=False)
+    data = ChunkStream(store, indices, task.targets(ds), norm["mean"], norm["std"], batch_size=batch_size, shuffle=False)
     samples, targets, preds = [], [], []
-    for images, y, s in DataLoader(data, batch_size=batch_size):
+    for images, y, s in make_loader(data):
         preds.append(task.predict(model(images)).numpy())
         targets.append(y.numpy())
         samples.append(np.asarray(s))

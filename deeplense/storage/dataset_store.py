@@ -10,13 +10,59 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from zarr.codecs import BloscCodec
+from zarr.codecs import BloscCodec, ZstdCodec
 
+from deeplense.config import StorageSettings
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.provenance import software_versions
 from deeplense.storage.shard_store import open_shard, write_zarr
 
 FORMAT_VERSION = 1
+# Per-sample records (labels, seeds, drawn parameters) are tiny: large chunks keep file counts low.
+RECORD_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """How the image array is cut on disk: chunks of whole images, optionally grouped in shards."""
+
+    chunk_images: int
+    shard_images: int | None  # None: one file per chunk
+
+
+def store_layout(n_images: int, image_shape: tuple[int, int, int], storage: StorageSettings) -> StoreLayout:
+    """Chunk size from the settings; Zarr sharding once the chunk count passes the threshold."""
+    image_bytes = int(np.prod(image_shape)) * 4
+    chunk = min(storage.images_per_chunk(image_bytes), max(n_images, 1))
+    n_chunks = -(-n_images // chunk)
+    if n_chunks <= storage.shard_above_chunks:
+        return StoreLayout(chunk, None)
+    per_shard = -(-n_chunks // storage.shard_above_chunks)
+    return StoreLayout(chunk, chunk * per_shard)
+
+
+def compressors(codec: str, level: int) -> list:
+    """Zarr v3 codecs for a ``StorageSettings.codec`` name."""
+    if codec == "blosc_zstd":
+        return [BloscCodec(cname="zstd", clevel=level, shuffle="bitshuffle")]
+    if codec == "blosc_lz4":
+        return [BloscCodec(cname="lz4", clevel=min(level, 9), shuffle="bitshuffle")]
+    if codec == "zstd":
+        return [ZstdCodec(level=level)]
+    if codec == "none":
+        return []
+    raise ValueError(f"unknown codec {codec!r}; allowed: blosc_zstd, zstd, blosc_lz4, none")
+
+
+def image_encoding(layout: StoreLayout, image_shape: tuple[int, int, int], storage: StorageSettings) -> dict:
+    enc: dict[str, Any] = {
+        "compressors": compressors(storage.codec, storage.compression_level),
+        "chunks": (layout.chunk_images, *image_shape),
+        "fill_value": np.float32(np.nan),  # a missing chunk reads as NaN, never as plausible zeros
+    }
+    if layout.shard_images:
+        enc["shards"] = (layout.shard_images, *image_shape)
+    return enc
 
 
 class StoreError(ValueError):
@@ -92,8 +138,7 @@ def combine_shards(
     dataset_config: dict[str, Any],
     seed: int,
     image_shape: tuple[int, int, int],
-    chunk_images: int,
-    compression_level: int,
+    storage: StorageSettings,
 ) -> str:
     """Validate all shards of a dataset and write the combined store at ``out``; returns its hash.
 
@@ -121,7 +166,10 @@ def combine_shards(
     )
     ds["image"].attrs.update({"units": "counts/s", "description": "noisy image (band, y, x)"})
     ds["seed"].attrs.update({"description": "64-bit seed of the image's random streams"})
-    ds = ds.chunk({"sample": chunk_images, "band": -1, "y": -1, "x": -1})
+    layout = store_layout(n, image_shape, storage)
+    ds = ds.chunk({"sample": RECORD_CHUNK, "band": -1, "y": -1, "x": -1})
+    # Dask chunks of the image are the unit of writing: one shard (or one chunk) each.
+    ds["image"] = ds["image"].chunk({"sample": layout.shard_images or layout.chunk_images})
     digest = content_hash(ds["image"])
     ds.attrs = {
         "format_version": FORMAT_VERSION,
@@ -134,9 +182,7 @@ def combine_shards(
     }
     for var in ds.variables.values():
         var.encoding = {}
-    encoding = {
-        "image": {"compressors": [BloscCodec(cname="zstd", clevel=compression_level, shuffle="shuffle")]}
-    }
+    encoding = {"image": image_encoding(layout, image_shape, storage)}
     with atomic_path(out) as tmp:
         write_zarr(ds, tmp, encoding)
     return digest

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from deeplense.config import ModelConfig, dump_json
 from deeplense.data.normalisation import image_stats
 from deeplense.data.splits import dataset_splits
-from deeplense.data.torch_loader import ChunkStream
+from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.models.registry import create_model
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
@@ -86,8 +86,11 @@ def train_model(
     model = create_model(cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained).to(device)
 
     def stream(indices: np.ndarray, train: bool) -> tuple[ChunkStream, DataLoader]:
-        data = ChunkStream(store, indices, targets, stats["mean"], stats["std"], shuffle=train, seed=seed, buffer_images=cfg.shuffle_buffer, augment=train and cfg.augment)
-        return data, DataLoader(data, batch_size=cfg.batch_size, num_workers=0)
+        data = ChunkStream(
+            store, indices, targets, stats["mean"], stats["std"], batch_size=cfg.batch_size, shuffle=train,
+            seed=seed, buffer_mb=cfg.shuffle_buffer_mb, augment=train and cfg.augment,
+        )
+        return data, make_loader(data, cfg.num_workers)
 
     train_data, train_loader = stream(splits["train"], True)
     val_split = splits["val"] if splits["val"].size else splits["train"]

@@ -1,0 +1,111 @@
+"""Helpers shared by the benchmarks: one-core pinning, timing, real images and store building."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def pin_to_one_core() -> None:
+    """Measure 'per core': this process, Blosc, Zarr and torch each use one CPU."""
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    import numcodecs
+    import torch
+    import zarr
+
+    numcodecs.blosc.set_nthreads(1)
+    zarr.config.set({"threading.max_workers": 1})
+    torch.set_num_threads(1)
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Real lenstronomy images of the three skeleton classes (no_sub, cdm, vortex) and labels."""
+    from deeplense.config import load_config
+    from deeplense.simulation.shards import simulate_shard
+
+    cfg = load_config(
+        {
+            "seed": seed,
+            "datasets": {
+                "bench": {
+                    "instrument": {"num_pix": num_pix},
+                    "classes": [
+                        {"name": "no_sub", "scenario": "no_sub", "n_images": n_per_class},
+                        {"name": "cdm", "scenario": "cdm", "n_images": n_per_class},
+                        {"name": "vortex", "scenario": "vortex", "n_images": n_per_class},
+                    ],
+                }
+            },
+        }
+    )
+    ds = cfg.datasets["bench"]
+    images, labels = [], []
+    for label, cls in enumerate(ds.classes):
+        images.append(simulate_shard(seed, "bench", ds, cls, range(n_per_class), progress=False).images)
+        labels.append(np.full(n_per_class, label))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, codec: str = "blosc_zstd") -> Path:
+    """A dataset store of ``n`` images, the ``base`` real images repeated (reading cost does not
+    depend on content beyond compressibility, which repeats of real images keep), written lazily
+    chunk by chunk with the same layout and codec as the workflow's stores."""
+    import dask.array as da
+    import xarray as xr
+
+    from deeplense.config import StorageSettings
+    from deeplense.storage.dataset_store import FORMAT_VERSION, RECORD_CHUNK, image_encoding, store_layout
+    from deeplense.storage.shard_store import write_zarr
+
+    if path.exists():
+        return path
+    storage = StorageSettings(codec=codec)
+    layout = store_layout(n, base.shape[1:], storage)
+    step = layout.shard_images or layout.chunk_images
+    reps = -(-n // base.shape[0])
+    index = np.arange(n) % base.shape[0]
+    block = da.from_array(base, chunks=(base.shape[0], *base.shape[1:]))
+    images = da.concatenate([block] * reps)[:n].rechunk((step, *base.shape[1:]))
+    ds = xr.Dataset(
+        {
+            "image": (("sample", "band", "y", "x"), images),
+            "label": ("sample", labels[index].astype(np.int16)),
+            "index_in_class": ("sample", np.arange(n)),
+        }
+    ).chunk({"sample": RECORD_CHUNK})
+    ds["image"] = ds["image"].chunk({"sample": step})
+    ds.attrs = {"format_version": FORMAT_VERSION, "dataset": "bench", "classes": ["no_sub", "cdm", "vortex"], "seed": 0, "content_hash": "benchmark"}
+    write_zarr(ds, path, {"image": image_encoding(layout, base.shape[1:], storage)})
+    return path
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident memory of this process in MiB, from /proc."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def emit(result: dict) -> None:
+    """The benchmark's last line: one JSON object with its figures."""
+    print(json.dumps(result, sort_keys=True))
