@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-# Rules call the `deeplense` command: put the environment's bin first on PATH.
+# Rules call the `deeplense` command: put the environment's bin first on PATH. A run killed
+# at any point is resumed by the same command: a stale lock is cleared (never a live run's) and
+# the profile reruns incomplete jobs.
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: $(STAMP)
-	snakemake --cores $(CORES) --configfile $(CONFIG)
-	snakemake --cores 1 --configfile $(CONFIG) --report $(REPORT)
+	deeplense unlock-stale
+	snakemake --profile profiles/local --cores $(CORES) --configfile $(CONFIG) --report $(REPORT) --report-after-run
 	@echo "Report: $(abspath $(REPORT))"
 
 test: $(STAMP)

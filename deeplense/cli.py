@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from deeplense import __version__
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Make BLAS, OpenMP, numba and torch use ``threads`` threads (a rule's `threads`). Must run
+    before numpy or torch is imported, which is why the subcommands import lazily."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -111,6 +121,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from deeplense.report.sensitivity import plot_sensitivity, sensitivity_table
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    table = sensitivity_table(spec["points"], args.metrics, spec["metric"])
+    plot_sensitivity(table, spec["metric"], spec["parameter"], spec["sweep"], args.output, args.csv)
+    print(table.to_string(index=False))
+    return 0
+
+
+def _cmd_unlock_stale(args: argparse.Namespace) -> int:
+    from deeplense.workflow.locks import clear_stale_lock
+
+    print(f"deeplense unlock-stale: {clear_stale_lock(args.directory)}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from deeplense.config import ModelConfig
     from deeplense.report.figures import plot_training_curves
@@ -120,7 +148,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = parse_spec(args.spec)
     cfg = ModelConfig.model_validate(spec["model"])
     outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info))
-    out = train_model(spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads)
+    out = train_model(spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads or 1)
     plot_training_curves(out.history, args.curves, f"{spec['model_name']} ({cfg.architecture}) on {cfg.dataset}")
     print(f"wrote {out.checkpoint}")
     return 0
@@ -132,7 +160,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     spec = parse_spec(args.spec)
     outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.roc), Path(args.confusion))
-    m = evaluate_model(spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], threads=args.threads)
+    m = evaluate_model(spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], threads=args.threads or 1)
     print(f"{spec['model_name']}: accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']}")
     return 0
 
@@ -148,6 +176,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deeplense", description="Simulate dark-matter strong-lensing datasets, train and evaluate networks on them.")
     p.add_argument("--version", action="version", version=f"deeplense {__version__}")
+    p.add_argument("--threads", type=int, default=None, help="threads for BLAS, OpenMP, numba and torch (default: library defaults)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("check-config", help="validate an experiment config and summarise it")
@@ -185,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("store")
     s.set_defaults(func=_cmd_validate)
 
+    s = sub.add_parser("sensitivity", help="plot a metric against a swept physics parameter")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.sweep_spec)")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--output", required=True, help="figure (.png)")
+    s.add_argument("--csv", required=True, help="table (.csv)")
+    s.set_defaults(func=_cmd_sensitivity)
+
+    s = sub.add_parser("unlock-stale", help="remove a Snakemake lock left by a killed run (never a live one's)")
+    s.add_argument("--directory", default=".", help="the workflow's working directory")
+    s.set_defaults(func=_cmd_unlock_stale)
+
     s = sub.add_parser("train", help="train one model on a dataset store")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")
     s.add_argument("--store", required=True)
@@ -192,7 +232,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--history", required=True, help="per-epoch metrics (.csv)")
     s.add_argument("--info", required=True, help="provenance (.json)")
     s.add_argument("--curves", required=True, help="training-curves figure (.png)")
-    s.add_argument("--threads", type=int, default=1)
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split")
@@ -203,7 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--predictions", required=True, help="per-sample class probabilities (.csv)")
     s.add_argument("--roc", required=True, help="ROC figure (.png)")
     s.add_argument("--confusion", required=True, help="confusion-matrix figure (.png)")
-    s.add_argument("--threads", type=int, default=1)
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("leaderboard", help="collect metrics.json files into CSV and HTML tables")
@@ -216,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        limit_threads(args.threads)
     return args.func(args)
 
 

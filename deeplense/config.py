@@ -206,14 +206,21 @@ class ModelConfig(_Strict):
     @field_validator("architecture")
     @classmethod
     def _known_architecture(cls, name: str) -> str:
-        from deeplense.models.registry import architecture_exists  # imports timm: only when needed
+        from deeplense.models.catalog import architecture_names  # cached: no torch import
 
-        if not architecture_exists(name):
+        if name not in architecture_names() and not _registered_now(name):
             raise ValueError(
                 f"unknown architecture {name!r}; use a timm model name (timm.list_models()) "
                 f"or a registered deeplense architecture"
             )
         return name
+
+
+def _registered_now(name: str) -> bool:
+    """The slow, exact check (imports torch): a name missing from the cache is looked up live."""
+    from deeplense.models.registry import architecture_exists
+
+    return architecture_exists(name)
 
 
 class ReportSettings(_Strict):
@@ -229,6 +236,16 @@ class ExperimentConfig(_Strict):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     report: ReportSettings = ReportSettings()
+    sweeps: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="grids over one physics parameter (see deeplense.workflow.sweeps)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_sweeps(cls, data: Any) -> Any:
+        from deeplense.workflow.sweeps import expand_sweeps
+
+        return expand_sweeps(data) if isinstance(data, dict) else data
 
     @field_validator("datasets", "models")
     @classmethod
@@ -269,12 +286,14 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     seen = set()
     for e in error.errors():
         where = _location(e["loc"])
+        if where == "(top level)" and e["msg"].startswith("Value error, sweeps."):
+            where = "sweeps"
         msg = e["msg"].removeprefix("Value error, ")
         key = (where, msg)
         if key in seen:
             continue
         seen.add(key)
-        value = "" if e["type"] == "missing" else f" = {e.get('input')!r}"
+        value = "" if e["type"] == "missing" or where == "sweeps" else f" = {e.get('input')!r}"
         if len(value) > 120:
             value = value[:117] + "..."
         lines.append(f"  {where}{value}: {msg}")

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +18,40 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
+ENV = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def snakemake_cmd(workdir: Path, *args: str, config: Path = TINY) -> list[str]:
+    return [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), *args]
+
+
 def snakemake(workdir: Path, *args: str, config: Path = TINY) -> subprocess.CompletedProcess:
-    cmd = [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config), *args]
-    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
+    return subprocess.run(snakemake_cmd(workdir, *args, config=config), capture_output=True, text=True, env=ENV, timeout=1200)
+
+
+def planned_jobs(workdir: Path, config: Path) -> dict[str, int]:
+    """Jobs a dry run would execute, by rule."""
+    out = snakemake(workdir, "--dry-run", "--cores", "1", config=config)
+    assert out.returncode == 0, out.stderr[-2000:]
+    jobs = {}
+    lines = (out.stdout + out.stderr).splitlines()
+    if "job" in "".join(lines) and "Job stats:" in lines:
+        table = lines[lines.index("Job stats:") + 3 :]
+        for line in table:
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].isdigit():
+                break
+            if parts[0] != "total":
+                jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def edited_tiny(tmp_path: Path, edit) -> Path:
+    cfg = yaml.safe_load(TINY.read_text())
+    edit(cfg)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +106,79 @@ def test_nothing_reruns_on_a_complete_run(tiny_run):
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
 
 
+@pytest.mark.e2e
+def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path):
+    config = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"][1]["params"].update(n_subhalos=12))
+    assert planned_jobs(tiny_run, config) == {
+        "simulate_shard": 2,  # the two cdm shards; no_sub and vortex shards are kept
+        "store_dataset": 1,
+        "gallery": 1,
+        "train_model": 1,
+        "evaluate_model": 1,
+        "leaderboard": 1,
+        "all": 1,
+    }
+
+
+@pytest.mark.e2e
+def test_adding_a_model_reruns_only_its_training(tiny_run, tmp_path):
+    def add(c):
+        c["models"]["resnet18_slow"] = {**c["models"]["resnet18"], "lr": 1e-4}
+
+    assert planned_jobs(tiny_run, edited_tiny(tmp_path, add)) == {"train_model": 1, "evaluate_model": 1, "leaderboard": 1, "all": 1}
+
+
+def _start(workdir: Path) -> subprocess.Popen:
+    """The restart command of `make run`: clear a stale lock, then the local profile."""
+    subprocess.run([str(SNAKEMAKE.with_name("deeplense")), "unlock-stale", "--directory", str(workdir)], check=True, env=ENV)
+    cmd = snakemake_cmd(workdir, "--profile", str(ROOT / "profiles" / "local"), "--cores", "1")
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> None:
+    """SIGKILL the whole run (Snakemake and its jobs) as soon as ``ready()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "timed out waiting for the kill point"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.e2e
+def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
+    """Killed mid-simulation and again mid-training (SIGKILL, no clean-up), restarted with the
+    same command on 1 core: the store is byte-identical and the metrics equal those of the
+    uninterrupted 2-core run."""
+    work = tmp_path / "killed"
+    shards = work / "results/datasets/tiny/shards"
+    proc = _start(work)
+    _kill_when(proc, lambda: len(list(shards.glob("*/*.zarr"))) >= 1)
+    assert len(list(shards.glob("*/*.zarr"))) < 6  # really cut mid-simulation
+    # a shard being written exists only under a hidden temporary name, never as an output
+    for part in shards.glob("*/*.zarr"):
+        assert (part / "zarr.json").is_file()
+
+    train_log = work / "results/logs/train/resnet18.log"
+    proc = _start(work)
+    _kill_when(proc, lambda: train_log.exists() and "train resnet18" in train_log.read_text(errors="ignore"))
+    assert not (work / "results/models/resnet18/metrics.json").exists()
+
+    proc = _start(work)
+    assert proc.wait(timeout=900) == 0
+    a = tiny_run / "results/datasets/tiny/dataset.zarr"
+    b = work / "results/datasets/tiny/dataset.zarr"
+    assert xr.open_zarr(a).attrs["content_hash"] == xr.open_zarr(b).attrs["content_hash"]
+    for chunk in (a / "image").rglob("*"):
+        if chunk.is_file():
+            assert chunk.read_bytes() == (b / chunk.relative_to(a)).read_bytes(), chunk
+    m1 = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())
+    m2 = json.loads((work / "results/models/resnet18/metrics.json").read_text())
+    for key in ("accuracy", "auc_macro", "auc_micro", "auc_per_class", "confusion_matrix", "checkpoint_epoch", "dataset_hash"):
+        assert m1[key] == pytest.approx(m2[key], abs=1e-6) if isinstance(m1[key], float) else m1[key] == m2[key], key
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -91,3 +196,24 @@ def test_broken_config_stops_before_any_job(tmp_path, edit, expected):
     assert run.returncode != 0
     assert expected in run.stderr, run.stderr[-2000:]
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 1e11], "metric": "auc_per_class.vortex"}}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(tmp_path / "work", path)
+    assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3 and jobs["train_model"] == 3
+    assert jobs["simulate_shard"] == 18  # 3 datasets × 3 classes × 2 shards
+
+
+def test_named_targets(tmp_path):
+    for target, rules in {"datasets": {"simulate_shard", "store_dataset", "gallery"}, "train": {"simulate_shard", "store_dataset", "train_model"}, "model_resnet18": {"evaluate_model"}, "dataset_tiny": {"gallery"}}.items():
+        out = snakemake(tmp_path / "work", "--dry-run", "--cores", "1", target)
+        assert out.returncode == 0, out.stderr[-1500:]
+        text = out.stdout + out.stderr
+        for rule in rules:
+            assert rule in text, (target, rule)
+        if target in ("datasets", "dataset_tiny"):
+            assert "train_model" not in text

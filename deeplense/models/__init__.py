@@ -1,5 +1,17 @@
-"""Network architectures: timm's zoo by name plus deeplense-registered ones. No lenstronomy here."""
+"""Network architectures: timm's zoo by name plus deeplense-registered ones. No lenstronomy here.
 
-from deeplense.models.registry import ARCHITECTURES, create_model, register_architecture
+The registry (which imports torch and timm) loads on first use, so importing
+``deeplense.models.catalog`` to validate a config stays fast.
+"""
+
+from typing import Any
 
 __all__ = ["ARCHITECTURES", "create_model", "register_architecture"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from deeplense.models import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'deeplense.models' has no attribute {name!r}")

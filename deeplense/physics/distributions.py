@@ -8,7 +8,6 @@ from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 
 class _Dist(BaseModel):
@@ -80,6 +79,8 @@ class TruncNormal(_Bounded):
     sigma: float = Field(gt=0)
 
     def draw(self, rng: np.random.Generator) -> float:
+        from scipy import stats  # imported on first use: config validation stays fast
+
         a = (self.low - self.mean) / self.sigma
         b = (self.high - self.mean) / self.sigma
         return float(stats.truncnorm.ppf(rng.uniform(), a, b, loc=self.mean, scale=self.sigma))

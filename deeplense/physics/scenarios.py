@@ -15,7 +15,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deeplense.physics.components import Component
-from deeplense.physics.cosmology import point_mass_einstein_radius
 from deeplense.physics.distributions import Param, draw
 from deeplense.registry import Registry
 
@@ -39,6 +38,8 @@ class LensContext:
     center_y: float
 
     def theta_e_of_mass(self, mass_msun: np.ndarray) -> np.ndarray:
+        from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only when drawing
+
         return np.asarray(
             point_mass_einstein_radius(mass_msun, self.z_lens, self.z_source, self.H0, self.Om0, self.Ob0)
         )

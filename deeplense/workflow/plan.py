@@ -99,5 +99,20 @@ def model_spec(cfg: ExperimentConfig, model: str) -> str:
     )
 
 
+def sweep_spec(cfg: ExperimentConfig, sweep: str) -> str:
+    """What a sweep's sensitivity plot depends on: its points, parameter and metric."""
+    from deeplense.workflow.sweeps import SweepConfig, sweep_points
+
+    spec = SweepConfig.model_validate(cfg.sweeps[sweep])
+    points = sweep_points(cfg.model_dump(mode="json"), sweep)
+    return dump_json({"version": deeplense.__version__, "sweep": sweep, "parameter": spec.parameter, "metric": spec.metric, "points": points})
+
+
+def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
+    from deeplense.workflow.sweeps import sweep_points
+
+    return [f"{RESULTS}/models/{p['model']}/metrics.json" for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
+
+
 def parse_spec(text: str) -> dict[str, Any]:
     return json.loads(text)

@@ -7,7 +7,18 @@ wildcard_constraints:
     dataset=NAME,
     cls=NAME,
     model=NAME,
+    sweep=NAME,
     shard=r"\d{4}",
+
+
+def scaled(base):
+    """A resource that grows with each retry: ``base`` × attempt (out-of-memory or time-outs
+    on a cluster get more on the next try)."""
+
+    def resource(wildcards, attempt):
+        return base * attempt
+
+    return resource
 
 
 def simulate_spec(wildcards):
@@ -34,10 +45,31 @@ def all_metrics():
     return expand("results/models/{model}/metrics.json", model=CFG.models)
 
 
+def sweep_spec(wildcards):
+    return plan.sweep_spec(CFG, wildcards.sweep)
+
+
+def sweep_metrics(wildcards):
+    return plan.sweep_metrics(CFG, wildcards.sweep)
+
+
+def all_stores():
+    return expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
+
+
+def all_galleries():
+    return expand("results/datasets/{dataset}/gallery.png", dataset=CFG.datasets)
+
+
+def all_checkpoints():
+    return expand("results/models/{model}/checkpoint.pt", model=CFG.models)
+
+
 def all_outputs():
     """Galleries of every dataset, and every model's evaluation with the leaderboard."""
     targets = expand("results/datasets/{dataset}/gallery.png", dataset=CFG.datasets)
     targets += expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
+    targets += expand("results/sweeps/{sweep}.png", sweep=CFG.sweeps)
     if CFG.models:
         targets += all_metrics()
         targets.append("results/leaderboard.html")

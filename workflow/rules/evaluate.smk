@@ -27,11 +27,11 @@ rule evaluate_model:
         "../../envs/deeplense.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
     params:
         spec=model_spec,
     shell:
-        "deeplense evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
         "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
-        "--roc {output.roc:q} --confusion {output.confusion:q} --threads {threads} > {log:q} 2>&1"
+        "--roc {output.roc:q} --confusion {output.confusion:q} > {log:q} 2>&1"

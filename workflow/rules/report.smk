@@ -17,7 +17,35 @@ rule leaderboard:
         "../../envs/deeplense.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=scaled(1000),
+        runtime=scaled(5),
     shell:
-        "deeplense leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+        "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+
+
+rule sensitivity:
+    input:
+        sweep_metrics,
+    output:
+        png=report(
+            "results/sweeps/{sweep}.png",
+            caption="../report/sensitivity.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "figure": "sensitivity"},
+        ),
+        csv="results/sweeps/{sweep}.csv",
+    log:
+        "results/logs/sensitivity/{sweep}.log",
+    benchmark:
+        "results/benchmarks/sensitivity/{sweep}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(5),
+    params:
+        spec=sweep_spec,
+    shell:
+        "deeplense --threads {threads} sensitivity --spec {params.spec:q} --metrics {input:q} "
+        "--output {output.png:q} --csv {output.csv:q} > {log:q} 2>&1"

@@ -9,10 +9,10 @@ rule simulate_shard:
         "../../envs/deeplense.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=scaled(2000),
+        runtime=scaled(60),
     params:
         spec=simulate_spec,
     shell:
-        "deeplense simulate --spec {params.spec:q} --shard {wildcards.shard} "
+        "deeplense --threads {threads} simulate --spec {params.spec:q} --shard {wildcards.shard} "
         "--output {output:q} > {log:q} 2>&1"

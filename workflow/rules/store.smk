@@ -11,12 +11,12 @@ rule store_dataset:
         "../../envs/deeplense.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=scaled(4000),
+        runtime=scaled(60),
     params:
         spec=store_spec,
     shell:
-        "deeplense store --spec {params.spec:q} --shards {input:q} --output {output:q} > {log:q} 2>&1"
+        "deeplense --threads {threads} store --spec {params.spec:q} --shards {input:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule gallery:
@@ -38,9 +38,9 @@ rule gallery:
         "../../envs/deeplense.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
     params:
         per_class=CFG.report.gallery_per_class,
     shell:
-        "deeplense gallery --store {input:q} --per-class {params.per_class} --output {output:q} > {log:q} 2>&1"
+        "deeplense --threads {threads} gallery --store {input:q} --per-class {params.per_class} --output {output:q} > {log:q} 2>&1"

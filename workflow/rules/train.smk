@@ -20,11 +20,12 @@ rule train_model:
         "../../envs/deeplense.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=scaled(8000),
+        runtime=scaled(240),
+        gpu=0,  # profiles/slurm asks for 1; locally training runs on the CPU
     params:
         spec=model_spec,
     shell:
-        "deeplense train --spec {params.spec:q} --store {input.store:q} "
+        "deeplense --threads {threads} train --spec {params.spec:q} --store {input.store:q} "
         "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
-        "--curves {output.curves:q} --threads {threads} > {log:q} 2>&1"
+        "--curves {output.curves:q} > {log:q} 2>&1"

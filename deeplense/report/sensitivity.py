@@ -1,0 +1,61 @@
+"""Sensitivity of a metric to a swept physics parameter: one line per model across the grid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deeplense.report.style import figure, save
+from deeplense.storage.atomic import atomic_path
+
+
+def metric_value(metrics: dict[str, Any], path: str) -> float:
+    """A metric by dotted path, e.g. ``auc_per_class.vortex``; NaN where undefined."""
+    node: Any = metrics
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            raise KeyError(f"metric {path!r} not in metrics.json (top-level keys: {', '.join(sorted(metrics))})")
+        node = node[key]
+    return float("nan") if node is None else float(node)
+
+
+def sensitivity_table(points: list[dict[str, Any]], metrics_files: list[str | Path], metric: str) -> pd.DataFrame:
+    """Rows (value, base model, metric) for the sweep's points, matched to metrics by model name."""
+    by_model = {json.loads(Path(f).read_text())["model"]: json.loads(Path(f).read_text()) for f in metrics_files}
+    rows = []
+    for p in points:
+        value = p["value"]
+        rows.append(
+            {
+                "value": value if isinstance(value, (int, float)) else json.dumps(value, sort_keys=True),
+                "model": p["base_model"],
+                "dataset": p["dataset"],
+                metric: metric_value(by_model[p["model"]], metric),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_sensitivity(table: pd.DataFrame, metric: str, parameter: str, sweep: str, out_png: str | Path, out_csv: str | Path) -> None:
+    """Metric against the parameter; log x-axis when the grid spans more than a decade."""
+    numeric = pd.api.types.is_numeric_dtype(table["value"])
+    fig, ax = figure(figsize=(6.5, 4.5))
+    for model, rows in table.groupby("model", sort=False):
+        x = rows["value"] if numeric else np.arange(len(rows))
+        ax.plot(x, rows[metric], marker="o", lw=2, label=model)
+    if numeric:
+        values = table["value"].to_numpy(dtype=float)
+        if (values > 0).all() and values.max() / values.min() > 10:
+            ax.set_xscale("log")
+    else:
+        labels = table.drop_duplicates("value")["value"]
+        ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
+    ax.set(xlabel=parameter, ylabel=f"{metric} (test split)", title=f"sweep {sweep}: {metric} against {parameter}")
+    ax.legend()
+    save(fig, out_png)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)

@@ -1,0 +1,32 @@
+"""Rule specs: each holds exactly what its outputs depend on, plus the deeplense version."""
+
+import json
+
+import deeplense
+from deeplense.workflow import plan
+from tests.conftest import small_config
+
+
+def test_specs_carry_the_code_version(monkeypatch):
+    cfg = small_config()
+    before = plan.simulate_spec(cfg, "small", "cdm")
+    assert json.loads(before)["version"] == deeplense.__version__
+    monkeypatch.setattr(deeplense, "__version__", "99.0.0")
+    assert plan.simulate_spec(cfg, "small", "cdm") != before  # older outputs are recognised and rebuilt
+    assert json.loads(plan.store_spec(cfg, "small"))["version"] == "99.0.0"
+
+
+def test_simulate_spec_ignores_other_classes_and_models():
+    cfg = small_config()
+    spec = plan.simulate_spec(cfg, "small", "cdm")
+    cfg.datasets["small"].classes[2].params["mass"] = 1e11  # another class's physics
+    cfg.datasets["small"].split.train = 0.5
+    assert plan.simulate_spec(cfg, "small", "cdm") == spec
+    cfg.datasets["small"].classes[1].params["n_subhalos"] = 7  # this class's physics
+    assert plan.simulate_spec(cfg, "small", "cdm") != spec
+
+
+def test_shard_paths_follow_shard_size():
+    cfg = small_config(n=12)
+    assert len(plan.shard_paths(cfg, "small")) == 9  # 3 classes × ceil(12 / 5)
+    assert plan.shard_paths(cfg, "small")[0] == "results/datasets/small/shards/no_sub/0000.zarr"

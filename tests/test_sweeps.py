@@ -1,0 +1,59 @@
+"""Sweeps expand into ordinary datasets and models; the sensitivity table and plot follow."""
+
+import json
+
+import pytest
+import yaml
+
+from deeplense.config import ConfigError, load_config
+from deeplense.report.sensitivity import metric_value, plot_sensitivity, sensitivity_table
+from deeplense.workflow.sweeps import sweep_points
+from tests.conftest import TINY_CONFIG
+
+
+def tiny_with_sweep(**sweep):
+    raw = yaml.safe_load(TINY_CONFIG.read_text())
+    raw["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 3e10, 1e11], **sweep}}
+    return raw
+
+
+def test_sweep_expands_into_datasets_and_models():
+    cfg = load_config(tiny_with_sweep())
+    assert list(cfg.datasets) == ["tiny", "tiny__vmass_0", "tiny__vmass_1", "tiny__vmass_2"]
+    assert list(cfg.models) == ["resnet18", "resnet18__vmass_0", "resnet18__vmass_1", "resnet18__vmass_2"]
+    masses = [next(c for c in cfg.datasets[f"tiny__vmass_{i}"].classes if c.name == "vortex").params["mass"] for i in range(3)]
+    assert masses == [1e10, 3e10, 1e11]
+    # everything else is the base dataset's
+    base, point = cfg.datasets["tiny"], cfg.datasets["tiny__vmass_2"]
+    assert point.instrument == base.instrument and [c.name for c in point.classes] == [c.name for c in base.classes]
+    assert cfg.models["resnet18__vmass_1"].dataset == "tiny__vmass_1"
+    points = sweep_points(cfg.model_dump(mode="json"), "vmass")
+    assert [(p["value"], p["model"]) for p in points] == [(1e10, "resnet18__vmass_0"), (3e10, "resnet18__vmass_1"), (1e11, "resnet18__vmass_2")]
+
+
+def test_sweep_over_a_distribution_and_bad_paths():
+    cfg = load_config(tiny_with_sweep(values=[{"dist": "uniform", "low": 0.5, "high": 1.0}, {"dist": "uniform", "low": 1.0, "high": 2.0}], parameter="classes.vortex.params.length"))
+    assert cfg.datasets["tiny__vmass_1"].classes[2].params["length"] == {"dist": "uniform", "low": 1.0, "high": 2.0}
+    with pytest.raises(ConfigError, match=r"sweeps: sweeps.vmass.parameter = 'classes.wimp.params.mass': no item named 'wimp'"):
+        load_config(tiny_with_sweep(parameter="classes.wimp.params.mass"))
+    with pytest.raises(ConfigError, match=r"sweeps.vmass.dataset = 'nope' is not a dataset"):
+        load_config(tiny_with_sweep(dataset="nope"))
+    with pytest.raises(ConfigError, match=r"datasets.tiny__vmass_1.classes\[2\].n_images = -1: Input should be greater than 0"):
+        load_config(tiny_with_sweep(parameter="classes.vortex.n_images", values=[10, -1]))
+
+
+def test_sensitivity_table_and_plot(tmp_path):
+    cfg = load_config(tiny_with_sweep())
+    points = sweep_points(cfg.model_dump(mode="json"), "vmass")
+    files = []
+    for i, p in enumerate(points):
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps({"model": p["model"], "auc_macro": 0.6 + 0.1 * i, "auc_per_class": {"vortex": 0.5 + 0.2 * i}}))
+        files.append(path)
+    table = sensitivity_table(points, files, "auc_per_class.vortex")
+    assert table["auc_per_class.vortex"].tolist() == pytest.approx([0.5, 0.7, 0.9])
+    assert table["value"].tolist() == [1e10, 3e10, 1e11]
+    plot_sensitivity(table, "auc_per_class.vortex", "classes.vortex.params.mass", "vmass", tmp_path / "s.png", tmp_path / "s.csv")
+    assert (tmp_path / "s.png").stat().st_size > 10_000 and "auc_per_class.vortex" in (tmp_path / "s.csv").read_text()
+    with pytest.raises(KeyError, match="metric 'auc_per_class.wdm' not in metrics.json"):
+        metric_value({"auc_per_class": {"vortex": 1.0}}, "auc_per_class.wdm")
