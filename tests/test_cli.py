@@ -25,3 +25,24 @@ def test_check_config(tmp_path):
     bad.write_text((ROOT / "config.yaml").read_text().replace("scenario: vortex", "scenario: fuzzy"))
     out = run("check-config", str(bad))
     assert out.returncode == 1 and "unknown dark-matter scenario 'fuzzy'" in out.stderr
+
+
+def test_threads_reach_blas_numba_and_torch():
+    code = "from deeplense.cli import limit_threads; limit_threads(3); import os, numpy, torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS'])); print(os.environ['OMP_NUM_THREADS'], os.environ['NUMBA_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], torch.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["3", "3", "3", "3"]
+
+
+def test_every_rule_passes_its_threads_and_scaled_resources():
+    """Each rule runs `deeplense --threads {threads} …` and scales memory and time with attempt."""
+    import re
+
+    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
+        text = smk.read_text()
+        for rule in re.split(r"\n(?=rule )", text):
+            if not rule.startswith("rule ") or "shell:" not in rule:
+                continue
+            name = rule.split()[1].rstrip(":")
+            assert "deeplense --threads {threads}" in rule, name
+            assert "threads:" in rule and "log:" in rule and "benchmark:" in rule and "conda:" in rule, name
+            assert "mem_mb=scaled(" in rule and "runtime=scaled(" in rule, name
