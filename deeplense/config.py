@@ -65,9 +65,10 @@ class MainLensConfig(_Strict):
 
 class LightConfig(_Strict):
     """Elliptical Sérsic light. Ellipticity as (e1, e2), or as axis ratio ``q`` and angle ``phi``
-    when ``q`` is given (e = (1−q)/(1+q) (cos 2φ, sin 2φ), lenstronomy's convention)."""
+    when ``q`` is given (e = (1−q)/(1+q) (cos 2φ, sin 2φ), lenstronomy's convention). Centre as
+    (center_x, center_y), or polar (``r_offset``, ``phi_offset``) when ``r_offset`` is given."""
 
-    amp: Param = Field(10.0, description="amplitude [counts/s at the Sérsic half-light radius]")
+    amp: Param = Field(10.0, description="surface brightness at the half-light radius [counts/s/arcsec²]")
     R_sersic: Param = Field(0.25, description="half-light radius [arcsec]")
     n_sersic: Param = 1.0
     e1: Param = 0.0
@@ -76,6 +77,8 @@ class LightConfig(_Strict):
     phi: Param = Field({"dist": "uniform", "low": 0.0, "high": 3.141592653589793}, description="position angle [rad]")
     center_x: Param = 0.0
     center_y: Param = 0.0
+    r_offset: Param | None = Field(None, description="centre at this radius from the axis (replaces center_x, center_y) [arcsec]")
+    phi_offset: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="angle of r_offset [rad]")
 
 
 class SourceConfig(LightConfig):

@@ -26,7 +26,7 @@ from deeplense.simulation.seeds import image_streams
 
 SERSIC_KEYS = ("amp", "R_sersic", "n_sersic", "e1", "e2", "center_x", "center_y")
 SERSIC_UNITS = {
-    "amp": "counts/s",
+    "amp": "counts/s/arcsec2",
     "R_sersic": "arcsec",
     "n_sersic": "1",
     "e1": "1",
@@ -87,11 +87,19 @@ def _ellipticity(light: LightConfig, rng: np.random.Generator) -> tuple[float, f
     return e * np.cos(2 * phi), e * np.sin(2 * phi)
 
 
+def _centre(light: LightConfig, rng: np.random.Generator) -> tuple[float, float]:
+    """(center_x, center_y) drawn directly, or from a polar offset."""
+    if light.r_offset is None:
+        return draw(light.center_x, rng), draw(light.center_y, rng)
+    r, phi = draw(light.r_offset, rng), draw(light.phi_offset, rng)
+    return float(r * np.cos(phi)), float(r * np.sin(phi))
+
+
 def draw_sersic(light: LightConfig, rng: np.random.Generator) -> dict[str, float]:
     """The parameters of an elliptical Sérsic profile for one image."""
     out = {key: draw(getattr(light, key), rng) for key in ("amp", "R_sersic", "n_sersic")}
     out["e1"], out["e2"] = (float(v) for v in _ellipticity(light, rng))
-    out["center_x"], out["center_y"] = draw(light.center_x, rng), draw(light.center_y, rng)
+    out["center_x"], out["center_y"] = _centre(light, rng)
     return out
 
 
@@ -102,7 +110,8 @@ def draw_source(src: SourceConfig, rng: np.random.Generator) -> tuple[Component,
         return Component("SERSIC_ELLIPSE", kw), {f"source_{k}": v for k, v in kw.items()}
     images = load_source_images(src.images)  # type: ignore[arg-type]
     index = int(rng.integers(0, len(images)))
-    kw = {key: draw(getattr(src, key), rng) for key in ("amp", "center_x", "center_y", "phi_G", "scale")}
+    kw = {key: draw(getattr(src, key), rng) for key in ("amp", "phi_G", "scale")}
+    kw["center_x"], kw["center_y"] = _centre(src, rng)
     record = {f"source_{k}": v for k, v in kw.items()} | {"source_image_index": float(index)}
     return Component("INTERPOL", {"image": images[index], **kw}), record
 
