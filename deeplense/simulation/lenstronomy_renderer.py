@@ -8,6 +8,7 @@ through lenstronomy's multi-plane lens model with the system's cosmology.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -35,14 +36,16 @@ def lens_model(system: LensSystem) -> LensModel:
     profiles = [c.profile for c in system.lens]
     if not system.multi_plane:
         return LensModel(profiles)
-    return LensModel(
-        profiles,
-        z_lens=system.z_lens,
-        z_source=system.z_source,
-        lens_redshift_list=system.lens_redshifts(),
-        cosmo=flat_lcdm(*system.cosmology),
-        multi_plane=True,
-    )
+    with warnings.catch_warnings():  # lenstronomy warns whenever a cosmology is passed in
+        warnings.filterwarnings("ignore", message="Cosmology is provided")
+        return LensModel(
+            profiles,
+            z_lens=system.z_lens,
+            z_source=system.z_source,
+            lens_redshift_list=system.lens_redshifts(),
+            cosmo=flat_lcdm(*system.cosmology),
+            multi_plane=True,
+        )
 
 
 def render_parts(
