@@ -8,7 +8,7 @@ pyHalo 1.4.6 facts handled here (shared/PHYSICS.md §2):
   (None for these presets): it is ignored.
 
 Speed (``halo_components(fast=True)``, measured by benchmarks/simulate.py): a setup table pyHalo
-rebuilds for every realization is built once per process (``_memoise_setup``); the per-halo
+rebuilds for every realization is built once per process (``_cached_setup``); the per-halo
 parameters that ``lensing_quantities()`` computes lazily, halo by halo, are computed in the same
 order (so with the same random draws: the same halos) but with the median concentration from a
 cached table (``ConcentrationTable``, ≈ 1/3 of the time at preset defaults) and per-redshift
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,20 +41,41 @@ PRESETS: dict[str, tuple[str, str]] = {
 }
 
 
-@functools.cache
-def _memoise_setup() -> None:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyHalo 1.4.6 calls astropy's deprecated ``angular_diameter_distance_z1z2``: not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use ``angular_diameter_distance")
+        yield
+
+
+@contextlib.contextmanager
+def _cached_setup() -> Iterator[None]:
     """pyHalo rebuilds, for every realization, a truncation-radius interpolation table that
-    depends on nothing (``tau_mf_interpolation()``, ≈ 0.4 s): build it once per process."""
+    depends on nothing (``tau_mf_interpolation()``, ≈ 0.4 s): within the block it is built once
+    per process. Scoped, so that code calling pyHalo directly (the benchmark's peer loop) is not
+    changed."""
     import pyHalo.Halos.tidal_truncation as tidal_truncation
 
-    tidal_truncation.tau_mf_interpolation = functools.cache(tidal_truncation.tau_mf_interpolation)
+    original = tidal_truncation.tau_mf_interpolation
+    tidal_truncation.tau_mf_interpolation = _cached_tau_mf_interpolation
+    try:
+        yield
+    finally:
+        tidal_truncation.tau_mf_interpolation = original
+
+
+@functools.cache
+def _cached_tau_mf_interpolation() -> Any:
+    from pyHalo.Halos.tnfw_halo_util import tau_mf_interpolation
+
+    return tau_mf_interpolation()
 
 
 def preset_function(name: str) -> Any:
     """The pyHalo preset function ``name`` (CDM, WDM, SIDM_core_collapse, SIDM_parametric, ULDM)."""
     import importlib
 
-    _memoise_setup()
     if name not in PRESETS:
         raise KeyError(f"unknown pyHalo preset {name!r}; allowed: {', '.join(PRESETS)}")
     module, func = PRESETS[name]
@@ -70,9 +92,11 @@ def realize(
 ) -> Any:
     """One pyHalo realization; the global numpy RNG is seeded from ``rng`` (the image's
     substructure stream) so the realization depends on the image seed alone."""
+    function = preset_function(preset)
     np.random.seed(int(rng.integers(0, 2**32 - 1)))
     kwargs_cosmo = {"H0": cosmology["H0"], "Om0": cosmology["Om0"], "Ob0": cosmology["Ob0"]}
-    return preset_function(preset)(z_lens, z_source, kwargs_cosmo=kwargs_cosmo, **kwargs)
+    with _cached_setup(), _quiet():
+        return function(z_lens, z_source, kwargs_cosmo=kwargs_cosmo, **kwargs)
 
 
 @contextlib.contextmanager
@@ -184,6 +208,7 @@ def halo_components(realization: Any, fast: bool = True) -> list[Component]:
     ``fast`` memoises pyHalo's per-redshift quantities (see the module docstring)."""
     lens_cosmo = realization.lens_cosmo
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet())
         if fast:
             stack.enter_context(_tabulated_concentrations())
             stack.enter_context(

@@ -7,6 +7,7 @@ image's record (``summary``) with its unit in ``record_units``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Union
@@ -59,6 +60,15 @@ class Substructure:
 
 class ScenarioParams(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def require_ordered(params: ScenarioParams, *pairs: tuple[str, str]) -> Any:
+    """``params`` if every (low, high) pair of fields is ordered; else an error naming both."""
+    for low, high in pairs:
+        lo, hi = getattr(params, low), getattr(params, high)
+        if not lo < hi:
+            raise ValueError(f"{low} ({lo}) must be below {high} ({hi})")
+    return params
 
 
 class Scenario:
@@ -135,9 +145,7 @@ class PyHaloPopulation(ScenarioParams):
 
     @model_validator(mode="after")
     def _mass_range(self) -> "PyHaloPopulation":
-        if not self.log_mlow < self.log_mhigh:
-            raise ValueError(f"log_mlow ({self.log_mlow}) must be below log_mhigh ({self.log_mhigh})")
-        return self
+        return require_ordered(self, ("log_mlow", "log_mhigh"))
 
     def preset_kwargs(self, rng: np.random.Generator) -> dict[str, Any]:
         """pyHalo keyword arguments, distributions drawn from the image's stream."""
@@ -189,11 +197,7 @@ class CDMPointMassParams(ScenarioParams):
 
     @model_validator(mode="after")
     def _ranges(self) -> "CDMPointMassParams":
-        if not self.m_min < self.m_max:
-            raise ValueError(f"m_min ({self.m_min}) must be below m_max ({self.m_max})")
-        if not self.r_min < self.r_max:
-            raise ValueError(f"r_min ({self.r_min}) must be below r_max ({self.r_max})")
-        return self
+        return require_ordered(self, ("m_min", "m_max"), ("r_min", "r_max"))
 
 
 class CDMPyHaloParams(PyHaloPopulation):
@@ -480,5 +484,15 @@ class Axion(_RecipeScenario):
 
 def make_scenario(name: str, params: dict | None = None) -> Scenario:
     """Build a registered scenario from its name and (validated) parameters."""
+    import json
+
+    return _make_scenario(name, json.dumps(params or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _make_scenario(name: str, params_json: str) -> Scenario:
+    """Scenarios hold only their validated parameters: one instance per (name, params)."""
+    import json
+
     cls = SCENARIOS.get(name)
-    return cls(cls.validate_params(params or {}))
+    return cls(cls.validate_params(json.loads(params_json)))

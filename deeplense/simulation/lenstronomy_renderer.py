@@ -48,22 +48,48 @@ def lens_model(system: LensSystem) -> LensModel:
         )
 
 
+@lru_cache(maxsize=32)
+def _single_plane_model(
+    lens: tuple[str, ...], source: tuple[str, ...], light: tuple[str, ...], grid: tuple[int, float, float], supersampling: int
+) -> ImageModel:
+    """An ImageModel for single-plane systems with these profile lists, built once: its
+    construction costs as much as rendering a small image, and it holds no per-image state
+    (tests/test_simulation.py checks images are identical whatever the order they are made in)."""
+    data, psf = _grid(*grid)
+    return ImageModel(
+        data,
+        psf,
+        lens_model_class=LensModel(list(lens)),
+        source_model_class=LightModel(list(source)),
+        lens_light_model_class=LightModel(list(light)) if light else None,
+        kwargs_numerics={"supersampling_factor": supersampling},
+    )
+
+
+def image_model(system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int) -> ImageModel:
+    """lenstronomy's ImageModel of ``system`` (cached for single-plane, pixel-free profiles)."""
+    source_profiles = tuple(c.profile for c in system.source_light)
+    light_profiles = tuple(c.profile for c in system.lens_light)
+    if not system.multi_plane and "INTERPOL" not in source_profiles + light_profiles:
+        lens_profiles = tuple(c.profile for c in system.lens)
+        return _single_plane_model(lens_profiles, source_profiles, light_profiles, (num_pix, pixel_scale, psf_fwhm), supersampling)
+    data, psf = _grid(num_pix, pixel_scale, psf_fwhm)
+    return ImageModel(
+        data,
+        psf,
+        lens_model_class=lens_model(system),
+        source_model_class=LightModel(list(source_profiles)),
+        lens_light_model_class=LightModel(list(light_profiles)) if light_profiles else None,
+        kwargs_numerics={"supersampling_factor": supersampling},
+    )
+
+
 def render_parts(
     system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noiseless lensed-source and lens-light images [counts/s], each (num_pix, num_pix) float64:
     a band's image is a linear combination of the two (its light scalings)."""
-    data, psf = _grid(num_pix, pixel_scale, psf_fwhm)
-    source = LightModel([c.profile for c in system.source_light])
-    lens_light = LightModel([c.profile for c in system.lens_light]) if system.lens_light else None
-    model = ImageModel(
-        data,
-        psf,
-        lens_model_class=lens_model(system),
-        source_model_class=source,
-        lens_light_model_class=lens_light,
-        kwargs_numerics={"supersampling_factor": supersampling},
-    )
+    model = image_model(system, num_pix, pixel_scale, psf_fwhm, supersampling)
     kwargs_lens = [c.kwargs for c in system.lens]
     src = model.image(
         kwargs_lens=kwargs_lens,
