@@ -195,6 +195,7 @@ def test_every_scenario_perturbs_the_arcs():
         ("cdm", {"recipe": "pyhalo", **CHEAP}),
         ("wdm", {"log_mc": 9.0, **CHEAP}),
         ("sidm", CHEAP),
+        ("sidm", {"model": "parametric", **CHEAP}),
         ("vortex", {"n_points": 30}),
         ("axion", {}),
         ("axion", {"recipe": "pyhalo", **CHEAP}),
@@ -220,7 +221,12 @@ def test_every_scenario_perturbs_the_arcs():
         assert res.max() > 1e-4 * smooth.max(), name
         assert res[on_arcs].sum() > 0.7 * res.sum(), name
     assert records[2]["n_subhalos"] < records[1]["n_subhalos"]  # WDM suppresses halos
-    assert records[3]["sidm_n_collapsed"] > 0
+    assert records[3]["sidm_n_collapsed"] > 0 and records[4]["sidm_n_collapsed"] > 0
+    from deeplense.simulation.image import record_units
+
+    units = record_units(ds)  # every recorded value has a declared unit (the shard writer needs it)
+    for record in records:
+        assert set(record) <= set(units), set(record) - set(units)
 
 
 def test_each_band_gets_its_own_noise_and_light():
