@@ -16,6 +16,8 @@ from deeplense.physics.scenarios import LensContext, make_scenario
 from deeplense.simulation.lenstronomy_renderer import lens_model, render
 from deeplense.simulation.shards import simulate_shard
 
+# pyHalo's own astropy deprecation and lenstronomy's note on passing a cosmology: not under test
+pytestmark = pytest.mark.filterwarnings("ignore:Use ``angular_diameter_distance", "ignore:Cosmology is provided")
 COSMO = {"H0": 70.0, "Om0": 0.3, "Ob0": 0.05}
 CTX = LensContext(0.5, 1.0, 70.0, 0.3, 0.05, 0.0, 0.0)
 # Small but real populations: cone 3.5″, subhalos (and some line-of-sight halos where tested)

@@ -10,7 +10,14 @@ from deeplense.report.style import figure, save
 from deeplense.storage.dataset_store import open_dataset
 
 # Record fields shown under gallery images, when the image has them.
-CAPTION_FIELDS = (("lens_theta_E", "θE={:.2f}″"), ("n_subhalos", "N={:.0f}"), ("sub_mass_total", "Msub={:.1e}"), ("peak_snr", "SNR={:.0f}"))
+CAPTION_FIELDS = (
+    ("lens_theta_E", "θE={:.2f}″"),
+    ("snr", "SNR={:.0f}"),
+    ("n_subhalos", "N={:.0f}"),
+    ("sub_mass_total", "Msub={:.1e}"),
+    ("log_mc", "log mhm={:.1f}"),
+    ("log10_m_axion", "log ma={:.1f}"),
+)
 
 
 def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
