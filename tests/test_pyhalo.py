@@ -30,9 +30,12 @@ def realization(preset, seed, **kw):
 
 
 def test_fast_path_renders_the_same_halos_as_lensing_quantities():
+    """Plain pyHalo (preset → lensing_quantities(), what peers run) and deeplense's fast path
+    (cached set-up, tabulated concentrations) from the same seed give the same halos."""
     kw = {"log_mlow": 6.5, "LOS_normalization": 1.0, "cone_opening_angle_arcsec": 4.0}
-    slow_real = realization("CDM", 5, **kw)
-    names, zs, kwargs, numerical_alpha = slow_real.lensing_quantities()  # the peers' path
+    np.random.seed(int(np.random.default_rng(5).integers(0, 2**32 - 1)))  # the seed realize() uses
+    slow_real = pyhalo_adapter.preset_function("CDM")(0.5, 1.0, kwargs_cosmo=COSMO, **{**POP, **kw})
+    names, zs, kwargs, numerical_alpha = slow_real.lensing_quantities()
     assert numerical_alpha is None
     fast = pyhalo_adapter.halo_components(realization("CDM", 5, **kw), fast=True)
     assert [c.profile for c in fast] == list(names) and len(set(names)) == 2  # TNFW + mass sheets
@@ -54,6 +57,18 @@ def test_fast_path_renders_the_same_halos_as_lensing_quantities():
     k_slow = model.kappa(x.ravel(), y.ravel(), kwargs)
     k_fast = model.kappa(x.ravel(), y.ravel(), [c.kwargs for c in fast])
     assert np.abs(k_fast - k_slow).max() < 1e-3 * np.abs(k_slow).max()
+
+
+def test_halos_do_not_depend_on_process_history():
+    """A realization made with cold caches (set-up memos; pyHalo's own truncation table, which
+    it would otherwise widen as it meets extreme halos) and one made after others, from the
+    same seed, give identical components: images are functions of their seeds alone."""
+    pyhalo_adapter._SETUP_CACHE.clear()
+    cold = pyhalo_adapter.halo_components(realization("WDM", 8, log_mc=8.0, LOS_normalization=1.0))
+    warm = pyhalo_adapter.halo_components(realization("WDM", 8, log_mc=8.0, LOS_normalization=1.0))
+    assert len(cold) == len(warm) > 0
+    for a, b in zip(cold, warm):
+        assert a.profile == b.profile and a.redshift == b.redshift and a.kwargs == b.kwargs
 
 
 def test_fast_components_render_multi_plane_images():

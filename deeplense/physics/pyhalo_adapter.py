@@ -5,10 +5,13 @@ pyHalo 1.4.6 facts handled here (shared/PHYSICS.md §2):
 - it draws from the global ``numpy.random``: ``realize`` seeds it from the image's own stream;
 - it calls ``np.trapz``, removed in numpy 2.4: restored below as ``np.trapezoid``, once;
 - ``lensing_quantities()`` returns a ``numerical_alpha_class`` lenstronomy 1.14 no longer takes
-  (None for these presets): it is ignored.
+  (None for these presets): it is ignored;
+- its Galacticus truncation table grows with the halos a process has met, so truncation radii
+  depend on process history at the 1e-8 level: ``pin_truncation_table`` fixes it once.
 
-Speed (``halo_components(fast=True)``, measured by benchmarks/simulate.py): a setup table pyHalo
-rebuilds for every realization is built once per process (``_cached_setup``); the per-halo
+Speed (``halo_components(fast=True)``, measured by benchmarks/simulate.py): set-up quantities
+pyHalo recomputes for every realization without any randomness (tables, plane volumes, mass
+functions) are computed once per process (``_cached_setup``, exact memos); the per-halo
 parameters that ``lensing_quantities()`` computes lazily, halo by halo, are computed in the same
 order (so with the same random draws: the same halos) but with the median concentration from a
 cached table (``ConcentrationTable``, ≈ 1/3 of the time at preset defaults) and per-redshift
@@ -49,27 +52,92 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def _cosmology_key(astropy_cosmology: Any) -> tuple:
+    """What pyHalo's distances depend on: the astropy cosmology and colossus's current one."""
+    from colossus.cosmology import cosmology as colossus_cosmology
+
+    cc = colossus_cosmology.getCurrent()
+    a = astropy_cosmology
+    return (a.H0.value, a.Om0, a.Ob0, a.Tcmb0.value, cc.H0, cc.Om0, cc.Ob0, cc.sigma8, cc.ns)
+
+
+# Exact memo tables for pure pyHalo set-up functions (keys hold every input they depend on)
+_SETUP_CACHE: dict[tuple, Any] = {}
+
+
+def _memo(key: tuple, compute: Any) -> Any:
+    if key not in _SETUP_CACHE:
+        _SETUP_CACHE[key] = compute()
+    return _SETUP_CACHE[key]
+
+
 @contextlib.contextmanager
 def _cached_setup() -> Iterator[None]:
-    """pyHalo rebuilds, for every realization, a truncation-radius interpolation table that
-    depends on nothing (``tau_mf_interpolation()``, ≈ 0.4 s): within the block it is built once
-    per process. Scoped, so that code calling pyHalo directly (the benchmark's peer loop) is not
-    changed."""
+    """Within the block, pyHalo set-up quantities that depend on nothing random are computed once
+    per process and reused, bit-identically, by every later realization with the same inputs:
+    the truncation-radius table (``tau_mf_interpolation()``, ≈ 0.4 s per realization), the
+    comoving volume of each line-of-sight plane (a quadrature per plane, ≈ 0.6 s), the
+    Sheth-Tormen mass function per plane (colossus; also used for the negative mass sheets)
+    and the two-halo boost around the main deflector (≈ 0.4 s). Scoped, so that code calling pyHalo
+    directly (the benchmark's peer loop) is not changed."""
     import pyHalo.Halos.tidal_truncation as tidal_truncation
+    import pyHalo.Rendering.MassFunctions.density_peaks as density_peaks
+    import pyHalo.Rendering.two_halo as two_halo
+    from pyHalo.Cosmology.geometry import Geometry
 
-    original = tidal_truncation.tau_mf_interpolation
-    tidal_truncation.tau_mf_interpolation = _cached_tau_mf_interpolation
+    tau_original, volume_original = tidal_truncation.tau_mf_interpolation, Geometry.volume_element_comoving
+    boost_original, mass_function_original = two_halo.two_halo_enhancement_factor, density_peaks.evaluate_mass_function
+
+    def volume_element_comoving(self: Any, z: float, delta_z: float, radius: float | None = None) -> float:
+        g = self._geometrytype
+        key = ("volume", _cosmology_key(self.cosmo.astropy), self.volume_type, type(g).__name__,
+               getattr(g, "_angle_pad", None), self._zlens, self._zsource, self.cone_opening_angle,
+               float(z), float(delta_z), radius)
+        return _memo(key, lambda: volume_original(self, z, delta_z, radius))
+
+    def two_halo_enhancement_factor(z_lens: float, z_step: float, lens_cosmo: Any, *args: Any, **kwargs: Any) -> float:
+        key = ("two_halo", _cosmology_key(lens_cosmo.cosmo.astropy),
+               float(z_lens), float(z_step), *(float(a) for a in args), tuple(sorted(kwargs.items())))
+        return _memo(key, lambda: boost_original(z_lens, z_step, lens_cosmo, *args, **kwargs))
+
+    def evaluate_mass_function(m: np.ndarray, h: float, z: float, model: str) -> np.ndarray:
+        from colossus.cosmology import cosmology as colossus_cosmology
+
+        cc = colossus_cosmology.getCurrent()
+        key = ("mass_function", cc.H0, cc.Om0, cc.Ob0, cc.sigma8, cc.ns, tuple(np.asarray(m, float)), float(h), float(z), model)
+        return _memo(key, lambda: mass_function_original(m, h, z, model)).copy()
+
+    tidal_truncation.tau_mf_interpolation = lambda: _memo(("tau_mf",), tau_original)
+    Geometry.volume_element_comoving = volume_element_comoving
+    two_halo.two_halo_enhancement_factor = two_halo_enhancement_factor
+    density_peaks.evaluate_mass_function = evaluate_mass_function
     try:
         yield
     finally:
-        tidal_truncation.tau_mf_interpolation = original
+        tidal_truncation.tau_mf_interpolation = tau_original
+        Geometry.volume_element_comoving = volume_original
+        two_halo.two_halo_enhancement_factor = boost_original
+        density_peaks.evaluate_mass_function = mass_function_original
 
 
 @functools.cache
-def _cached_tau_mf_interpolation() -> Any:
-    from pyHalo.Halos.tnfw_halo_util import tau_mf_interpolation
+def pin_truncation_table() -> None:
+    """Make pyHalo's Galacticus truncation radii independent of process history.
 
-    return tau_mf_interpolation()
+    pyHalo 1.4.6 tabulates M(x) of the truncated profile in module globals over an x range that
+    it widens (doubling) whenever a subhalo falls outside it, and interpolates in that table:
+    the truncation radius of a halo then depends, at the 1e-8 level, on which halos the process
+    met before (the first realization in a process differs from later ones with the same seed).
+    Pinning the table once to a range wide enough for every physical halo (x from 1e-9 to 1e7,
+    the same 10 points per decade) makes every image a function of its seed alone, so
+    ``deeplense regenerate`` in a fresh process rebuilds it bit for bit. Applied once per process,
+    before the first realization."""
+    import pyHalo.Halos.galacticus_truncation.transfer_function_density_profile as tdp
+
+    tdp.x_min, tdp.x_max = 1.0e-9, 1.0e7
+    tdp.Mass_table_Initialized = False
+    m_mid = tdp._M_total_generalized_NFW_Truncated_dimensionless(1.0)
+    tdp._Truncation_Radius(np.array([m_mid]), 1.0)  # tabulates on the pinned range
 
 
 def preset_function(name: str) -> Any:
@@ -78,6 +146,7 @@ def preset_function(name: str) -> Any:
 
     if name not in PRESETS:
         raise KeyError(f"unknown pyHalo preset {name!r}; allowed: {', '.join(PRESETS)}")
+    pin_truncation_table()
     module, func = PRESETS[name]
     return getattr(importlib.import_module(module), func)
 
@@ -210,6 +279,7 @@ def halo_components(realization: Any, fast: bool = True) -> list[Component]:
     with contextlib.ExitStack() as stack:
         stack.enter_context(_quiet())
         if fast:
+            stack.enter_context(_cached_setup())
             stack.enter_context(_tabulated_concentrations())
             stack.enter_context(
                 _memoised(lens_cosmo, ("get_sigma_crit_lensing", "sigma_crit_mass", "nfw_physical2angle_fromNFWparams"))
