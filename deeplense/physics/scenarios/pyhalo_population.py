@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from deeplense.physics import pyhalo_adapter
 from deeplense.physics.components import Component
 from deeplense.physics.distributions import Param, draw
-from deeplense.physics import pyhalo_adapter
 from deeplense.physics.scenarios.base import LensContext, ScenarioParams, Substructure, require_ordered
 
 
@@ -49,7 +49,8 @@ PYHALO_RECORD_UNITS = {
 def pyhalo_substructure(
     preset: str, ctx: LensContext, kwargs: dict[str, Any], rng: np.random.Generator, knobs: dict[str, float]
 ) -> Substructure:
-    """Realize a pyHalo preset around the lens centre and summarise it."""
+    """Realize a pyHalo preset around the lens centre and summarise it (``n_subhalos`` counts
+    every halo, subhalos and line-of-sight; ``n_halos_subhalo``/``n_halos_los`` split them)."""
     realization = pyhalo_adapter.realize(preset, ctx.z_lens, ctx.z_source, kwargs, ctx.cosmology, rng)
     components = pyhalo_adapter.halo_components(realization)
     if ctx.center_x or ctx.center_y:  # pyHalo renders around (0, 0): follow the main lens
