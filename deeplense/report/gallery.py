@@ -39,7 +39,7 @@ def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
                 continue
             ax.imshow(rec["image"].values[col, 0], origin="lower", cmap="magma")
             words = [fmt.format(float(rec[key].values[col])) for key, fmt in CAPTION_FIELDS if key in rec and np.isfinite(rec[key].values[col])]
-            ax.set_xlabel("\n".join([" ".join(words[:2]), " ".join(words[2:])]), fontsize=7)
+            ax.set_xlabel("\n".join(" ".join(words[i : i + 2]) for i in range(0, len(words), 2)), fontsize=7)
             if col == 0:
                 ax.set_ylabel(name, fontsize=11)
     fig.suptitle(f"dataset {ds.attrs['dataset']}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px)")
