@@ -198,7 +198,7 @@ class DatasetConfig(_Strict):
     z_source: float = Field(1.0, gt=0)
     cosmology: Cosmology = Cosmology()
     lens: MainLensConfig = MainLensConfig(theta_E=1.2)
-    lens_light: LightConfig | None = Field(None, description="Sérsic light of the main lens (none by default)")
+    lens_light: LightConfig | None = Field(None, description="Sérsic light of the main lens, centre relative to the lens centre (none by default)")
     source: SourceConfig = SourceConfig()
     instrument: InstrumentConfig = InstrumentConfig()
     classes: list[ClassConfig] = Field(min_length=1)
