@@ -82,10 +82,32 @@ def _cmd_store(args: argparse.Namespace) -> int:
         dataset_name=spec["dataset_name"],
         dataset_config=spec["dataset"],
         seed=spec["seed"],
-        image_shape=(1, inst.num_pix, inst.num_pix),
+        image_shape=inst.image_shape,
         storage=StorageSettings.model_validate(spec["storage"]),
     )
     print(f"wrote {args.output} ({digest})")
+    return 0
+
+
+def _cmd_regenerate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from deeplense.simulation.regenerate import regenerate
+    from deeplense.storage.dataset_store import StoreError
+
+    try:
+        result = regenerate(args.store, args.index)
+    except StoreError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.output:
+        np.save(args.output, result.rebuilt.image)
+    status = "identical to" if result.identical else "DIFFERENT from"
+    print(f"image {result.index} ({result.class_name}, seed {result.seed}): rebuilt image {status} the stored one")
+    if args.check and not result.identical:
+        diff = np.abs(result.stored.astype(np.float64) - result.rebuilt.image).max()
+        print(f"max |difference| {diff:.3g}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -197,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shards", nargs="+", required=True)
     s.add_argument("--output", required=True)
     s.set_defaults(func=_cmd_store)
+
+    s = sub.add_parser("regenerate", help="rebuild one stored image from its record (seed and config)")
+    s.add_argument("store")
+    s.add_argument("index", type=int, help="sample index in the store")
+    s.add_argument("--check", action="store_true", help="exit 1 unless bit-identical to the stored image")
+    s.add_argument("--output", help="save the rebuilt (band, y, x) image as .npy")
+    s.set_defaults(func=_cmd_regenerate)
 
     s = sub.add_parser("gallery", help="save a grid of example images per class")
     s.add_argument("--store", required=True)

@@ -38,18 +38,23 @@ class Cosmology(_Strict):
 
 
 class MainLensConfig(_Strict):
-    """Main deflector (SIE) plus external shear. Give ``theta_E`` [arcsec] or ``mass`` [Msun];
-    a mass is converted with angular-diameter distances (the DeepLense recipe)."""
+    """Main deflector (SIE, or EPL with power-law slope ``gamma``) plus external shear. Give
+    ``theta_E`` [arcsec] or ``mass`` [Msun]; a mass is converted with angular-diameter distances
+    (the DeepLense recipe). An SIS is an SIE with e1 = e2 = 0. The shear is (gamma1, gamma2), or
+    a magnitude ``gamma_ext`` at angle ``psi_ext`` when ``gamma_ext`` is given."""
 
-    profile: Literal["SIE"] = "SIE"
+    profile: Literal["SIE", "EPL"] = "SIE"
     theta_E: Param | None = Field(None, description="Einstein radius [arcsec]")
     mass: Param | None = Field(None, description="mass whose point-mass Einstein radius is theta_E [Msun]")
+    gamma: Param = Field(2.0, description="EPL 3-D density slope (2 = isothermal); EPL only")
     e1: Param = 0.1
     e2: Param = 0.0
     center_x: Param = 0.0
     center_y: Param = 0.0
     gamma1: Param = Field(0.05, description="external shear component 1")
     gamma2: Param = Field(0.0, description="external shear component 2")
+    gamma_ext: Param | None = Field(None, description="external shear magnitude (replaces gamma1, gamma2)")
+    psi_ext: Param = Field({"dist": "uniform", "low": 0.0, "high": 3.141592653589793}, description="shear angle [rad]")
 
     @model_validator(mode="after")
     def _one_normalisation(self) -> "MainLensConfig":
@@ -58,21 +63,64 @@ class MainLensConfig(_Strict):
         return self
 
 
-class SourceConfig(_Strict):
-    """Elliptical Sérsic source (DeepLense Model I defaults)."""
+class LightConfig(_Strict):
+    """Elliptical Sérsic light. Ellipticity as (e1, e2), or as axis ratio ``q`` and angle ``phi``
+    when ``q`` is given (e = (1−q)/(1+q) (cos 2φ, sin 2φ), lenstronomy's convention). Centre as
+    (center_x, center_y), or polar (``r_offset``, ``phi_offset``) when ``r_offset`` is given."""
 
-    profile: Literal["SERSIC_ELLIPSE"] = "SERSIC_ELLIPSE"
-    amp: Param = Field(10.0, description="amplitude [counts/s at the Sérsic half-light radius]")
+    amp: Param = Field(10.0, description="surface brightness at the half-light radius [counts/s/arcsec²]")
     R_sersic: Param = Field(0.25, description="half-light radius [arcsec]")
     n_sersic: Param = 1.0
+    e1: Param = 0.0
+    e2: Param = 0.0
+    q: Param | None = Field(None, description="axis ratio (replaces e1, e2)")
+    phi: Param = Field({"dist": "uniform", "low": 0.0, "high": 3.141592653589793}, description="position angle [rad]")
+    center_x: Param = 0.0
+    center_y: Param = 0.0
+    r_offset: Param | None = Field(None, description="centre at this radius from the axis (replaces center_x, center_y) [arcsec]")
+    phi_offset: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="angle of r_offset [rad]")
+
+
+class SourceConfig(LightConfig):
+    """The lensed source: an elliptical Sérsic (DeepLense Model I defaults), or ``INTERPOL``: a
+    galaxy image drawn uniformly from ``images`` (a folder of .npy/.png/.fits files or one .npy
+    array of shape (n, y, x)), each normalised to peak 1, ``scale`` arcsec per image pixel,
+    rotated by ``phi_G``; ``amp`` is then the peak surface brightness [counts/s/pixel of it]."""
+
+    profile: Literal["SERSIC_ELLIPSE", "INTERPOL"] = "SERSIC_ELLIPSE"
     e1: Param = -0.1
     e2: Param = 0.1
     center_x: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
     center_y: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
+    images: str | None = Field(None, description="INTERPOL: folder or .npy file of source images")
+    scale: Param = Field(0.02, description="INTERPOL: arcsec per source-image pixel")
+    phi_G: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="INTERPOL: rotation [rad]")
+
+    @model_validator(mode="after")
+    def _images_for_interpol(self) -> "SourceConfig":
+        if self.profile == "INTERPOL":
+            if not self.images:
+                raise ValueError("profile INTERPOL needs `images`: a folder of .npy/.png/.fits files or an .npy array")
+            from deeplense.physics.source_images import load_source_images
+
+            load_source_images(self.images)  # fails now, naming the path, if unreadable
+        return self
+
+
+class BandConfig(_Strict):
+    """One band of a multi-band instrument: its name, light scaling relative to the configured
+    amplitudes (e.g. 10^(−0.4 Δmag)), and optionally its own PSF and background."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    source_scale: float = Field(1.0, ge=0, description="source amplitude factor in this band")
+    lens_light_scale: float = Field(1.0, ge=0, description="lens-light amplitude factor in this band")
+    psf_fwhm: float | None = Field(None, gt=0, description="PSF FWHM [arcsec]; default: the instrument's")
+    background_rms: float | None = Field(None, ge=0, description="[counts/s]; default: the instrument's")
 
 
 class InstrumentConfig(_Strict):
-    """Pixel grid, Gaussian PSF and noise. ``preset`` fills the fields the config leaves out."""
+    """Pixel grid, Gaussian PSF and noise. ``preset`` fills the fields the config leaves out.
+    ``bands`` makes multi-channel images (band, y, x); one unnamed band by default."""
 
     preset: str = "custom"
     num_pix: int = Field(64, ge=8, le=1024, description="image side [pixels]")
@@ -81,6 +129,7 @@ class InstrumentConfig(_Strict):
     supersampling: int = Field(1, ge=1, le=8, description="sub-pixels per pixel side when ray-tracing")
     background_rms: float = Field(0.01, ge=0, description="Gaussian background noise [counts/s]")
     exposure_time: Param = Field(1000.0, description="exposure for Poisson noise [s]")
+    bands: list[BandConfig] = Field(default_factory=lambda: [BandConfig(name="band0")], min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -93,6 +142,15 @@ class InstrumentConfig(_Strict):
                 )
             data = {**INSTRUMENTS.get(name)(), **data}
         return data
+
+    @property
+    def num_bands(self) -> int:
+        return len(self.bands)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(band, y, x) of every image."""
+        return (self.num_bands, self.num_pix, self.num_pix)
 
 
 class ClassConfig(_Strict):
@@ -112,9 +170,9 @@ class ClassConfig(_Strict):
 
     @model_validator(mode="after")
     def _scenario_params(self) -> "ClassConfig":
-        params_model = SCENARIOS.get(self.scenario).Params
+        scenario = SCENARIOS.get(self.scenario)
         # Resolve defaults so the stored config is complete; nested errors keep their field names.
-        self.params = params_model.model_validate(self.params).model_dump(mode="json")
+        self.params = scenario.validate_params(self.params).model_dump(mode="json")
         return self
 
 
@@ -140,6 +198,7 @@ class DatasetConfig(_Strict):
     z_source: float = Field(1.0, gt=0)
     cosmology: Cosmology = Cosmology()
     lens: MainLensConfig = MainLensConfig(theta_E=1.2)
+    lens_light: LightConfig | None = Field(None, description="Sérsic light of the main lens, centre relative to the lens centre (none by default)")
     source: SourceConfig = SourceConfig()
     instrument: InstrumentConfig = InstrumentConfig()
     classes: list[ClassConfig] = Field(min_length=1)

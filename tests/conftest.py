@@ -50,14 +50,13 @@ def build_store(cfg: ExperimentConfig, root: Path, dataset: str = "small") -> tu
             paths.append(path)
         shards.append(ClassShards(cls.name, cls.n_images, paths))
     store = root / "dataset.zarr"
-    n = ds.instrument.num_pix
     combine_shards(
         shards,
         store,
         dataset_name=dataset,
         dataset_config=ds.model_dump(mode="json"),
         seed=cfg.seed,
-        image_shape=(1, n, n),
+        image_shape=ds.instrument.image_shape,
         storage=cfg.storage,
     )
     return store, shards

@@ -14,13 +14,13 @@ def run(*args):
 def test_help_lists_the_steps():
     out = run("--help")
     assert out.returncode == 0
-    for step in ("simulate", "store", "gallery", "train", "evaluate", "leaderboard", "check-config", "schema"):
+    for step in ("simulate", "store", "gallery", "train", "evaluate", "leaderboard", "check-config", "schema", "regenerate"):
         assert step in out.stdout
 
 
 def test_check_config(tmp_path):
     ok = run("check-config", "config.yaml")
-    assert ok.returncode == 0 and "dataset demo: 64×64 px; no_sub=400, cdm=400, vortex=400; 6 shards" in ok.stdout
+    assert ok.returncode == 0 and "dataset demo: 64×64 px; no_sub=200, cdm=200, wdm=200, sidm=200, vortex=200, axion=200; 12 shards" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "config.yaml").read_text().replace("scenario: vortex", "scenario: fuzzy"))
     out = run("check-config", str(bad))

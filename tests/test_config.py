@@ -18,9 +18,12 @@ def default_raw() -> dict:
 
 def test_default_and_tiny_configs_are_valid():
     cfg = load_config(ROOT / "config.yaml")
-    assert [c.name for c in cfg.datasets["demo"].classes] == ["no_sub", "cdm", "vortex"]
+    classes = cfg.datasets["demo"].classes
+    assert [c.name for c in classes] == ["no_sub", "cdm", "wdm", "sidm", "vortex", "axion"]
+    assert {c.scenario for c in classes} == {"no_sub", "cdm", "wdm", "sidm", "vortex", "axion"}
     # defaults of the scenario are resolved into the stored config
-    assert cfg.datasets["demo"].classes[1].params["r_max"] == 2.0
+    assert classes[1].params["sigma_sub"] == 0.025 and classes[1].params["log_mhigh"] == 10.0
+    assert classes[5].params["log10_m_axion"] == {"dist": "uniform", "low": -24.0, "high": -22.0}
     load_config(ROOT / "tests" / "configs" / "tiny.yaml")
 
 
@@ -39,12 +42,16 @@ def broken(path: list, value) -> dict:
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        (["datasets", "demo", "classes", 1, "scenario"], "wimp", ["datasets.demo.classes[1].scenario = 'wimp'", "'wimp'", "allowed: cdm, no_sub, vortex"]),
+        (["datasets", "demo", "classes", 1, "scenario"], "wimp", ["datasets.demo.classes[1].scenario = 'wimp'", "'wimp'", "allowed: axion, cdm, no_sub, sidm, sphere, vortex, wdm"]),
         (["datasets", "demo", "classes", 0, "n_images"], -5, ["datasets.demo.classes[0].n_images", "-5", "greater than 0"]),
         (["datasets", "demo", "classes", 0, "n_images"], KeyError, ["datasets.demo.classes[0].n_images", "Field required"]),
-        (["datasets", "demo", "classes", 1, "params", "beta"], "steep", ["datasets.demo.classes[1]", "beta", "'steep'"]),
+        (["datasets", "demo", "classes", 1, "params", "shmf_log_slope"], "steep", ["datasets.demo.classes[1]", "shmf_log_slope", "'steep'"]),
         (["datasets", "demo", "classes", 1, "params", "n_subhaloes"], 3, ["n_subhaloes", "Extra inputs are not permitted"]),
-        (["datasets", "demo", "instrument", "preset"], "jwst", ["instrument", "'jwst'", "allowed: custom, deeplense_model_i"]),
+        (["datasets", "demo", "classes", 1, "params", "recipe"], "fuzzy", ["datasets.demo.classes[1]", "'fuzzy'", "'deeplense', 'pyhalo'"]),
+        (["datasets", "demo", "classes", 2, "params", "log_mlow"], 11.5, ["datasets.demo.classes[2]", "log_mlow", "11.5"]),
+        (["datasets", "demo", "classes", 3, "params", "probabilities_subhalos"], [0.5], ["probabilities_subhalos", "same length"]),
+        (["datasets", "demo", "source", "profile"], "INTERPOL", ["datasets.demo.source", "needs `images`"]),
+        (["datasets", "demo", "instrument", "preset"], "jwst", ["instrument", "'jwst'", "allowed: custom, deeplense_model_i, euclid_vis, hst_wfc3"]),
         (["datasets", "demo", "split", "test"], 0.5, ["datasets.demo.split", "must be 1"]),
         (["models", "resnet18", "dataset"], "nope", ["models.resnet18.dataset = 'nope'", "allowed: demo"]),
         (["models", "resnet18", "architecture"], "resnet9000", ["models.resnet18.architecture = 'resnet9000'", "timm"]),

@@ -10,7 +10,14 @@ from deeplense.report.style import figure, save
 from deeplense.storage.dataset_store import open_dataset
 
 # Record fields shown under gallery images, when the image has them.
-CAPTION_FIELDS = (("lens_theta_E", "θE={:.2f}″"), ("n_subhalos", "N={:.0f}"), ("sub_mass_total", "Msub={:.1e}"), ("peak_snr", "SNR={:.0f}"))
+CAPTION_FIELDS = (
+    ("lens_theta_E", "θE={:.2f}″"),
+    ("snr", "SNR={:.0f}"),
+    ("n_subhalos", "N={:.0f}"),
+    ("sub_mass_total", "Msub={:.1e}"),
+    ("log_mc", "log mhm={:.1f}"),
+    ("log10_m_axion", "log ma={:.1f}"),
+)
 
 
 def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
@@ -32,7 +39,7 @@ def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
                 continue
             ax.imshow(rec["image"].values[col, 0], origin="lower", cmap="magma")
             words = [fmt.format(float(rec[key].values[col])) for key, fmt in CAPTION_FIELDS if key in rec and np.isfinite(rec[key].values[col])]
-            ax.set_xlabel("\n".join([" ".join(words[:2]), " ".join(words[2:])]), fontsize=7)
+            ax.set_xlabel("\n".join(" ".join(words[i : i + 2]) for i in range(0, len(words), 2)), fontsize=7)
             if col == 0:
                 ax.set_ylabel(name, fontsize=11)
     fig.suptitle(f"dataset {ds.attrs['dataset']}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px)")

@@ -1,11 +1,14 @@
-"""Renders a ``LensSystem`` with lenstronomy: ray-tracing, PSF convolution, pixel grid.
+"""Renders a ``LensSystem`` with lenstronomy: ray-tracing (single- or multi-plane), PSF
+convolution, pixel grid.
 
 The only place lenstronomy is imported for imaging; a second backend (PyAutoLens) implements the
-same ``render`` signature.
+same ``render`` signature. Deflectors at several redshifts (pyHalo line-of-sight halos) are traced
+through lenstronomy's multi-plane lens model with the system's cosmology.
 """
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +20,7 @@ from lenstronomy.LightModel.light_model import LightModel
 from lenstronomy.Util import simulation_util
 
 from deeplense.physics.components import LensSystem
+from deeplense.physics.cosmology import flat_lcdm
 
 
 @lru_cache(maxsize=8)
@@ -27,28 +31,88 @@ def _grid(num_pix: int, pixel_scale: float, psf_fwhm: float) -> tuple[ImageData,
     return ImageData(**kwargs_data), psf
 
 
+def lens_model(system: LensSystem) -> LensModel:
+    """lenstronomy's lens model of ``system``: multi-plane when deflectors lie on several planes."""
+    profiles = [c.profile for c in system.lens]
+    if not system.multi_plane:
+        return LensModel(profiles)
+    with warnings.catch_warnings():  # lenstronomy warns whenever a cosmology is passed in
+        warnings.filterwarnings("ignore", message="Cosmology is provided")
+        return LensModel(
+            profiles,
+            z_lens=system.z_lens,
+            z_source=system.z_source,
+            lens_redshift_list=system.lens_redshifts(),
+            cosmo=flat_lcdm(*system.cosmology),
+            multi_plane=True,
+        )
+
+
+@lru_cache(maxsize=32)
+def _single_plane_model(
+    lens: tuple[str, ...], source: tuple[str, ...], light: tuple[str, ...], grid: tuple[int, float, float], supersampling: int
+) -> ImageModel:
+    """An ImageModel for single-plane systems with these profile lists, built once: its
+    construction costs as much as rendering a small image, and it holds no per-image state
+    (tests/test_simulation.py checks images are identical whatever the order they are made in)."""
+    data, psf = _grid(*grid)
+    return ImageModel(
+        data,
+        psf,
+        lens_model_class=LensModel(list(lens)),
+        source_model_class=LightModel(list(source)),
+        lens_light_model_class=LightModel(list(light)) if light else None,
+        kwargs_numerics={"supersampling_factor": supersampling},
+    )
+
+
+def image_model(system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int) -> ImageModel:
+    """lenstronomy's ImageModel of ``system`` (cached for single-plane, pixel-free profiles)."""
+    source_profiles = tuple(c.profile for c in system.source_light)
+    light_profiles = tuple(c.profile for c in system.lens_light)
+    if not system.multi_plane and "INTERPOL" not in source_profiles + light_profiles:
+        lens_profiles = tuple(c.profile for c in system.lens)
+        return _single_plane_model(lens_profiles, source_profiles, light_profiles, (num_pix, pixel_scale, psf_fwhm), supersampling)
+    data, psf = _grid(num_pix, pixel_scale, psf_fwhm)
+    return ImageModel(
+        data,
+        psf,
+        lens_model_class=lens_model(system),
+        source_model_class=LightModel(list(source_profiles)),
+        lens_light_model_class=LightModel(list(light_profiles)) if light_profiles else None,
+        kwargs_numerics={"supersampling_factor": supersampling},
+    )
+
+
+def render_parts(
+    system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noiseless lensed-source and lens-light images [counts/s], each (num_pix, num_pix) float64:
+    a band's image is a linear combination of the two (its light scalings)."""
+    model = image_model(system, num_pix, pixel_scale, psf_fwhm, supersampling)
+    kwargs_lens = [c.kwargs for c in system.lens]
+    src = model.image(
+        kwargs_lens=kwargs_lens,
+        kwargs_source=[c.kwargs for c in system.source_light],
+        source_add=True,
+        lens_light_add=False,
+        point_source_add=False,
+    )
+    if system.lens_light:
+        light = model.image(
+            kwargs_lens_light=[c.kwargs for c in system.lens_light],
+            source_add=False,
+            lens_light_add=True,
+            point_source_add=False,
+        )
+    else:
+        light = np.zeros_like(src)
+    return np.asarray(src, dtype=np.float64), np.asarray(light, dtype=np.float64)
+
+
 def render(
     system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1
 ) -> np.ndarray:
-    """Noiseless image [counts/s] of ``system`` as a (num_pix, num_pix) float64 array."""
-    data, psf = _grid(num_pix, pixel_scale, psf_fwhm)
-    lens_model = LensModel([c.profile for c in system.lens])
-    source = LightModel([c.profile for c in system.source_light])
-    lens_light = LightModel([c.profile for c in system.lens_light]) if system.lens_light else None
-    model = ImageModel(
-        data,
-        psf,
-        lens_model_class=lens_model,
-        source_model_class=source,
-        lens_light_model_class=lens_light,
-        kwargs_numerics={"supersampling_factor": supersampling},
-    )
-    image = model.image(
-        kwargs_lens=[c.kwargs for c in system.lens],
-        kwargs_source=[c.kwargs for c in system.source_light],
-        kwargs_lens_light=[c.kwargs for c in system.lens_light] or None,
-        source_add=True,
-        lens_light_add=bool(system.lens_light),
-        point_source_add=False,
-    )
-    return np.asarray(image, dtype=np.float64)
+    """Noiseless image [counts/s] of ``system`` (source plus lens light) as (num_pix, num_pix)."""
+    src, light = render_parts(system, num_pix, pixel_scale, psf_fwhm, supersampling)
+    return src + light

@@ -40,7 +40,7 @@ def simulate_shard(
     fields = record_units(dataset)
     n = len(indices)
     inst = dataset.instrument
-    images = np.empty((n, 1, inst.num_pix, inst.num_pix), dtype=np.float32)
+    images = np.empty((n, *inst.image_shape), dtype=np.float32)
     seeds = np.empty(n, dtype=np.uint64)
     records = {key: np.full(n, np.nan) for key in fields}
     for row, index in enumerate(tqdm(indices, desc=f"{dataset_name}/{cls.name}", disable=not progress)):

@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import deeplense
 
-TRACKED_PACKAGES = ("lenstronomy", "pyHalo", "numpy", "scipy", "astropy", "zarr", "xarray", "dask")
+TRACKED_PACKAGES = ("lenstronomy", "pyHalo", "colossus", "numpy", "scipy", "astropy", "zarr", "xarray", "dask")
 
 
 def software_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:

@@ -1,0 +1,128 @@
+"""The scenario registry and what every scenario shares: the lens context it draws around, the
+substructure it returns, parameter validation, and point-mass helpers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from deeplense.physics.components import Component
+from deeplense.registry import Registry
+
+SCENARIOS: Registry[type["Scenario"]] = Registry("dark-matter scenario")
+register_scenario = SCENARIOS.register
+
+# Record fields every scenario fills (NaN-free): how much substructure an image holds.
+COMMON_RECORD_UNITS = {"n_subhalos": "count", "sub_mass_total": "Msun"}
+
+
+@dataclass(frozen=True)
+class LensContext:
+    """What a scenario needs to know about the main lens and the cosmology of this image."""
+
+    z_lens: float
+    z_source: float
+    H0: float
+    Om0: float
+    Ob0: float
+    center_x: float
+    center_y: float
+
+    @property
+    def cosmology(self) -> dict[str, float]:
+        return {"H0": self.H0, "Om0": self.Om0, "Ob0": self.Ob0}
+
+    def theta_e_of_mass(self, mass_msun: np.ndarray) -> np.ndarray:
+        from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only when drawing
+
+        return np.asarray(
+            point_mass_einstein_radius(mass_msun, self.z_lens, self.z_source, self.H0, self.Om0, self.Ob0)
+        )
+
+
+@dataclass(frozen=True)
+class Substructure:
+    """Drawn deflectors and the summary recorded beside the image."""
+
+    components: list[Component]
+    summary: dict[str, float]
+
+
+class ScenarioParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def require_ordered(params: ScenarioParams, *pairs: tuple[str, str]) -> Any:
+    """``params`` if every (low, high) pair of fields is ordered; else an error naming both."""
+    for low, high in pairs:
+        lo, hi = getattr(params, low), getattr(params, high)
+        if not lo < hi:
+            raise ValueError(f"{low} ({lo}) must be below {high} ({hi})")
+    return params
+
+
+class Scenario:
+    """Base class: ``Params`` validates the config, ``draw`` makes one image's substructure."""
+
+    Params: ClassVar[type[ScenarioParams]] = ScenarioParams
+    record_units: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, params: ScenarioParams) -> None:
+        self.params = params
+
+    @classmethod
+    def validate_params(cls, raw: dict[str, Any]) -> ScenarioParams:
+        """Validated parameters (defaults resolved); errors name the bad field and value."""
+        return cls.Params.model_validate(raw)
+
+    def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:  # pragma: no cover
+        raise NotImplementedError
+
+
+def point_masses(ctx: LensContext, masses: np.ndarray, x: np.ndarray, y: np.ndarray) -> list[Component]:
+    """Point-mass deflectors at (x, y) arcsec with Einstein radii from their masses."""
+    theta = ctx.theta_e_of_mass(masses)
+    return [
+        Component("POINT_MASS", {"theta_E": float(t), "center_x": float(px), "center_y": float(py)})
+        for t, px, py in zip(np.atleast_1d(theta), x, y)
+    ]
+
+
+def power_law_masses(rng: np.random.Generator, n: int, m_min: float, m_max: float, beta: float) -> np.ndarray:
+    """``n`` masses from dN/dm ∝ m^β on [m_min, m_max] by inverse-CDF sampling."""
+    u = rng.uniform(size=n)
+    if math.isclose(beta, -1.0):
+        return m_min * (m_max / m_min) ** u
+    k = beta + 1.0
+    return (m_min**k + u * (m_max**k - m_min**k)) ** (1.0 / k)
+
+
+class RecipeScenario(Scenario):
+    """A scenario with several recipes (populations) chosen by ``params.recipe``."""
+
+    recipes: ClassVar[dict[str, type[ScenarioParams]]] = {}
+    default_recipe: ClassVar[str] = ""
+
+    @classmethod
+    def validate_params(cls, raw: dict[str, Any]) -> ScenarioParams:
+        raw = {"recipe": cls.default_recipe, **raw}
+        union = Annotated[Union[tuple(cls.recipes.values())], Field(discriminator="recipe")]  # type: ignore[valid-type]
+        return TypeAdapter(union).validate_python(raw)
+
+
+def make_scenario(name: str, params: dict | None = None) -> Scenario:
+    """Build a registered scenario from its name and (validated) parameters."""
+    return _make_scenario(name, json.dumps(params or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _make_scenario(name: str, params_json: str) -> Scenario:
+    """Scenarios hold only their validated parameters: one instance per (name, params)."""
+    cls = SCENARIOS.get(name)
+    return cls(cls.validate_params(json.loads(params_json)))

@@ -1,0 +1,32 @@
+"""Warm dark matter: pyHalo's WDM preset."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from deeplense.physics.distributions import Param, draw
+from deeplense.physics.scenarios.base import LensContext, Scenario, Substructure, register_scenario
+from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+
+
+class WDMParams(PyHaloPopulation):
+    """pyHalo's WDM preset: Lovell (2020) suppression of the subhalo and field mass functions
+    below the half-mode mass 10^log_mc, Bose (2016) concentrations."""
+
+    log_mc: Param = Field(7.5, description="log10 half-mode mass [Msun]: the physics knob")
+
+
+@register_scenario("wdm")
+class WDM(Scenario):
+    """Warm dark matter via pyHalo's WDM preset (Gilman et al. 2020; mass function of Lovell 2020,
+    MNRAS 493, 1782). Recorded: ``log_mc``, halo counts and mass in halos."""
+
+    Params = WDMParams
+    record_units = {"log_mc": "log10 Msun", **PYHALO_RECORD_UNITS}
+
+    def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
+        p: WDMParams = self.params  # type: ignore[assignment]
+        log_mc = draw(p.log_mc, rng)
+        kwargs = {**p.preset_kwargs(rng), "log_mc": log_mc}
+        return pyhalo_substructure("WDM", ctx, kwargs, rng, {"log_mc": log_mc})
