@@ -35,7 +35,7 @@ def _direct_decoder(array: zarr.Array) -> Callable[[bytes, np.ndarray], None] | 
         return None
     rest = codecs[1:]
     if not rest:
-        return lambda raw, out: out.reshape(-1).view(np.uint8).__setitem__(slice(None), np.frombuffer(raw, np.uint8))
+        return _copy_raw
     if len(rest) == 1 and isinstance(rest[0], BloscCodec):
         blosc = numcodecs.Blosc()
         return lambda raw, out: blosc.decode(raw, out=out)
@@ -43,6 +43,11 @@ def _direct_decoder(array: zarr.Array) -> Callable[[bytes, np.ndarray], None] | 
         zstd = numcodecs.Zstd()
         return lambda raw, out: zstd.decode(raw, out=out)
     return None
+
+
+def _copy_raw(raw: bytes, out: np.ndarray) -> None:
+    """An uncompressed chunk: its bytes are the little-endian float32 values."""
+    np.copyto(out.reshape(-1), np.frombuffer(raw, dtype="<f4"))
 
 
 class ChunkReader:
@@ -84,40 +89,25 @@ class ChunkReader:
 
     def read(self, chunk: int) -> np.ndarray:
         """The images of one chunk, checked finite; errors name the store, chunk and samples."""
-        start, stop = int(self.bounds[chunk]), int(self.bounds[chunk + 1])
-        try:
-            block = self._read_direct(chunk, stop - start) if self._decode else self.array[start:stop]
-        except FileNotFoundError:
-            self._missing(chunk, start, stop)
-        except Exception as e:  # decompression and I/O errors come in many types
-            raise StoreError(f"dataset store {self.store}: chunk {chunk} (samples {start}–{stop - 1}) is corrupt: {e}") from e
-        self._check_finite(block, chunk, start)
-        return block
+        out = np.empty((self.chunk_images, *self.array.shape[1:]), dtype=self.array.dtype)
+        return out[: self.read_into(chunk, out)]
 
     def read_into(self, chunk: int, out: np.ndarray) -> int:
         """Decode chunk ``chunk`` into ``out`` (room for a whole chunk); returns its image count.
         Lets a loader decode straight into its shuffle block, with no intermediate copy."""
         start, stop = int(self.bounds[chunk]), int(self.bounds[chunk + 1])
-        if self._decode is None:
-            out[: stop - start] = self.read(chunk)
-            return stop - start
         try:
-            self._decode_file(chunk, out)
+            if self._decode is None:
+                out[: stop - start] = self.array[start:stop]
+            else:
+                key = self.array.metadata.encode_chunk_key((chunk, *(0,) * (self.array.ndim - 1)))
+                self._decode((self.store / "image" / key).read_bytes(), out)
         except FileNotFoundError:
             self._missing(chunk, start, stop)
-        except Exception as e:
+        except Exception as e:  # decompression and I/O errors come in many types
             raise StoreError(f"dataset store {self.store}: chunk {chunk} (samples {start}–{stop - 1}) is corrupt: {e}") from e
         self._check_finite(out[: stop - start], chunk, start)
         return stop - start
-
-    def _decode_file(self, chunk: int, out: np.ndarray) -> None:
-        key = self.array.metadata.encode_chunk_key((chunk, *(0,) * (self.array.ndim - 1)))
-        self._decode((self.store / "image" / key).read_bytes(), out)  # type: ignore[misc]
-
-    def _read_direct(self, chunk: int, count: int) -> np.ndarray:
-        out = np.empty((self.chunk_images, *self.array.shape[1:]), dtype=np.float32)
-        self._decode_file(chunk, out)
-        return out[:count] if count < self.chunk_images else out
 
     def _missing(self, chunk: int, start: int, stop: int) -> None:
         key = self.array.metadata.encode_chunk_key((chunk, *(0,) * (self.array.ndim - 1)))
