@@ -246,21 +246,73 @@ class StorageSettings(_Strict):
 
 
 class ModelConfig(_Strict):
-    """A network trained on one dataset for one task."""
+    """A network trained on one dataset for one task (classification, regression or anomaly)."""
 
     architecture: str = Field(description="timm model name or a deeplense-registered architecture")
-    task: Literal["classification"] = "classification"
+    architecture_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments of the architecture (e.g. fusion backbones, equivariant group order)",
+    )
+    task: Literal["classification", "regression", "anomaly"] = "classification"
     dataset: str = Field(description="name of a dataset in `datasets`")
+    classes: list[str] | None = Field(
+        None,
+        description="classes of the dataset to use, in the dataset's order (default: all); "
+        "regression trains on these, classification tells these apart",
+    )
+    targets: list[str] = Field(
+        default_factory=list,
+        description="regression: per-image physics parameters to predict (record fields, e.g. log10_m_axion, theta_E)",
+    )
+    loss: Literal["cross_entropy", "mse", "mae", "huber", "gaussian_nll"] | None = Field(
+        None,
+        description="training loss; default cross_entropy (classification), mse (regression); "
+        "gaussian_nll also predicts an uncertainty; anomaly models use their own objective",
+    )
+    normal_class: str = Field("no_sub", description="anomaly: the class the autoencoder trains on")
     epochs: int = Field(5, gt=0)
     batch_size: int = Field(64, gt=0)
     lr: float = Field(1e-3, gt=0, description="peak learning rate")
     weight_decay: float = Field(0.05, ge=0)
-    optimizer: Literal["adamw"] = "adamw"
-    scheduler: Literal["cosine", "constant"] = "cosine"
+    optimizer: Literal["adamw", "sgd", "sam"] = Field(
+        "adamw", description="sam: sharpness-aware minimisation around SGD with momentum"
+    )
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD and SAM momentum")
+    sam_rho: float = Field(0.05, gt=0, description="SAM neighbourhood radius")
+    scheduler: Literal["cosine", "constant", "onecycle", "plateau", "cyclic"] = "cosine"
     augment: bool = Field(True, description="random flips and 90° rotations (the D4 symmetries)")
+    noise_std: float = Field(0.0, ge=0, description="Gaussian noise added to training images, in units of the image std")
+    early_stopping: int | None = Field(
+        None, gt=0, description="stop after this many epochs without improvement of `monitor` (none: never)"
+    )
+    monitor: Literal["val_loss", "val_auc", "val_accuracy", "val_mae"] = Field(
+        "val_loss", description="validation metric that selects the checkpoint and drives early stopping"
+    )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (spawned, each streams its own chunks)")
     pretrained: str | None = Field(None, description="local weights file to fine-tune from")
+    evaluate_on: list[str] = Field(
+        default_factory=list, description="other datasets to evaluate on as well (domain shift), same classes"
+    )
+
+    @model_validator(mode="after")
+    def _task_fields(self) -> "ModelConfig":
+        if self.task == "regression" and not self.targets:
+            raise ValueError("task regression needs `targets`: the per-image parameters to predict")
+        if self.task != "regression" and self.targets:
+            raise ValueError(f"`targets` is for task regression, not {self.task}")
+        allowed = {"classification": {"cross_entropy"}, "regression": {"mse", "mae", "huber", "gaussian_nll"}, "anomaly": set()}[self.task]
+        if self.loss is not None and self.loss not in allowed:
+            raise ValueError(f"loss {self.loss!r} does not fit task {self.task}; allowed: {', '.join(sorted(allowed)) or 'none (the model’s own objective)'}")
+        monitors = {"classification": {"val_loss", "val_auc", "val_accuracy"}, "regression": {"val_loss", "val_mae"}, "anomaly": {"val_loss"}}[self.task]
+        if self.monitor not in monitors:
+            raise ValueError(f"monitor {self.monitor!r} does not fit task {self.task}; allowed: {', '.join(sorted(monitors))}")
+        return self
+
+    @property
+    def loss_name(self) -> str | None:
+        """The loss actually used (the config's, or the task's default)."""
+        return self.loss or {"classification": "cross_entropy", "regression": "mse"}.get(self.task)
 
     @field_validator("architecture")
     @classmethod
@@ -324,6 +376,22 @@ class ExperimentConfig(_Strict):
                     f"models.{name}.dataset = {model.dataset!r} is not a dataset; "
                     f"allowed: {', '.join(self.datasets)}"
                 )
+            known = self.datasets[model.dataset].class_names
+            for cls in model.classes or []:
+                if cls not in known:
+                    raise ValueError(f"models.{name}.classes: {cls!r} is not a class of dataset {model.dataset}; allowed: {', '.join(known)}")
+            if model.task == "anomaly" and model.normal_class not in known:
+                raise ValueError(
+                    f"models.{name}.normal_class = {model.normal_class!r} is not a class of dataset {model.dataset}; allowed: {', '.join(known)}"
+                )
+            for other in model.evaluate_on:
+                if other not in self.datasets:
+                    raise ValueError(f"models.{name}.evaluate_on: {other!r} is not a dataset; allowed: {', '.join(self.datasets)}")
+                if self.datasets[other].class_names != known:
+                    raise ValueError(
+                        f"models.{name}.evaluate_on: dataset {other} has classes {self.datasets[other].class_names}, "
+                        f"{model.dataset} has {known}; cross-dataset evaluation needs the same classes in the same order"
+                    )
         return self
 
 
