@@ -17,6 +17,7 @@ from deeplense.report.figures import plot_confusion, plot_roc
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.storage.provenance import software_versions
+from deeplense.training.tasks import task_from_state
 from deeplense.training.trainer import load_checkpoint
 
 
@@ -44,9 +45,11 @@ def evaluate_model(name: str, checkpoint: str | Path, store: str | Path, outputs
     model, state = load_checkpoint(checkpoint)
     if list(ds.attrs["classes"]) != state["classes"]:
         raise ValueError(f"{store} has classes {ds.attrs['classes']}, the model was trained on {state['classes']}")
-    test = dataset_splits(ds, split)["test"]
-    samples, labels, probs = predict(model, state, store, test)
-    classes = state["classes"]
+    task = task_from_state(state["task_state"])
+    test = task.eval_indices(ds, dataset_splits(ds, split)["test"])
+    preds = predict(model, task, state["normalisation"], store, test)
+    samples, labels, probs = preds.samples, preds.truth, preds.outputs["probs"]
+    classes = task.model_classes
     metrics = classification_metrics(labels, probs, classes)
     metrics.update(
         {

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
 from deeplense.data.torch_loader import ChunkStream, make_loader
-from deeplense.training.tasks import make_task
 from deeplense.storage.dataset_store import open_dataset
+from deeplense.training.tasks import Task
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A model's outputs on some samples of a store, with what they are compared against.
+
+    ``labels``: class index in the store's class order; ``truth``: the task's ground truth
+    (classification: index in the model's classes; regression: (n, t) physical values; anomaly:
+    1 = anomalous); ``outputs``: the task's prediction arrays (see deeplense.training.tasks).
+    """
+
+    samples: np.ndarray
+    labels: np.ndarray
+    truth: np.ndarray
+    outputs: dict[str, np.ndarray]
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, state: dict, store: str | Path, indices: np.ndarray, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(samples, targets, predictions) for ``indices``; predictions are the task's (probabilities)."""
+def predict(
+    model: torch.nn.Module, task: Task, normalisation: dict, store: str | Path, indices: np.ndarray, batch_size: int = 128
+) -> Predictions:
+    """Predictions of ``model`` for the samples ``indices`` of ``store`` (normalised as in training)."""
     ds = open_dataset(store)
-    task = make_task(state["task"], ds)
-    norm = state["normalisation"]
-    data = ChunkStream(store, indices, task.targets(ds), norm["mean"], norm["std"], batch_size=batch_size, shuffle=False)
-    samples, targets, preds = [], [], []
-    for images, y, s in make_loader(data):
-        preds.append(task.predict(model(images)).numpy())
-        targets.append(y.numpy())
+    model.eval()
+    indices = np.sort(np.asarray(indices, dtype=np.int64))
+    data = ChunkStream(
+        store, indices, np.arange(ds.sizes["sample"]), normalisation["mean"], normalisation["std"], batch_size=batch_size, shuffle=False
+    )
+    samples, parts = [], []
+    for images, _, s in make_loader(data):
+        parts.append(task.predictions(model, images))
         samples.append(np.asarray(s))
-    return np.concatenate(samples), np.concatenate(targets), np.concatenate(preds)
+    samples_arr = np.concatenate(samples) if samples else np.zeros(0, dtype=np.int64)
+    outputs = {k: np.concatenate([p[k] for p in parts]) for k in (parts[0] if parts else {})}
+    return Predictions(samples_arr, task.labels(ds)[samples_arr], task.truth(ds)[samples_arr], outputs)

@@ -50,21 +50,19 @@ def _run_epoch(model, loader, task, device, optimizer=None, scheduler=None) -> t
     """Mean loss and accuracy over ``loader``; trains when an optimizer is given."""
     training = optimizer is not None
     model.train(training)
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, seen = 0.0, 0
     with torch.set_grad_enabled(training):
         for images, targets, _ in tqdm(loader, desc="train" if training else "val", leave=False, mininterval=2):
             images, targets = images.to(device), targets.to(device)
-            outputs = model(images)
-            loss = task.loss(outputs, targets)
+            loss = task.loss(model, images, targets)
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
             total_loss += float(loss.detach()) * targets.shape[0]
-            correct += task.correct(outputs, targets)
             seen += targets.shape[0]
-    return total_loss / max(seen, 1), correct / max(seen, 1)
+    return total_loss / max(seen, 1), 0.0
 
 
 def train_model(
@@ -75,15 +73,16 @@ def train_model(
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     ds = open_dataset(store)
-    task = make_task(cfg.task, ds)
-    splits = dataset_splits(ds, split)
+    task = make_task(cfg, ds)
+    splits = {k: task.train_indices(ds, v) for k, v in dataset_splits(ds, split).items()}
+    task.fit(ds, splits["train"])
     if splits["train"].size == 0:
         raise ValueError(f"dataset store {store}: the training split is empty")
     stats = image_stats(ds, splits["train"])
     targets = task.targets(ds)
     _, in_chans, img_size, _ = ds["image"].shape
     device = select_device()
-    model = create_model(cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained).to(device)
+    model = create_model(cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args).to(device)
 
     def stream(indices: np.ndarray, train: bool) -> tuple[ChunkStream, DataLoader]:
         data = ChunkStream(
@@ -121,7 +120,9 @@ def train_model(
                 "in_chans": in_chans,
                 "img_size": img_size,
                 "num_outputs": task.num_outputs(),
+                "architecture_args": cfg.architecture_args,
                 "classes": task.classes,
+                "task_state": task.state(),
                 "normalisation": stats,
                 "epoch": epoch,
                 "model_state": model.state_dict(),
@@ -154,6 +155,8 @@ def train_model(
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the model of a checkpoint, in eval mode, with its metadata."""
     state = torch.load(path, map_location="cpu", weights_only=False)
-    model = create_model(state["architecture"], in_chans=state["in_chans"], num_outputs=state["num_outputs"], img_size=state["img_size"])
+    model = create_model(
+        state["architecture"], in_chans=state["in_chans"], num_outputs=state["num_outputs"], img_size=state["img_size"], **state.get("architecture_args", {})
+    )
     model.load_state_dict(state["model_state"])
     return model.eval(), state
