@@ -11,13 +11,11 @@ Two breaks matter for C_N / D_N steerable convolutions (found by running them on
   numpy 2's spelling of the old meaning.
 
 The remaining break (``np.float`` in ``O2.induced_representation``) concerns O(2)-induced
-representations, which deeplense does not use. Import this module before building e2cnn layers;
-it also silences e2cnn's one deprecation warning (uint8 mask indexing) that torch repeats per layer.
+representations, which deeplense does not use. Import this module before building e2cnn layers.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -50,5 +48,3 @@ class _Numpy1Copy:
 for _name in BROKEN_HASH:
     getattr(irreps_basis, _name).__hash__ = _hash
 kernel_utils.np = _Numpy1Copy()
-# e2cnn builds its basis masks with uint8 indexing, which torch deprecates on every construction.
-warnings.filterwarnings("ignore", message="indexing with dtype torch.uint8 is now deprecated", category=UserWarning)

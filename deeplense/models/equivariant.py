@@ -24,6 +24,7 @@ loading weights, so checkpoints load regardless of the mode they were saved in.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,8 +73,11 @@ class EquivariantCNN(nn.Module):
         for i, width in enumerate(widths):
             field_out = enn.FieldType(space, width * [space.regular_repr])
             k = kernel_size if i == 0 else 3
+            with warnings.catch_warnings():  # e2cnn indexes its basis masks with uint8, deprecated by torch
+                warnings.filterwarnings("ignore", message="indexing with dtype torch.uint8", category=UserWarning)
+                conv = enn.R2Conv(field_in, field_out, kernel_size=k, padding=k // 2, bias=False)
             layers.append(enn.SequentialModule(
-                enn.R2Conv(field_in, field_out, kernel_size=k, padding=k // 2, bias=False),
+                conv,
                 enn.InnerBatchNorm(field_out),
                 enn.ReLU(field_out, inplace=True),
             ))  # fmt: skip
