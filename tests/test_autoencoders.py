@@ -7,16 +7,10 @@ import pytest
 import torch
 
 from deeplense.models import AnomalyModel, create_model
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
 NAMES = ["conv_ae", "vae", "aae"]
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def blobs(n: int, size: int, generator: torch.Generator) -> torch.Tensor:

@@ -8,14 +8,8 @@ import torch
 
 from deeplense.models import create_model
 from deeplense.models.equivariant import centred_pool
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def small(group: str, order: int, in_chans: int = 1, outputs: int = 3):

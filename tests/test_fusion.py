@@ -8,14 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from deeplense.models import create_model
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def step(model, x, y):

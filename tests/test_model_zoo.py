@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from deeplense.models import create_model
 from deeplense.models.timm_zoo import ResizeInput, patch_size_for, size_arguments
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
 # The smallest member of each family. timm has no CvT: CoaT-Lite (convolutional position and
 # relative encodings) and LeViT (convolutional stem, attention with convolutional downsampling)
@@ -27,13 +28,6 @@ VIT_STYLE = [
     "coatnet_nano_rw_224", "volo_d1_224", "coat_lite_tiny", "levit_128s",
 ]  # fmt: skip
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def training_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -9,14 +9,8 @@ import torch.nn as nn
 
 from deeplense.models import create_model
 from deeplense.models.xresnet import ResBlock, SimpleSelfAttention
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_structure_follows_fastai():
