@@ -14,18 +14,18 @@ from deeplense.models import create_model
 from deeplense.models.timm_zoo import ResizeInput, patch_size_for, size_arguments
 from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
-# The smallest member of each family. timm has no CvT: CoaT-Lite (convolutional position and
-# relative encodings) and LeViT (convolutional stem, attention with convolutional downsampling)
-# are the closest convolutional transformers it has.
+# The smallest member of each family. timm has no CvT: deeplense registers CvT-13 (``cvt13``);
+# CoaT-Lite (convolutional position encodings) and LeViT (convolutional stem and downsampling
+# attention) are timm's closest convolutional transformers.
 FAMILIES = [
     "resnet18", "resnet34", "resnet50", "resnext26ts", "densenet121", "vgg16", "inception_v3",
     "inception_resnet_v2", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "resnetv2_50x1_bit",
     "nfnet_l0", "vit_tiny_patch16_224", "deit_tiny_patch16_224", "convit_tiny",
-    "swin_tiny_patch4_window7_224", "coatnet_nano_rw_224", "volo_d1_224", "coat_lite_tiny", "levit_128s",
+    "swin_tiny_patch4_window7_224", "coatnet_nano_rw_224", "volo_d1_224", "coat_lite_tiny", "levit_128s", "cvt13",
 ]  # fmt: skip
 VIT_STYLE = [
     "vit_tiny_patch16_224", "deit_tiny_patch16_224", "convit_tiny", "swin_tiny_patch4_window7_224",
-    "coatnet_nano_rw_224", "volo_d1_224", "coat_lite_tiny", "levit_128s",
+    "coatnet_nano_rw_224", "volo_d1_224", "coat_lite_tiny", "levit_128s", "cvt13",
 ]  # fmt: skip
 
 
@@ -107,3 +107,13 @@ def test_local_pretrained_weights_adapt_to_one_channel(tmp_path, offline):
     assert model.fc.out_features == 3
     with pytest.raises(FileNotFoundError, match="no hub downloads"):
         create_model("resnet18", in_chans=1, num_outputs=3, img_size=64, pretrained=tmp_path / "missing.pth")
+
+
+def test_cvt13_has_the_published_size_and_convolutional_attention():
+    """CvT-13 has 20.0 M parameters (Wu et al. 2021, ImageNet head); keys and values are strided
+    depthwise convolutions, and only the last stage carries the class token."""
+    model = create_model("cvt13", in_chans=3, num_outputs=1000, img_size=224)
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == 20.0
+    attention = model.stages[0][0].attn
+    assert attention.conv_k[0].stride == (2, 2) and attention.conv_q[0].stride == (1, 1) and attention.conv_k[0].groups == 64
+    assert [blocks[0].attn.with_cls for blocks in model.stages] == [False, False, True]

@@ -70,4 +70,4 @@ def create_model(
 
 
 # deeplense's own architectures register themselves on import (after the registry exists).
-from deeplense.models import autoencoders, equivariant, fusion, xresnet  # noqa: E402,F401
+from deeplense.models import autoencoders, cvt, equivariant, fusion, xresnet  # noqa: E402,F401
