@@ -117,3 +117,14 @@ def test_cvt13_has_the_published_size_and_convolutional_attention():
     attention = model.stages[0][0].attn
     assert attention.conv_k[0].stride == (2, 2) and attention.conv_q[0].stride == (1, 1) and attention.conv_k[0].groups == 64
     assert [blocks[0].attn.with_cls for blocks in model.stages] == [False, False, True]
+
+
+def test_catalog_lists_timm_and_registered_names_and_caches_them(tmp_path, monkeypatch):
+    from deeplense.models import catalog
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    names = catalog.architecture_names()
+    registered = {"xresnet18_hybrid", "xresnet34_hybrid", "xresnet50_hybrid", "equivariant_cnn", "fusion", "conv_ae", "vae", "aae", "cvt13"}
+    assert registered | {"resnet18", "vit_tiny_patch16_224"} <= names
+    assert catalog._cache_path().parent == tmp_path / "deeplense" and catalog._cache_path().is_file()
+    assert catalog.architecture_names() == names

@@ -88,7 +88,7 @@ class EquivariantCNN(nn.Module):
             nn.Linear(widths[-1], hidden), nn.BatchNorm1d(hidden), nn.ELU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, num_outputs)
         )
         self._exclude_cache()
-        self.register_load_state_dict_post_hook(lambda module, _: module._refresh_cache())
+        self.register_load_state_dict_post_hook(_refresh_after_load)
 
     def _convs(self) -> list[nn.Module]:
         return [m for m in self.modules() if isinstance(m, _e2cnn()[1].R2Conv)]
@@ -118,6 +118,10 @@ class EquivariantCNN(nn.Module):
                 h = enn.GeometricTensor(centred_pool(h.tensor), h.type)  # pointwise: commutes with the group
         features = self.group_pool(h).tensor.mean(dim=(2, 3))
         return self.head(features)
+
+
+def _refresh_after_load(module: EquivariantCNN, incompatible_keys: object) -> None:
+    module._refresh_cache()
 
 
 @register_architecture("equivariant_cnn")
