@@ -39,7 +39,10 @@ CACHED = ("filter", "expanded_bias")  # e2cnn R2Conv buffers derived from the we
 
 def _e2cnn() -> tuple[Any, Any]:
     """e2cnn's ``gspaces`` and ``nn``, numpy-2 compatible (imported on first use: it costs ≈1.5 s)."""
-    import deeplense.models.e2cnn_compat  # noqa: F401
+    try:
+        import deeplense.models.e2cnn_compat  # noqa: F401
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError("equivariant_cnn needs e2cnn (pinned in pyproject.toml: pip install e2cnn==0.2.3)") from e
     from e2cnn import gspaces
     from e2cnn import nn as enn
 
