@@ -203,11 +203,21 @@ class DatasetConfig(_Strict):
     instrument: InstrumentConfig = InstrumentConfig()
     classes: list[ClassConfig] = Field(min_length=1)
     split: SplitConfig = SplitConfig()
+    backend: Literal["lenstronomy", "autolens"] = Field(
+        "lenstronomy",
+        description="renderer of the images: lenstronomy, or PyAutoLens in its own environment "
+        "(`make autolens-env`; see deeplense.simulation.autolens_mapping)",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> "DatasetConfig":
         if not self.z_lens < self.z_source:
             raise ValueError(f"z_lens ({self.z_lens}) must be below z_source ({self.z_source})")
+        if self.backend == "autolens" and self.source.profile != "SERSIC_ELLIPSE":
+            raise ValueError(
+                f"backend 'autolens' renders Sérsic sources only, got source.profile = {self.source.profile!r}; "
+                "allowed with autolens: SERSIC_ELLIPSE (or use backend 'lenstronomy')"
+            )
         names = [c.name for c in self.classes]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
