@@ -5,8 +5,12 @@ environment, see ``autolens_renderer``)."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import numpy as np
 
@@ -21,8 +25,32 @@ BACKENDS = {
 }
 
 
+# The `deeplense` of PyAutoLens's environment: $DEEPLENSE_AUTOLENS (the Makefile exports it), else
+# the repository's .venv-autolens (`make autolens-env`).
+AUTOLENS_ENV_VAR = "DEEPLENSE_AUTOLENS"
+REPO = Path(__file__).resolve().parents[2]
+
+
 class BackendUnavailable(RuntimeError):
     """The dataset's backend cannot be imported in this environment."""
+
+    def __init__(self, message: str, backend: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+
+
+def autolens_executable() -> Path:
+    """The `deeplense` command of PyAutoLens's environment (it may not exist yet)."""
+    return Path(os.environ.get(AUTOLENS_ENV_VAR) or REPO / ".venv-autolens" / "bin" / "deeplense")
+
+
+def run_in_backend_env(error: BackendUnavailable, argv: list[str]) -> int:
+    """Run this `deeplense` command again in the backend's own environment; its exit status."""
+    exe = autolens_executable()
+    if error.backend != "autolens" or not exe.exists():
+        print(f"{error}; {exe} does not exist", file=sys.stderr)
+        return 3
+    return subprocess.run([str(exe), *argv]).returncode
 
 
 def render_parts_function(backend: str) -> RenderParts:
@@ -35,7 +63,8 @@ def render_parts_function(backend: str) -> RenderParts:
     except ImportError as e:
         raise BackendUnavailable(
             f"backend {backend!r} needs {package}, which this environment cannot import ({e}); "
-            "build its environment with `make autolens-env` and run `.venv-autolens/bin/deeplense`"
+            "build its environment with `make autolens-env` and run `.venv-autolens/bin/deeplense`",
+            backend,
         ) from e
     return module.render_parts
 
