@@ -48,13 +48,15 @@ class Frame:
 def build_frame(num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int) -> Frame:
     """The padded grid and normalised Gaussian PSF (lenstronomy's kernel size) of one instrument."""
     k = mapping.psf_kernel_pixels(psf_fwhm, pixel_scale)
-    psf = al.Convolver.from_gaussian(
-        shape_native=(k, k), pixel_scales=pixel_scale, sigma=psf_fwhm / mapping.FWHM_PER_SIGMA, normalize=True
-    )
     side = num_pix + k - 1
     grid = al.Grid2D.uniform(
         shape_native=(side, side), pixel_scales=pixel_scale, over_sample_size=supersampling, respect_small_datasets=False
     )
+    gaussian = al.Convolver.from_gaussian(
+        shape_native=(k, k), pixel_scales=pixel_scale, sigma=psf_fwhm / mapping.FWHM_PER_SIGMA, normalize=True
+    )
+    # The convolver's state (blurring mask, FFT shapes) costs more than a 150×150 image: keep it.
+    psf = al.Convolver(kernel=gaussian.kernel, state=gaussian.state_from(grid.mask))
     return Frame(grid, psf, num_pix, (k - 1) // 2, pixel_scale**2)
 
 
