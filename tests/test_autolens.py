@@ -120,6 +120,15 @@ def test_each_simulation_rule_claims_its_own_datasets():
     assert backend_pattern(load_config(tiny_raw()), "autolens") == "(?!)"  # matches nothing
 
 
+def test_make_asks_the_config_which_backends_it_needs():
+    """`make run` builds PyAutoLens's environment only when this prints `autolens`."""
+    out = subprocess.run([str(BIN / "deeplense"), "backends", "--config", str(ROOT / "configs" / "presets" / "autolens_model_b.yaml")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["autolens"]
+    out = subprocess.run([str(BIN / "deeplense"), "backends", "--config", str(ROOT / "config.yaml")], capture_output=True, text=True, check=True)
+    assert "autolens" not in out.stdout.split()
+
+
 # ---- PyAutoLens's environment -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def autolens_deeplense() -> Path:
