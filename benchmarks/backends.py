@@ -1,6 +1,7 @@
 """PyAutoLens against lenstronomy for the same scenarios (``python benchmarks/simulate.py --backends``).
 
-Per image, one core, CPU time, alternating so that machine-load drift affects all alike:
+Per image, one core, CPU time (median over the images), alternating so that machine-load drift
+affects all alike:
 - ``lenstronomy``: deeplense's ``simulate_image`` with backend lenstronomy;
 - ``autolens``: the same with backend autolens (padded grid and PSF built once per dataset);
 - ``autolens_naive``: the same with the grid and PSF rebuilt for every image;
@@ -75,7 +76,7 @@ def compare_backends(quick: bool) -> None:
 
     warnings.filterwarnings("ignore", message="No blurring_image provided")  # the script's SimulatorImaging
 
-    n = 3 if quick else 20
+    n = 3 if quick else 40
     results: dict[str, dict] = {}
     print(f"{'class':8s} {'size':>7s} {'lenstronomy':>12s} {'autolens':>9s} {'naive':>7s} {'script':>7s}  img/s; "
           f"{'lens/al':>7s} {'al/naive':>8s} {'al/script':>9s}")
@@ -97,7 +98,7 @@ def compare_backends(quick: bool) -> None:
                     start = time.process_time()
                     run(i)
                     times[name].append(time.process_time() - start)
-            rate = {name: 1.0 / float(np.mean(t)) for name, t in times.items()}
+            rate = {name: 1.0 / float(np.median(t)) for name, t in times.items()}  # robust to load spikes
             key = f"{cls.name}@{size}"
             results[key] = {
                 **{f"{name}_img_per_s": round(r, 3) for name, r in rate.items()},
