@@ -213,11 +213,12 @@ class DatasetConfig(_Strict):
     def _checks(self) -> "DatasetConfig":
         if not self.z_lens < self.z_source:
             raise ValueError(f"z_lens ({self.z_lens}) must be below z_source ({self.z_source})")
-        if self.backend == "autolens" and self.source.profile != "SERSIC_ELLIPSE":
-            raise ValueError(
-                f"backend 'autolens' renders Sérsic sources only, got source.profile = {self.source.profile!r}; "
-                "allowed with autolens: SERSIC_ELLIPSE (or use backend 'lenstronomy')"
-            )
+        if self.backend == "autolens":
+            from deeplense.simulation.autolens_mapping import autolens_config_problem
+
+            problem = autolens_config_problem(self.source.profile, [(c.name, c.params) for c in self.classes])
+            if problem:
+                raise ValueError(problem)
         names = [c.name for c in self.classes]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

@@ -111,6 +111,10 @@ def test_backend_defaults_to_lenstronomy_and_bad_values_are_named(tmp_path):
     np.save(tmp_path / "galaxies.npy", np.ones((1, 8, 8)))
     with pytest.raises(ConfigError, match="backend 'autolens'.*source.profile = 'INTERPOL'.*allowed.*SERSIC_ELLIPSE"):
         load_config(tiny_raw("autolens", profile="INTERPOL", images=str(tmp_path / "galaxies.npy")))
+    raw = tiny_raw("autolens")
+    raw["datasets"]["d"]["classes"] = [{"name": "w", "scenario": "wdm", "n_images": 1, "params": {"log_mc": 7.5}}]
+    with pytest.raises(ConfigError, match=r"classes\[w\]\.params\.LOS_normalization = 1\.0.*allowed with autolens: 0"):
+        load_config(raw)
 
 
 def test_each_simulation_rule_claims_its_own_datasets():

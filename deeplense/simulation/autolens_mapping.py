@@ -135,6 +135,24 @@ def psf_kernel_pixels(psf_fwhm: float, pixel_scale: float) -> int:
     return min(2 * radius + 1, 221)
 
 
+def autolens_config_problem(source_profile: str, classes: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """Why a dataset cannot use backend 'autolens' (naming the field, its value and what is
+    allowed), or None: checked when the config is loaded, before any job runs."""
+    if source_profile not in LIGHT_PROFILES:
+        return (
+            f"backend 'autolens' renders Sérsic sources only, got source.profile = {source_profile!r}; "
+            f"allowed with autolens: {', '.join(LIGHT_PROFILES)} (or use backend 'lenstronomy')"
+        )
+    for name, params in classes:
+        los = params.get("LOS_normalization", 0.0)
+        if los:
+            return (
+                f"backend 'autolens' renders single-plane lenses only, got classes[{name}].params.LOS_normalization "
+                f"= {los!r} (line-of-sight halos); allowed with autolens: 0 (or use backend 'lenstronomy')"
+            )
+    return None
+
+
 def _no_shift(comp: Component) -> None:
     for key in ("ra_0", "dec_0"):
         if comp.kwargs.get(key, 0.0) != 0.0:
