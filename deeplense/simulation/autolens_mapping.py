@@ -34,7 +34,7 @@ Sérsic light           amp = surface brightness at      ``Sersic(intensity=amp,
                        y'²/q); b_n = 1.9992 n − 0.3271  elliptical radius, but b_n from the
                                                         Ciotti & Bertin series: the renderer
                                                         uses lenstronomy's b_n (the default
-                                                        differs by ≤ 0.6% of the peak at n = 1)
+                                                        differs by ≈ 0.6% of the peak at n = 1)
 units                  counts/s per pixel               surface brightness per arcsec²: an
                                                         autolens image × pixel_scale² is
                                                         lenstronomy's
@@ -50,7 +50,8 @@ noise                  deeplense's own (physics.noise) on the noiseless image, w
 =====================  ===============================  =========================================
 
 Single-plane systems only: deflectors off the main lens plane (pyHalo line-of-sight halos) and
-pixelated (INTERPOL) sources are rejected with an error naming the profile.
+pixelated (INTERPOL) sources are refused when the config loads (``autolens_config_problem``), and
+any other unmapped profile when it is rendered, with an error naming it and what is allowed.
 """
 
 from __future__ import annotations
