@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.deeplense-installed
 # PyAutoLens (backend: autolens) lives in its own Python 3.12 environment (envs/autolens.yaml).
-PYTHON_AUTOLENS ?= $(shell command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)
+# A python3.12 that runs (a pyenv shim may exist without the version being active), else pyenv's.
+PYTHON_AUTOLENS ?= $(firstword $(shell python3.12 -c "import sys; print(sys.executable)" 2>/dev/null) \
+	$(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
 VENV_AUTOLENS ?= .venv-autolens
 AUTOLENS_STAMP := $(VENV_AUTOLENS)/.deeplense-installed
 # The workflow's PyAutoLens rule runs this `deeplense` (under --use-conda: the conda env's).

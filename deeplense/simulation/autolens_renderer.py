@@ -67,6 +67,7 @@ def _frame(num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int
 
 
 def _profile(module: object, comp: mapping.AutolensProfile) -> object:
+    """The PyAutoLens profile object of ``comp`` (from ``al.mp`` or ``al.lp``)."""
     if comp.name == "Sersic":
         return LenstronomySersic(**comp.kwargs)
     return getattr(module, comp.name)(**comp.kwargs)
