@@ -152,3 +152,10 @@ def test_anomaly_task_needs_an_autoencoder(small_store, tmp_path):
     cfg = ModelConfig(architecture="resnet18", dataset="small", task="anomaly", epochs=1, batch_size=4, shuffle_buffer_mb=1)
     with pytest.raises(TypeError, match="needs an autoencoder.*conv_ae, vae, aae"):
         train_model("bad", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+
+
+def test_a_last_batch_of_one_image_is_skipped(small_store, tmp_path):
+    # 18 training images in batches of 17: the second batch holds one image
+    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=17, shuffle_buffer_mb=1)
+    out = train_model("one", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    assert np.isfinite(pd.read_csv(out.history)["train_loss"]).all()

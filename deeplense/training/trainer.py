@@ -147,6 +147,8 @@ def _train_epoch(model, loader, task, optimizer, schedule, device, scaler, desc:
             except StopIteration:
                 break
             waited += time.perf_counter() - t0
+            if targets.shape[0] < 2:  # a last batch of one image: batch norm cannot train on it
+                continue
             images, targets = device.batch(images), targets.to(device.device)
             loss = train_step(model, task, optimizer, images, targets, device, scaler)
             schedule.batch_end()
