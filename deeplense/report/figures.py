@@ -1,4 +1,4 @@
-"""Figures of training and evaluation: training curves, ROC curves, confusion matrices."""
+"""Figures of training and classification: training curves, ROC curves, confusion matrices."""
 
 from __future__ import annotations
 
@@ -9,23 +9,37 @@ import pandas as pd
 
 from deeplense.report.style import figure, save
 
+# Validation metrics a history may hold, with their axis labels (units in brackets).
+METRIC_LABELS = {
+    "val_accuracy": "validation accuracy",
+    "val_auc": "validation macro ROC AUC",
+    "val_mae": "validation MAE [target std]",
+}
+
 
 def plot_training_curves(history_csv: str | Path, out: str | Path, title: str) -> None:
-    """Loss (train and validation) and validation accuracy against epoch."""
+    """Loss (train and validation) and every validation metric of the history against epoch."""
     h = pd.read_csv(history_csv)
-    fig, (ax_loss, ax_acc) = figure(1, 2, figsize=(10, 4))
-    ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
-    ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    metrics = [c for c in METRIC_LABELS if c in h and h[c].notna().any()]
+    fig, axes = figure(1, 1 + len(metrics), figsize=(5 * (1 + len(metrics)), 4), squeeze=False)
+    epoch = h["epoch"] + 1
+    ax_loss = axes[0, 0]
+    ax_loss.plot(epoch, h["train_loss"], marker="o", label="train")
+    ax_loss.plot(epoch, h["val_loss"], marker="s", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="loss (training objective)", title="loss")
     ax_loss.legend()
-    ax_acc.plot(h["epoch"] + 1, h["val_accuracy"], marker="s", color="#009E73")
-    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1.02), title="validation accuracy")
+    for ax, name in zip(axes[0, 1:], metrics):
+        ax.plot(epoch, h[name], marker="s", color="#009E73")
+        bounded = name in ("val_accuracy", "val_auc")
+        ax.set(xlabel="epoch", ylabel=METRIC_LABELS[name], title=METRIC_LABELS[name])
+        if bounded:
+            ax.set_ylim(0, 1.02)
     fig.suptitle(title)
     save(fig, out)
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, float | None], out: str | Path, title: str) -> None:
-    """One-vs-rest ROC curve per class with its AUC in the legend."""
+    """One ROC curve per class (one-vs-rest, or anomalous class against normal) with its AUC."""
     fig, ax = figure(figsize=(5.5, 5))
     for name, (fpr, tpr) in curves.items():
         ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {aucs[name]:.3f})")
@@ -40,7 +54,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: str | Path,
     counts = np.asarray(matrix)
     norm = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
     fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
-    for ax, values, fmt, label in ((axes[0], counts, "d", "counts"), (axes[1], norm, ".2f", "fraction of true class")):
+    for ax, values, fmt, label in ((axes[0], counts, "d", "counts [images]"), (axes[1], norm, ".2f", "fraction of true class")):
         im = ax.imshow(values, cmap="Blues", vmin=0)
         ax.grid(False)
         ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
