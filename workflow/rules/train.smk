@@ -25,6 +25,7 @@ rule train_model:
         gpu=0,  # profiles/slurm asks for 1; locally training runs on the CPU
     params:
         spec=model_spec,
+        summary=model_caption,
     shell:
         "deeplense --threads {threads} train --spec {params.spec:q} --store {input.store:q} "
         "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
