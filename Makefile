@@ -26,7 +26,9 @@ run: $(STAMP)
 	snakemake --profile profiles/local --cores $(CORES) --configfile $(CONFIG) --report $(REPORT) --report-after-run
 	@echo "Report: $(abspath $(REPORT))"
 
+# The report tests open the HTML report in headless Chromium (Debian's package).
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -88,16 +88,46 @@ def test_checkpoint_metrics_and_figures(tiny_run):
         assert 0.0 <= value <= 1.0
     assert all(n > 0 for n in metrics["class_counts"].values())
     assert np.sum(metrics["confusion_matrix"]) == metrics["n_test"]
-    for figure in ("roc.png", "confusion.png", "training_curves.png"):
+    for figure in ("figures/roc.png", "figures/confusion.png", "training_curves.png"):
         assert (model_dir / figure).stat().st_size > 10_000
+    for key in ("accuracy", "auc_macro", "auc_micro"):
+        assert metrics["ci"][key]["low"] <= metrics[key] <= metrics["ci"][key]["high"], key
+    prov = metrics["provenance"]
+    assert prov["model"] == "resnet18" and prov["seed"] == 7 and prov["dataset_hash"] == metrics["dataset_hash"]
+    assert len(prov["config_hash"]) == 64 and prov["git"]["commit"] and "torch" in prov["software"]
     assert "resnet18" in (tiny_run / "results/leaderboard.csv").read_text()
+    assert "| resnet18 |" in (tiny_run / "results/leaderboard.md").read_text()
 
 
 @pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
-    for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
+    for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
         assert fragment in html, fragment
+
+
+@pytest.mark.e2e
+def test_report_renders_in_chromium(tiny_run, tmp_path):
+    """The report opened in headless Chromium: every category, one entry per trained model, the
+    leaderboard's row, the figures decoded and drawn (screenshots are not blank)."""
+    from tests.test_report_browser import assert_not_blank, probe_report, screenshot
+
+    probe, dom = probe_report(tiny_run / "report.html", tmp_path)
+    for category in ("Datasets", "Training", "Evaluation", "Leaderboard"):
+        assert category in probe["categories"] and f"<span>{category}</span>" in dom, category
+    assert probe["categories"]["Datasets"] == ["tiny"]
+    assert probe["categories"]["Training"] == probe["categories"]["Evaluation"] == ["resnet18"]
+    figures = {path.rsplit("/", 1)[-1] for path in probe["images"]}
+    assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png"}
+    assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
+    (row,) = probe["leaderboard"]
+    assert row[:5] == ["resnet18", "resnet18", "classification", "tiny", "tiny"] and "[" in row[6]  # macro AUC [CI]
+    roc = next(r for p, r in probe["results"].items() if p.endswith("roc.png"))
+    assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and "sha256" in roc["caption"]
+    page = tmp_path / "report_probed.html"
+    for fragment in ("", "#figure"):  # the leaderboard, then a ROC figure, in the content pane
+        pixels = screenshot(page, tmp_path / f"shot{fragment[1:]}.png", fragment)
+        assert_not_blank(pixels[:, pixels.shape[1] // 3 :])
 
 
 @pytest.mark.e2e
@@ -113,6 +143,7 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "simulate_shard": 2,  # the two cdm shards; no_sub and vortex shards are kept
         "store_dataset": 1,
         "gallery": 1,
+        "dataset_parameters": 1,
         "train_model": 1,
         "evaluate_model": 1,
         "leaderboard": 1,

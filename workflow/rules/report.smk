@@ -36,6 +36,7 @@ rule leaderboard:
             "results/leaderboard.html",
             caption="../report/leaderboard.rst",
             category="Leaderboard",
+            subcategory="all evaluations",
             labels={"table": "leaderboard"},
         ),
     log:
