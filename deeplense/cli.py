@@ -169,10 +169,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     spec = parse_spec(args.spec)
     cfg = ModelConfig.model_validate(spec["model"])
-    outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info))
-    out = train_model(spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads or 1)
-    plot_training_curves(out.history, args.curves, f"{spec['model_name']} ({cfg.architecture}) on {cfg.dataset}")
+    outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info), Path(args.tensorboard) if args.tensorboard else None)
+    out = train_model(
+        spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads or 1,
+        resume=args.resume, device=args.device,
+    )
+    title = f"{spec['model_name']} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
+    plot_training_curves(out.history, args.curves, title, loss_name=cfg.loss_name or "objective")
     print(f"wrote {out.checkpoint}")
+    return 0
+
+
+def _cmd_lr_find(args: argparse.Namespace) -> int:
+    from deeplense.config import ModelConfig, load_config
+    from deeplense.training.lr_range import lr_range_test, write_lr_range
+    from deeplense.workflow.plan import parse_spec, store_path
+
+    if args.spec:  # from the workflow's rule
+        spec = parse_spec(args.spec)
+        name, model, seed, split = spec["model_name"], ModelConfig.model_validate(spec["model"]), spec["seed"], spec["split"]
+    else:
+        cfg = load_config(args.config)
+        if args.model not in cfg.models:
+            raise SystemExit(f"deeplense lr-find: --model {args.model!r} is not in {args.config}; allowed: {', '.join(cfg.models) or 'none'}")
+        name, model, seed = args.model, cfg.models[args.model], cfg.seed
+        split = cfg.datasets[model.dataset].split.model_dump()
+    store = args.store or store_path(model.dataset)
+    if not Path(store).exists():
+        raise SystemExit(f"deeplense lr-find: dataset store {store} does not exist; build it first (snakemake {store})")
+    result = lr_range_test(
+        model, store, seed=seed, split=split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps, threads=args.threads or 1
+    )
+    title = f"LR range test: {name} ({model.architecture}, {model.optimizer}) on {model.dataset}"
+    write_lr_range(result, args.output, Path(args.output).with_suffix(".csv"), title)
+    print(f"{name}: suggested peak learning rate {result.suggestion:.3g} ({len(result.lrs)} steps); wrote {args.output}")
     return 0
 
 
@@ -182,7 +212,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     spec = parse_spec(args.spec)
     outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.figures))
-    m = evaluate_model(spec, args.checkpoint, args.store, outputs, threads=args.threads or 1, n_resamples=args.resamples)
+    m = evaluate_model(
+        spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], spec=spec, threads=args.threads or 1, n_resamples=args.resamples
+    )
     headline = {"classification": ("accuracy", "auc_macro"), "regression": ("mae", "baseline_mae", "r2"), "anomaly": ("auc",)}[m["task"]]
     print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
     return 0
@@ -269,7 +301,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--history", required=True, help="per-epoch metrics (.csv)")
     s.add_argument("--info", required=True, help="provenance (.json)")
     s.add_argument("--curves", required=True, help="training-curves figure (.png)")
+    s.add_argument("--tensorboard", help="TensorBoard event directory")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run from its train_state.pt (same config, data, seed)")
+    s.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
     s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("lr-find", help="learning-rate range test of a configured model; saves the loss-vs-lr plot")
+    s.add_argument("--config", default="config.yaml", help="experiment config (with --model)")
+    s.add_argument("--model", help="a model name in the config's `models`")
+    s.add_argument("--spec", help="JSON model spec instead of --config/--model (what the workflow passes)")
+    s.add_argument("--store", help="dataset store (default: the workflow's results/datasets/<dataset>/dataset.zarr)")
+    s.add_argument("--output", required=True, help="plot (.png); the table goes beside it (.csv)")
+    s.add_argument("--start-lr", type=float, default=1e-7)
+    s.add_argument("--end-lr", type=float, default=10.0)
+    s.add_argument("--steps", type=int, default=100)
+    s.set_defaults(func=_cmd_lr_find)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split of a dataset store")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")

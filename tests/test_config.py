@@ -56,6 +56,15 @@ def broken(path: list, value) -> dict:
         (["models", "resnet18", "dataset"], "nope", ["models.resnet18.dataset = 'nope'", "allowed: demo"]),
         (["models", "resnet18", "architecture"], "resnet9000", ["models.resnet18.architecture = 'resnet9000'", "timm"]),
         (["datasets", "demo", "lens", "theta_E"], {"dist": "uniform", "low": 2, "high": 1}, ["datasets.demo.lens.theta_E", "below high"]),
+        (["models", "resnet18", "task"], "segmentation", ["models.resnet18.task = 'segmentation'", "'classification', 'regression' or 'anomaly'"]),
+        (["models", "resnet18", "task"], "regression", ["models.resnet18", "needs `targets`"]),
+        (["models", "resnet18", "loss"], "mse", ["models.resnet18", "'mse' does not fit task classification", "allowed: cross_entropy"]),
+        (["models", "resnet18", "monitor"], "val_mae", ["models.resnet18", "'val_mae' does not fit task classification", "val_auc"]),
+        (["models", "resnet18", "optimizer"], "lamb", ["models.resnet18.optimizer = 'lamb'", "'adamw', 'sgd' or 'sam'"]),
+        (["models", "resnet18", "scheduler"], "step", ["models.resnet18.scheduler = 'step'", "'plateau'"]),
+        (["models", "resnet18", "classes"], ["no_sub", "fuzzy"], ["models.resnet18.classes: 'fuzzy' is not a class of dataset demo", "allowed: no_sub, cdm"]),
+        (["models", "resnet18", "evaluate_on"], ["euclid"], ["models.resnet18.evaluate_on: 'euclid' is not a dataset", "allowed: demo"]),
+        (["models", "resnet18", "early_stopping"], 0, ["models.resnet18.early_stopping = 0", "greater than 0"]),
         (["seed"], KeyError, None),  # seed has a default: not an error
     ],
 )

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 import torch
 
@@ -33,7 +34,7 @@ def test_train_then_evaluate(small_store, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset_hash"] == info["dataset_hash"]
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(predictions[["p_no_sub", "p_cdm", "p_vortex"]].sum(axis=1), 1.0, rtol=1e-5)
-    assert (tmp_path / "roc.png").stat().st_size > 10_000 and (tmp_path / "confusion.png").stat().st_size > 10_000
+    assert (tmp_path / "figures/roc.png").stat().st_size > 10_000 and (tmp_path / "figures/confusion.png").stat().st_size > 10_000
 
 
 def test_training_is_deterministic(small_store, tmp_path):
@@ -43,3 +44,82 @@ def test_training_is_deterministic(small_store, tmp_path):
     sa = torch.load(a.checkpoint, weights_only=False)["model_state"]
     sb = torch.load(b.checkpoint, weights_only=False)["model_state"]
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_regression_with_uncertainty(small_store, tmp_path):
+    """Regression of the vortex length on the vortex class: standardised targets from the training
+    split, a mean and a variance head (Gaussian NLL), predictions back in physical units."""
+    from deeplense.evaluation.predict import predict
+    from deeplense.storage.dataset_store import open_dataset
+    from deeplense.training.tasks import task_from_state
+
+    cfg = ModelConfig(
+        architecture="resnet18", dataset="small", task="regression", classes=["vortex"], targets=["vortex_length"],
+        loss="gaussian_nll", epochs=2, batch_size=4, shuffle_buffer_mb=1, monitor="val_mae",
+    )
+    out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    model, state = load_checkpoint(out.checkpoint)
+    task = task_from_state(state["task_state"])
+    ds = open_dataset(small_store)
+    lengths = ds["vortex_length"].values
+    train = np.flatnonzero(np.isfinite(lengths))  # the vortex class only
+    info = json.loads(out.info.read_text())
+    assert info["split_sizes"]["train"] + info["split_sizes"]["val"] + info["split_sizes"]["test"] == train.size
+    assert state["num_outputs"] == 2 and task.target_names == ["vortex_length"]
+    assert 0.1 < task.mean[0] < 5 and task.std[0] > 0  # vortex lengths in arcsec, not standardised units
+    preds = predict(model, task, state["normalisation"], small_store, train)
+    assert preds.outputs["y_pred"].shape == (train.size, 1) and (preds.outputs["y_sigma"] > 0).all()
+    np.testing.assert_array_equal(preds.truth[:, 0], lengths[train])
+    assert "val_mae" in pd.read_csv(out.history).columns
+
+
+def test_regression_rejects_unknown_target(small_store, tmp_path):
+    cfg = ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["axion_mass"], epochs=1)
+    with pytest.raises(KeyError, match="axion_mass.*available: .*vortex_length"):
+        train_model("bad", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+
+
+def test_classification_on_a_subset_of_classes(small_store, tmp_path):
+    cfg = ModelConfig(architecture="resnet18", dataset="small", classes=["no_sub", "vortex"], epochs=1, batch_size=8, shuffle_buffer_mb=1)
+    out = train_model("pair", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    _, state = load_checkpoint(out.checkpoint)
+    assert state["num_outputs"] == 2 and state["task_state"]["model_classes"] == ["no_sub", "vortex"]
+    assert json.loads(out.info.read_text())["split_sizes"] == {"train": 12, "val": 6, "test": 6}
+    history = pd.read_csv(out.history)
+    assert {"val_accuracy", "val_auc", "lr", "data_wait_fraction"} <= set(history.columns)
+    assert any((tmp_path / "tensorboard").iterdir())  # TensorBoard event file
+
+
+@pytest.mark.parametrize("optimizer,scheduler", [("sgd", "onecycle"), ("sam", "cyclic"), ("adamw", "plateau")])
+def test_optimisers_and_schedules_train(small_store, tmp_path, optimizer, scheduler):
+    cfg = ModelConfig(
+        architecture="resnet18", dataset="small", epochs=2, batch_size=8, shuffle_buffer_mb=1, optimizer=optimizer,
+        scheduler=scheduler, lr=0.01, noise_std=0.1,
+    )
+    out = train_model("opt", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    history = pd.read_csv(out.history)
+    assert np.isfinite(history["train_loss"]).all() and len(history) == 2
+    if scheduler == "onecycle":  # warms up from lr/25
+        assert history["lr"][0] < 0.01 / 10
+
+
+def test_early_stopping_stops_a_diverging_run(small_store, tmp_path):
+    cfg = ModelConfig(
+        architecture="resnet18", dataset="small", epochs=8, batch_size=8, shuffle_buffer_mb=1, optimizer="sgd",
+        scheduler="constant", lr=50.0, early_stopping=1,
+    )
+    out = train_model("stop", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    info = json.loads(out.info.read_text())
+    assert info["stopped_early"] and info["epochs_run"] < 8
+    assert info["epochs_run"] == info["best_epoch"] + 2  # one epoch of patience after the best
+
+
+def test_lr_range_test(small_store, tmp_path):
+    from deeplense.training.lr_range import lr_range_test, write_lr_range
+
+    cfg = ModelConfig(architecture="resnet18", dataset="small", batch_size=4, shuffle_buffer_mb=1)
+    result = lr_range_test(cfg, small_store, seed=0, split=SPLIT, start_lr=1e-6, end_lr=10.0, steps=30)
+    assert np.all(np.diff(result.lrs) > 0) and result.lrs[0] == pytest.approx(1e-6)
+    assert 1e-6 <= result.suggestion <= 10.0 and len(result.lrs) <= 30
+    write_lr_range(result, tmp_path / "lr.png", tmp_path / "lr.csv", "test")
+    assert (tmp_path / "lr.png").stat().st_size > 10_000 and len(pd.read_csv(tmp_path / "lr.csv")) == len(result.lrs)

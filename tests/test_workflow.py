@@ -94,7 +94,7 @@ def test_checkpoint_metrics_and_figures(tiny_run):
         assert metrics["ci"][key]["low"] <= metrics[key] <= metrics["ci"][key]["high"], key
     prov = metrics["provenance"]
     assert prov["model"] == "resnet18" and prov["seed"] == 7 and prov["dataset_hash"] == metrics["dataset_hash"]
-    assert len(prov["config_hash"]) == 64 and prov["git"]["commit"] and "torch" in prov["software"]
+    assert prov["config_hash"].startswith("sha256:") and prov["git_commit"] and "torch" in prov["software"]
     assert "resnet18" in (tiny_run / "results/leaderboard.csv").read_text()
     assert "| resnet18 |" in (tiny_run / "results/leaderboard.md").read_text()
 
@@ -113,6 +113,7 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     from tests.test_report_browser import assert_not_blank, probe_report, screenshot
 
     probe, dom = probe_report(tiny_run / "report.html", tmp_path)
+    prov_hash = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())["provenance"]["config_hash"]
     for category in ("Datasets", "Training", "Evaluation", "Leaderboard"):
         assert category in probe["categories"] and f"<span>{category}</span>" in dom, category
     assert probe["categories"]["Datasets"] == ["tiny"]
@@ -123,7 +124,7 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     (row,) = probe["leaderboard"]
     assert row[:5] == ["resnet18", "resnet18", "classification", "tiny", "tiny"] and "[" in row[6]  # macro AUC [CI]
     roc = next(r for p, r in probe["results"].items() if p.endswith("roc.png"))
-    assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and "sha256" in roc["caption"]
+    assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and prov_hash[:19] in roc["caption"]
     page = tmp_path / "report_probed.html"
     for fragment in ("", "#figure"):  # the leaderboard, then a ROC figure, in the content pane
         pixels = screenshot(page, tmp_path / f"shot{fragment[1:]}.png", fragment)

@@ -46,6 +46,7 @@ class ChunkStream(IterableDataset):
 
     ``shuffle``: chunk order and pool mixing are random, reproducible for (seed, epoch, number of
     workers); every sample comes exactly once per epoch. Without it, batches follow store order.
+    ``augment``: a random D4 symmetry per image; ``noise_std``: added Gaussian noise (training only).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class ChunkStream(IterableDataset):
         seed: int = 0,
         buffer_mb: float = 256.0,
         augment: bool = False,
+        noise_std: float = 0.0,
     ) -> None:
         self.store = str(store)
         self.indices = np.sort(np.asarray(indices, dtype=np.int64))
@@ -72,6 +74,7 @@ class ChunkStream(IterableDataset):
         self.seed = seed
         self.buffer_mb = buffer_mb
         self.augment = augment
+        self.noise_std = noise_std
         self.epoch = 0
         ChunkReader(self.store).check_present()  # fail now, naming the file, not mid-epoch
 
@@ -114,6 +117,8 @@ class ChunkStream(IterableDataset):
         out *= self.inv_std
         if self.augment:
             out = d4_batch(out, rng)
+        if self.noise_std > 0:  # Gaussian noise in units of the image std (after normalising)
+            out += rng.normal(0.0, self.noise_std, size=out.shape).astype(out.dtype)
         return torch.from_numpy(out), torch.from_numpy(self.targets[samples]), torch.from_numpy(samples)
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from deeplense.data.splits import dataset_splits
 from deeplense.evaluation.bootstrap import N_RESAMPLES
 from deeplense.evaluation.predict import predict
-from deeplense.evaluation.provenance import config_hash, git_commit
+from deeplense.evaluation.provenance import model_config_hash
 from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.storage.provenance import software_versions
+from deeplense.storage.provenance import git_commit, software_versions
+from deeplense.training.tasks import task_from_state
 from deeplense.training.trainer import load_checkpoint
 
 
@@ -37,52 +38,69 @@ def _preset(attrs: dict[str, Any]) -> str:
     return str(attrs.get("config", {}).get("instrument", {}).get("preset", "custom"))
 
 
-def provenance(name: str, state: dict[str, Any], spec: dict[str, Any], ds_attrs: dict[str, Any]) -> dict[str, Any]:
-    """Model, task, datasets and their hashes, config hash, seed, checkpoint epoch, software, commit."""
+def provenance(name: str, state: dict[str, Any], ds_attrs: dict[str, Any], split: dict[str, float], spec: dict[str, Any] | None) -> dict[str, Any]:
+    """Model, task, datasets and their hashes, config hash, seed, checkpoint epoch, software and
+    git commit. ``spec`` (the workflow's model spec) names the training dataset; without it, the
+    evaluated dataset is the training one when its hash matches the checkpoint's."""
+    commit = git_commit()
+    if spec is not None:
+        train_dataset = spec["model"]["dataset"]
+    else:
+        train_dataset = ds_attrs["dataset"] if state.get("dataset_hash") in (None, ds_attrs["content_hash"]) else "unknown"
+    seed = state.get("seed", spec["seed"] if spec else None)
+    fallback_hash = model_config_hash(spec["model"], spec["seed"], split) if spec else None
     return {
         "model": name,
         "task": state["task"],
         "architecture": state["architecture"],
-        "train_dataset": spec["model"]["dataset"],
+        "train_dataset": train_dataset,
         "train_dataset_hash": state.get("dataset_hash"),
         "dataset": ds_attrs["dataset"],
         "dataset_hash": ds_attrs["content_hash"],
         "dataset_preset": _preset(ds_attrs),
-        "config_hash": state.get("config_hash") or config_hash(spec["model"]),
-        "seed": state.get("seed", spec["seed"]),
+        "config_hash": state.get("config_hash") or fallback_hash,
+        "seed": seed,
         "checkpoint_epoch": state["epoch"],
+        "split_fractions": split,
         "software": software_versions(("torch", "timm", "scikit-learn")),
-        "git": git_commit(),
+        "git_commit": commit,
+        "git_dirty": commit.endswith("+dirty"),
     }
 
 
 def evaluate_model(
-    spec: dict[str, Any], checkpoint: str | Path, store: str | Path, outputs: EvalOutputs, *, threads: int = 1, n_resamples: int = N_RESAMPLES
+    name: str,
+    checkpoint: str | Path,
+    store: str | Path,
+    outputs: EvalOutputs,
+    *,
+    split: dict[str, float],
+    spec: dict[str, Any] | None = None,
+    threads: int = 1,
+    n_resamples: int = N_RESAMPLES,
 ) -> dict[str, Any]:
-    """Evaluate the model of ``spec`` (see deeplense.workflow.plan.model_spec) from ``checkpoint``
-    on the test split of ``store`` (split fractions ``spec["split"]``) and write ``outputs``."""
+    """Evaluate model ``name`` from ``checkpoint`` on the test split (fractions ``split``) of
+    ``store``, its own dataset or another one (domain shift), and write ``outputs``. ``spec`` is
+    the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance."""
     import torch
 
     torch.set_num_threads(max(1, threads))
-    name = spec["model_name"]
     ds = open_dataset(store)
     model, state = load_checkpoint(checkpoint)
     if list(ds.attrs["classes"]) != state["classes"]:
         raise ValueError(f"{store} has classes {ds.attrs['classes']}, model {name} was trained on {state['classes']}")
-    from deeplense.training.tasks import task_from_state
-
     task = task_from_state(state["task_state"])
-    test = task.eval_indices(ds, dataset_splits(ds, spec["split"])["test"])
+    test = task.eval_indices(ds, dataset_splits(ds, split)["test"])
     if test.size == 0:
         raise ValueError(f"dataset store {store}: no test sample of classes {task.model_classes} for model {name}")
     preds = predict(model, task, state["normalisation"], store, test)
-    prov = provenance(name, state, spec, dict(ds.attrs))
+    prov = provenance(name, state, dict(ds.attrs), split, spec)
     shift = "" if prov["dataset"] == prov["train_dataset"] else f" (trained on {prov['train_dataset']})"
     title = f"{name} ({state['architecture']}) on {prov['dataset']}{shift}, test n={test.size}"
     units = {v: str(ds[v].attrs.get("units", "")) for v in ds.variables if ds[v].dims == ("sample",)}
     with atomic_path(outputs.figures) as figures:
         figures.mkdir(parents=True)
-        ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"]))
+        ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"] or 0))
         metrics, table = evaluate_predictions(preds, task, ctx)
         metrics.update(
             {

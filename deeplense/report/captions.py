@@ -4,18 +4,19 @@ rules as params, so a caption always names the config that produced its figure).
 from __future__ import annotations
 
 from deeplense.config import ExperimentConfig
-from deeplense.evaluation.provenance import config_hash
+from deeplense.evaluation.provenance import model_config_hash
 
 
 def model_summary(cfg: ExperimentConfig, model: str) -> str:
     """E.g. ``resnet18: architecture resnet18, task classification, trained on tiny for 1 epochs
-    (batch 16, lr 0.001), seed 7, model config sha256 1a2b3c4d5e6f``."""
+    (batch 16, lr 0.001), seed 7, config hash sha256:1a2b3c4d5e6f``."""
     m = cfg.models[model]
+    split = cfg.datasets[m.dataset].split.model_dump(mode="json")
     extra = f", targets {', '.join(m.targets)}" if m.targets else f", normal class {m.normal_class}" if m.task == "anomaly" else ""
     return (
         f"{model}: architecture {m.architecture}, task {m.task}{extra}, trained on {m.dataset} for {m.epochs} epochs "
         f"(batch {m.batch_size}, lr {m.lr:g}, loss {m.loss_name or 'autoencoder objective'}), seed {cfg.seed}, "
-        f"model config sha256 {config_hash(m.model_dump(mode='json'))[:12]}"
+        f"config hash {model_config_hash(m.model_dump(mode='json'), cfg.seed, split)[:19]}"
     )
 
 

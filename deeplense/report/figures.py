@@ -9,30 +9,23 @@ import pandas as pd
 
 from deeplense.report.style import figure, save
 
-# Validation metrics a history may hold, with their axis labels (units in brackets).
-METRIC_LABELS = {
-    "val_accuracy": "validation accuracy",
-    "val_auc": "validation macro ROC AUC",
-    "val_mae": "validation MAE [target std]",
-}
 
-
-def plot_training_curves(history_csv: str | Path, out: str | Path, title: str) -> None:
-    """Loss (train and validation) and every validation metric of the history against epoch."""
+def plot_training_curves(history_csv: str | Path, out: str | Path, title: str, loss_name: str = "loss") -> None:
+    """Loss (train and validation) and the task's validation metrics (accuracy and AUC, or
+    standardised MAE) against epoch."""
     h = pd.read_csv(history_csv)
-    metrics = [c for c in METRIC_LABELS if c in h and h[c].notna().any()]
+    metrics = [c for c in ("val_accuracy", "val_auc", "val_mae") if c in h]
     fig, axes = figure(1, 1 + len(metrics), figsize=(5 * (1 + len(metrics)), 4), squeeze=False)
-    epoch = h["epoch"] + 1
-    ax_loss = axes[0, 0]
-    ax_loss.plot(epoch, h["train_loss"], marker="o", label="train")
-    ax_loss.plot(epoch, h["val_loss"], marker="s", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="loss (training objective)", title="loss")
+    ax_loss = axes[0][0]
+    ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
+    ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel=loss_name, title="loss")
     ax_loss.legend()
-    for ax, name in zip(axes[0, 1:], metrics):
-        ax.plot(epoch, h[name], marker="s", color="#009E73")
-        bounded = name in ("val_accuracy", "val_auc")
-        ax.set(xlabel="epoch", ylabel=METRIC_LABELS[name], title=METRIC_LABELS[name])
-        if bounded:
+    labels = {"val_accuracy": "validation accuracy", "val_auc": "validation macro AUC", "val_mae": "validation MAE [target std]"}
+    for ax, column in zip(axes[0][1:], metrics):
+        ax.plot(h["epoch"] + 1, h[column], marker="s", color="#009E73")
+        ax.set(xlabel="epoch", ylabel=labels[column], title=labels[column])
+        if column != "val_mae":
             ax.set_ylim(0, 1.02)
     fig.suptitle(title)
     save(fig, out)

@@ -58,7 +58,7 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
             "n_test": metrics.get("n_test"),
             "checkpoint_epoch": metrics.get("checkpoint_epoch"),
             "seed": prov.get("seed"),
-            "config_hash": (prov.get("config_hash") or "")[:12] or None,
+            "config_hash": (prov.get("config_hash") or "").removeprefix("sha256:")[:12] or None,
             "published": _published_summary(prov.get("dataset_preset"), task) or None,
         }
     )

@@ -76,11 +76,24 @@ class Task:
         """Per-sample ground truth evaluation compares predictions with (physical units)."""
         return self.targets(ds)
 
-    def loss(self, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def loss_from_outputs(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def predictions(self, model: torch.nn.Module, images: torch.Tensor) -> dict[str, np.ndarray]:  # pragma: no cover
+    def predictions_from_outputs(self, outputs: torch.Tensor) -> dict[str, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
+
+    def loss(self, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The training objective of a batch."""
+        return self.loss_from_outputs(model(images), targets)
+
+    def predictions(self, model: torch.nn.Module, images: torch.Tensor) -> dict[str, np.ndarray]:
+        """Predictions of a batch, per the contract in the module docstring."""
+        return self.predictions_from_outputs(model(images))
+
+    def loss_and_predictions(self, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        """Both from one forward pass (validation)."""
+        outputs = model(images)
+        return self.loss_from_outputs(outputs, targets), self.predictions_from_outputs(outputs)
 
     def val_metrics(self, preds: dict[str, np.ndarray], targets: np.ndarray) -> dict[str, float]:
         """Validation figures besides the loss (named as ModelConfig.monitor names them)."""
@@ -102,17 +115,17 @@ class Classification(Task):
         lookup = np.array([self.model_classes.index(c) if c in self.model_classes else -1 for c in self.classes])
         return lookup[self.labels(ds)]
 
-    def loss(self, model, images, targets):
-        return F.cross_entropy(model(images), targets)
+    def loss_from_outputs(self, outputs, targets):
+        return F.cross_entropy(outputs.float(), targets)
 
-    def predictions(self, model, images):
-        return {"probs": model(images).float().softmax(dim=1).cpu().numpy()}
+    def predictions_from_outputs(self, outputs):
+        return {"probs": outputs.detach().float().softmax(dim=1).cpu().numpy()}
 
     def val_metrics(self, preds, targets):
         probs = preds["probs"]
         out = {"val_accuracy": float((probs.argmax(axis=1) == targets).mean())}
         present = np.unique(targets)
-        if present.size == len(self.model_classes) > 1:
+        if present.size == len(self.model_classes) > 1 and np.isfinite(probs).all():  # a diverged model has no AUC
             out["val_auc"] = float(
                 roc_auc_score(targets, probs[:, 1] if probs.shape[1] == 2 else probs, multi_class="ovr", average="macro")
             )
@@ -204,8 +217,8 @@ class Regression(Task):
             return outputs[:, :t], outputs[:, t:].clamp(-12.0, 12.0)  # log-variance, kept finite
         return outputs, None
 
-    def loss(self, model, images, targets):
-        mean, log_var = self._split(model(images).float())
+    def loss_from_outputs(self, outputs, targets):
+        mean, log_var = self._split(outputs.float())
         if self.loss_name == "mse":
             return F.mse_loss(mean, targets)
         if self.loss_name == "mae":
@@ -214,8 +227,8 @@ class Regression(Task):
             return F.huber_loss(mean, targets, delta=1.0)  # delta in standardised units: 1 std
         return F.gaussian_nll_loss(mean, targets, log_var.exp(), full=True)
 
-    def predictions(self, model, images):
-        mean, log_var = self._split(model(images).float())
+    def predictions_from_outputs(self, outputs):
+        mean, log_var = self._split(outputs.detach().float())
         out = {"y_pred": mean.cpu().numpy() * self.std + self.mean}
         if log_var is not None:
             out["y_sigma"] = np.exp(0.5 * log_var.cpu().numpy()) * self.std
@@ -274,7 +287,10 @@ class Anomaly(Task):
 
     def predictions(self, model, images):
         self._check(model)
-        return {"score": model.anomaly_score(images).float().cpu().numpy()}
+        return {"score": model.anomaly_score(images).detach().float().cpu().numpy()}
+
+    def loss_and_predictions(self, model, images, targets):
+        return self.loss(model, images, targets), self.predictions(model, images)
 
 
 def make_task(cfg: Any, ds: xr.Dataset) -> Task:

@@ -1,9 +1,15 @@
-"""The training loop: stream the training split from Zarr, validate each epoch, keep the best
-checkpoint (by validation loss), and write history and provenance beside it."""
+"""The training loop: stream the training split from Zarr, validate each epoch, select the
+checkpoint on the monitored validation figure, stop early when it stalls, save everything to
+continue after a kill, and write history and provenance beside the checkpoint.
+
+Determinism: the model's initial weights come from ``seed``; the data order from (seed, epoch);
+torch's random state is saved with every epoch. So a run resumed after a kill reaches the same
+weights as one that was never interrupted (on the CPU; torch's deterministic algorithms are on).
+"""
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -12,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from deeplense.config import ModelConfig, dump_json
@@ -22,141 +27,267 @@ from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.models.registry import create_model
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.storage.provenance import software_versions
-from deeplense.training.tasks import make_task
+from deeplense.storage.provenance import git_commit, software_versions
+from deeplense.training import checkpoints
+from deeplense.training.checkpoints import load_checkpoint  # noqa: F401  (the public way in)
+from deeplense.training.device import Device, select_device
+from deeplense.training.history import TensorBoardLog, write_history
+from deeplense.training.optim import build_optimizer, build_schedule
+from deeplense.training.steps import train_step
+from deeplense.training.tasks import Task, make_task
 
-HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds")
+TRAINING_PACKAGES = ("torch", "timm", "pytorch_optimizer", "scikit-learn")
+MAXIMISED = {"val_auc", "val_accuracy"}
 
 
 @dataclass(frozen=True)
 class TrainOutputs:
-    """Where training writes: best checkpoint, per-epoch history, provenance."""
+    """Where training writes: selected checkpoint, per-epoch history, provenance, the resumable
+    state of the run and TensorBoard events."""
 
     checkpoint: Path
     history: Path
     info: Path
+    tensorboard: Path | None = None
 
     @classmethod
     def in_dir(cls, out_dir: str | Path) -> "TrainOutputs":
         out_dir = Path(out_dir)
-        return cls(out_dir / "checkpoint.pt", out_dir / "history.csv", out_dir / "train_info.json")
+        return cls(out_dir / "checkpoint.pt", out_dir / "history.csv", out_dir / "train_info.json", out_dir / "tensorboard")
+
+    @property
+    def train_state(self) -> Path:
+        return self.checkpoint.with_name(checkpoints.TRAIN_STATE_NAME)
 
 
-def select_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def config_hash(cfg: ModelConfig, seed: int, split: dict[str, float]) -> str:
+    """sha256 of everything (besides the data) that determines the trained weights."""
+    text = dump_json({"model": cfg.model_dump(mode="json"), "seed": seed, "split": split})
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _run_epoch(model, loader, task, device, optimizer=None, scheduler=None) -> tuple[float, float]:
-    """Mean loss and accuracy over ``loader``; trains when an optimizer is given."""
-    training = optimizer is not None
-    model.train(training)
-    total_loss, seen = 0.0, 0
-    with torch.set_grad_enabled(training):
-        for images, targets, _ in tqdm(loader, desc="train" if training else "val", leave=False, mininterval=2):
-            images, targets = images.to(device), targets.to(device)
-            loss = task.loss(model, images, targets)
-            if training:
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-            total_loss += float(loss.detach()) * targets.shape[0]
-            seen += targets.shape[0]
-    return total_loss / max(seen, 1), 0.0
+@dataclass
+class Setup:
+    """A model ready to train on a store: its task, splits, normalisation and initial weights."""
+
+    cfg: ModelConfig
+    store: str | Path
+    seed: int
+    ds: Any
+    task: Task
+    splits: dict[str, np.ndarray]
+    stats: dict[str, list[float]]
+    targets: np.ndarray
+    in_chans: int
+    img_size: int
+    device: Device
+    model: torch.nn.Module
+
+    def stream(self, indices: np.ndarray, *, train: bool) -> ChunkStream:
+        """Batches of ``indices``: shuffled, augmented and noised for training, in order otherwise."""
+        c = self.cfg
+        return ChunkStream(
+            self.store, indices, self.targets, self.stats["mean"], self.stats["std"], batch_size=c.batch_size, shuffle=train,
+            seed=self.seed, buffer_mb=c.shuffle_buffer_mb, augment=train and c.augment, noise_std=c.noise_std if train else 0.0,
+        )
 
 
-def train_model(
-    name: str, cfg: ModelConfig, store: str | Path, outputs: TrainOutputs, *, seed: int, split: dict[str, float], threads: int = 1
-) -> TrainOutputs:
-    """Train model ``name`` on the dataset store; write the checkpoint, history and provenance."""
+def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, float], threads: int = 1, device: str = "auto") -> Setup:
+    """Open the store, fix the task's samples and target statistics (training split only) and
+    build the model with seeded initial weights, deterministic algorithms on."""
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     ds = open_dataset(store)
     task = make_task(cfg, ds)
     splits = {k: task.train_indices(ds, v) for k, v in dataset_splits(ds, split).items()}
-    task.fit(ds, splits["train"])
     if splits["train"].size == 0:
-        raise ValueError(f"dataset store {store}: the training split is empty")
+        raise ValueError(f"dataset store {store}: no training sample for {cfg.task} on classes {task.model_classes}")
+    task.fit(ds, splits["train"])
     stats = image_stats(ds, splits["train"])
-    targets = task.targets(ds)
     _, in_chans, img_size, _ = ds["image"].shape
-    device = select_device()
-    model = create_model(cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args).to(device)
+    dev = select_device(device)
+    model = create_model(
+        cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args
+    )
+    return Setup(cfg, store, seed, ds, task, splits, stats, task.targets(ds), in_chans, img_size, dev, dev.model(model))
 
-    def stream(indices: np.ndarray, train: bool) -> tuple[ChunkStream, DataLoader]:
-        data = ChunkStream(
-            store, indices, targets, stats["mean"], stats["std"], batch_size=cfg.batch_size, shuffle=train,
-            seed=seed, buffer_mb=cfg.shuffle_buffer_mb, augment=train and cfg.augment,
-        )
-        return data, make_loader(data, cfg.num_workers)
 
-    train_data, train_loader = stream(splits["train"], True)
+@torch.no_grad()
+def validate(model: torch.nn.Module, loader, task: Task, device: Device) -> dict[str, float]:
+    """Mean validation loss and the task's validation metrics (one forward pass per batch)."""
+    model.eval()
+    total, seen, preds, targets = 0.0, 0, [], []
+    for images, y, _ in loader:
+        images, y = device.batch(images), y.to(device.device)
+        with device.autocast():
+            loss, p = task.loss_and_predictions(model, images, y)
+        total += float(loss) * y.shape[0]
+        seen += y.shape[0]
+        preds.append(p)
+        targets.append(y.cpu().numpy())
+    merged = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]} if preds else {}
+    out = {"val_loss": total / max(seen, 1)}
+    if seen:
+        out.update(task.val_metrics(merged, np.concatenate(targets)))
+    return out
+
+
+def _train_epoch(model, loader, task, optimizer, schedule, device, scaler, desc: str) -> tuple[float, float]:
+    """Mean training loss, and the fraction of the epoch's time spent waiting for data."""
+    model.train()
+    total, seen, waited = 0.0, 0, 0.0
+    start = time.perf_counter()
+    batches = iter(loader)
+    with tqdm(total=len(loader.dataset), desc=desc, unit="batch", leave=False, mininterval=2) as bar:
+        while True:
+            t0 = time.perf_counter()
+            try:
+                images, targets, _ = next(batches)
+            except StopIteration:
+                break
+            waited += time.perf_counter() - t0
+            images, targets = device.batch(images), targets.to(device.device)
+            loss = train_step(model, task, optimizer, images, targets, device, scaler)
+            schedule.batch_end()
+            total += loss * targets.shape[0]
+            seen += targets.shape[0]
+            bar.update()
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    elapsed = time.perf_counter() - start
+    return total / max(seen, 1), waited / max(elapsed, 1e-9)
+
+
+def _is_better(value: float, best: float | None, maximise: bool) -> bool:
+    return best is None or (value > best if maximise else value < best)
+
+
+def train_model(
+    name: str,
+    cfg: ModelConfig,
+    store: str | Path,
+    outputs: TrainOutputs,
+    *,
+    seed: int,
+    split: dict[str, float],
+    threads: int = 1,
+    resume: bool = False,
+    device: str = "auto",
+) -> TrainOutputs:
+    """Train model ``name`` on the dataset store; write the checkpoint, history and provenance.
+
+    ``resume``: continue from the run's saved state (same config, data and seed) if there is one.
+    """
+    setup = prepare(cfg, store, seed=seed, split=split, threads=threads, device=device)
+    ds, task, splits, stats, dev, model = setup.ds, setup.task, setup.splits, setup.stats, setup.device, setup.model
+    in_chans, img_size = setup.in_chans, setup.img_size
+    train_data = setup.stream(splits["train"], train=True)
+    train_loader = make_loader(train_data, cfg.num_workers)
     val_split = splits["val"] if splits["val"].size else splits["train"]
-    _, val_loader = stream(val_split, False)
-    steps_per_epoch = max(1, -(-splits["train"].size // cfg.batch_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    total = cfg.epochs * steps_per_epoch
-    if cfg.scheduler == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    val_loader = make_loader(setup.stream(val_split, train=False), cfg.num_workers)
+    maximise = cfg.monitor in MAXIMISED
+    optimizer = build_optimizer(cfg, model.parameters())
+    # each DataLoader worker may end its share with one partial batch
+    steps_per_epoch = len(train_data) + (cfg.num_workers if cfg.num_workers > 1 else 0)
+    schedule = build_schedule(cfg, optimizer, steps_per_epoch, maximise)
+    scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None
 
-    paths = outputs
+    fingerprint = f"{config_hash(cfg, seed, split)}|{ds.attrs['content_hash']}"
+    saved = checkpoints.load_train_state(outputs.train_state, fingerprint) if resume else None
     history: list[dict[str, Any]] = []
-    best = (np.inf, -1)
-    for epoch in tqdm(range(cfg.epochs), desc=f"train {name}", unit="epoch"):
+    best: dict[str, Any] = {"value": None, "epoch": -1, "model_state": None}
+    first_epoch = 0
+    if saved is not None:
+        model.load_state_dict(saved["model_state"])
+        optimizer.load_state_dict(saved["optimizer_state"])
+        schedule.scheduler.load_state_dict(saved["scheduler_state"])
+        if scaler is not None and saved.get("scaler_state"):
+            scaler.load_state_dict(saved["scaler_state"])
+        checkpoints.restore_rng_states(saved["rng_states"])
+        history, best, first_epoch = saved["history"], saved["best"], saved["epoch"] + 1
+        print(f"resuming {name} after epoch {saved['epoch']} from {outputs.train_state}")
+
+    log = TensorBoardLog(outputs.tensorboard, first_epoch) if outputs.tensorboard else None
+    stopped_early = bool(saved and saved.get("stopped_early"))
+    for epoch in tqdm(range(first_epoch, cfg.epochs), desc=f"train {name}", unit="epoch", initial=first_epoch, total=cfg.epochs):
+        if stopped_early:
+            break
         start = time.perf_counter()
         train_data.set_epoch(epoch)
         lr = optimizer.param_groups[0]["lr"]
-        train_loss, _ = _run_epoch(model, train_loader, task, device, optimizer, scheduler)
-        val_loss, val_acc = _run_epoch(model, val_loader, task, device)
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": time.perf_counter() - start})
-        if val_loss < best[0]:
-            best = (val_loss, epoch)
-            state = {
-                "architecture": cfg.architecture,
-                "task": cfg.task,
-                "in_chans": in_chans,
-                "img_size": img_size,
-                "num_outputs": task.num_outputs(),
-                "architecture_args": cfg.architecture_args,
-                "classes": task.classes,
-                "task_state": task.state(),
-                "normalisation": stats,
+        train_loss, wait = _train_epoch(model, train_loader, task, optimizer, schedule, dev, scaler, f"epoch {epoch}")
+        row = {"epoch": epoch, "train_loss": train_loss, **validate(model, val_loader, task, dev)}
+        row.update(lr=lr, seconds=time.perf_counter() - start, data_wait_fraction=wait)
+        history.append(row)
+        if log:
+            log.log(row)
+        monitored = row.get(cfg.monitor, row["val_loss"])
+        schedule.epoch_end(monitored)
+        if _is_better(monitored, best["value"], maximise):
+            best = {"value": monitored, "epoch": epoch, "model_state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        stopped_early = cfg.early_stopping is not None and epoch - best["epoch"] >= cfg.early_stopping
+        checkpoints.save(
+            {
+                "fingerprint": fingerprint,
                 "epoch": epoch,
                 "model_state": model.state_dict(),
-            }
-            with atomic_path(paths.checkpoint) as tmp:
-                torch.save(state, tmp)
+                "optimizer_state": optimizer.state_dict(),
+                "scheduler_state": schedule.scheduler.state_dict(),
+                "scaler_state": scaler.state_dict() if scaler is not None else None,
+                "rng_states": checkpoints.rng_states(),
+                "history": history,
+                "best": best,
+                "stopped_early": stopped_early,
+            },
+            outputs.train_state,
+        )
+        write_history(history, outputs.history)
+    if log:
+        log.close()
 
-    with atomic_path(paths.history) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(history)
+    state = {
+        "architecture": cfg.architecture,
+        "architecture_args": cfg.architecture_args,
+        "task": cfg.task,
+        "task_state": task.state(),
+        "in_chans": in_chans,
+        "img_size": img_size,
+        "num_outputs": task.num_outputs(),
+        "classes": task.classes,
+        "normalisation": stats,
+        "epoch": best["epoch"],
+        "monitor": cfg.monitor,
+        "monitor_value": best["value"],
+        "seed": seed,
+        "config_hash": config_hash(cfg, seed, split),
+        "dataset_hash": ds.attrs["content_hash"],
+        "model_state": best["model_state"],
+    }
+    checkpoints.save(state, outputs.checkpoint)
+    write_history(history, outputs.history)
     info = {
         "model": name,
         "config": json.loads(dump_json(cfg.model_dump(mode="json"))),
+        "config_hash": state["config_hash"],
         "seed": seed,
+        "split": split,
         "dataset": ds.attrs["dataset"],
         "dataset_hash": ds.attrs["content_hash"],
+        "store": str(store),
+        "task": task.state(),
         "classes": task.classes,
         "split_sizes": {k: int(v.size) for k, v in splits.items()},
         "normalisation": stats,
-        "best_epoch": best[1],
-        "device": str(device),
-        "software": software_versions(("torch", "timm")),
+        "best_epoch": best["epoch"],
+        "monitor": {cfg.monitor: best["value"]},
+        "epochs_run": len(history),
+        "stopped_early": stopped_early,
+        "device": str(dev.device),
+        "mixed_precision": str(dev.autocast_dtype) if dev.autocast_dtype else None,
+        "threads": threads,
+        "software": software_versions(TRAINING_PACKAGES),
+        "git_commit": git_commit(),
     }
-    with atomic_path(paths.info) as tmp:
+    with atomic_path(outputs.info) as tmp:
         tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
-    return paths
-
-
-def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the model of a checkpoint, in eval mode, with its metadata."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model = create_model(
-        state["architecture"], in_chans=state["in_chans"], num_outputs=state["num_outputs"], img_size=state["img_size"], **state.get("architecture_args", {})
-    )
-    model.load_state_dict(state["model_state"])
-    return model.eval(), state
+    return outputs

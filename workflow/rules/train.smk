@@ -5,6 +5,7 @@ rule train_model:
         checkpoint="results/models/{model}/checkpoint.pt",
         history="results/models/{model}/history.csv",
         info="results/models/{model}/train_info.json",
+        tensorboard=directory("results/models/{model}/tensorboard"),
         curves=report(
             "results/models/{model}/training_curves.png",
             caption="../report/training_curves.rst",
@@ -26,7 +27,38 @@ rule train_model:
     params:
         spec=model_spec,
         summary=model_caption,
+    # --resume: a run killed mid-training continues from its last epoch (train_state.pt, kept
+    # beside the outputs, is only used when config, data and seed match)
     shell:
         "deeplense --threads {threads} train --spec {params.spec:q} --store {input.store:q} "
         "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
-        "--curves {output.curves:q} > {log:q} 2>&1"
+        "--tensorboard {output.tensorboard:q} --curves {output.curves:q} --resume > {log:q} 2>&1"
+
+
+rule lr_range_test:
+    input:
+        store=model_store,
+    output:
+        png=report(
+            "results/models/{model}/lr_range.png",
+            caption="../report/lr_range.rst",
+            category="Training",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "learning-rate range test"},
+        ),
+        csv="results/models/{model}/lr_range.csv",
+    log:
+        "results/logs/lr_range/{model}.log",
+    benchmark:
+        "results/benchmarks/lr_range/{model}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled(8000),
+        runtime=scaled(60),
+    params:
+        spec=model_spec,
+    shell:
+        "deeplense --threads {threads} lr-find --spec {params.spec:q} --store {input.store:q} "
+        "--output {output.png:q} > {log:q} 2>&1"

@@ -1,0 +1,105 @@
+"""Training benchmark (issue 5): training throughput (images/s) at 64×64 on this CPU for resnet18,
+efficientnet_b0, vit_tiny, the equivariant CNN and the XResNet hybrid, through deeplense's own
+training epoch (streamed from a Zarr store, D4 augmentation), and the fraction of the epoch spent
+waiting for data. Beside each, the same steps on batches already in memory: the ratio shows what
+streaming costs. All side by side in one run; ends with one JSON line.
+
+    python benchmarks/train.py           # full: 1,024 training images per model
+    python benchmarks/train.py --quick   # under a minute: 128 images, two models
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Timer, emit, rate, real_images, write_tiled_store  # noqa: E402
+
+MODELS = {  # label: (architecture, architecture_args)
+    "resnet18": ("resnet18", {}),
+    "efficientnet_b0": ("efficientnet_b0", {}),
+    "vit_tiny": ("vit_tiny_patch16_224", {}),
+    "equivariant": ("equivariant_cnn", {}),
+    "xresnet18_hybrid": ("xresnet18_hybrid", {}),
+}
+QUICK_MODELS = ("resnet18", "efficientnet_b0")
+BATCH = 64
+
+
+def measure(label: str, store: Path, n: int, threads: int) -> dict:
+    """Streamed epoch (deeplense's loop) and in-memory steps for one architecture."""
+    import torch
+
+    from deeplense.config import ModelConfig
+    from deeplense.data.torch_loader import make_loader
+    from deeplense.training.optim import build_optimizer, build_schedule
+    from deeplense.training.steps import train_step
+    from deeplense.training.trainer import _train_epoch, prepare
+
+    architecture, args = MODELS[label]
+    cfg = ModelConfig(architecture=architecture, architecture_args=args, dataset="bench", batch_size=BATCH, epochs=1)
+    split = {"train": 0.9, "val": 0.05, "test": 0.05}
+    setup = prepare(cfg, store, seed=0, split=split, threads=threads)
+    data = setup.stream(setup.splits["train"][:n], train=True)
+    loader = make_loader(data)
+    optimizer = build_optimizer(cfg, setup.model.parameters())
+    schedule = build_schedule(cfg, optimizer, len(data), maximise=False)
+    warm_images, warm_targets, _ = next(iter(loader))  # first-call costs (allocator, kernels) are not throughput
+    train_step(setup.model, setup.task, optimizer, warm_images, warm_targets, setup.device)
+    data.set_epoch(1)
+    start = time.perf_counter()
+    _, wait = _train_epoch(setup.model, loader, setup.task, optimizer, schedule, setup.device, None, label)
+    streamed = time.perf_counter() - start
+
+    batches = list(loader)  # the same batches, decoded and augmented beforehand
+    seen = sum(int(b[1].shape[0]) for b in batches)
+    with Timer() as t:
+        for images, targets, _ in batches:
+            train_step(setup.model, setup.task, optimizer, images, targets, setup.device)
+    return {
+        "images": seen,
+        "img_per_s": round(rate(seen, streamed), 1),
+        "in_memory_img_per_s": round(rate(seen, t.seconds), 1),
+        "streamed_vs_in_memory": round(t.seconds / streamed, 3),
+        "data_wait_fraction": round(wait, 4),
+        "parameters_m": round(sum(p.numel() for p in setup.model.parameters()) / 1e6, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="under a minute: fewer images, two models")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    n = 128 if args.quick else 1024
+    labels = QUICK_MODELS if args.quick else tuple(MODELS)
+    base, classes = real_images(32, 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = write_tiled_store(Path(tmp) / "bench.zarr", base, classes, int(n / 0.9) + BATCH)
+        results = {}
+        for label in labels:
+            results[label] = measure(label, store, n, args.threads)
+            r = results[label]
+            print(
+                f"{label:18s} {r['img_per_s']:8.1f} img/s streamed, {r['in_memory_img_per_s']:8.1f} in memory "
+                f"(ratio {r['streamed_vs_in_memory']:.3f}), data wait {100 * r['data_wait_fraction']:.2f}% of the epoch, "
+                f"{r['parameters_m']} M parameters"
+            )
+    reference = results["resnet18"]["img_per_s"]
+    for r in results.values():
+        r["vs_resnet18"] = round(r["img_per_s"] / reference, 3)
+    worst_wait = max(r["data_wait_fraction"] for r in results.values())
+    print(f"largest data-wait fraction: {100 * worst_wait:.2f}% (must stay under 10%)")
+    emit({"benchmark": "train", "quick": args.quick, "threads": args.threads, "image_size": 64, "batch": BATCH,
+          "max_data_wait_fraction": worst_wait, "models": results})
+
+
+if __name__ == "__main__":
+    main()

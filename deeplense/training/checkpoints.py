@@ -1,0 +1,63 @@
+"""Checkpoints. ``checkpoint.pt``: the selected model with what evaluation needs (written once,
+when training ends). ``train_state.pt``: everything to continue a run exactly (model, optimiser,
+schedule, random-number states, history, best model), rewritten atomically after every epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deeplense.storage.atomic import atomic_path
+
+TRAIN_STATE_NAME = "train_state.pt"
+
+
+def save(state: dict[str, Any], path: str | Path) -> None:
+    """Write ``state`` with torch.save, atomically: a kill mid-write leaves the previous file."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_train_state(path: str | Path, fingerprint: str) -> dict[str, Any] | None:
+    """The saved state of an interrupted run with the same ``fingerprint`` (config, dataset and
+    seed), or None: a state from another config must never be continued."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("fingerprint") != fingerprint:
+        print(f"{path}: saved by another config, dataset or seed; training from the start")
+        return None
+    return state
+
+
+def rng_states() -> dict[str, Any]:
+    """torch's random-number states (dropout, stochastic depth, VAE sampling draw from them)."""
+    out: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        out["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model of a checkpoint, in eval mode, with its metadata."""
+    from deeplense.models.registry import create_model
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = create_model(
+        state["architecture"],
+        in_chans=state["in_chans"],
+        num_outputs=state["num_outputs"],
+        img_size=state["img_size"],
+        **state.get("architecture_args", {}),
+    )
+    model.load_state_dict(state["model_state"])
+    return model.eval(), state

@@ -1,0 +1,100 @@
+"""The learning-rate range test (Smith 2017, fastai's ``lr_find``): train from the initial weights
+while the learning rate grows exponentially, record the smoothed loss, stop when it diverges, and
+suggest the rate where it falls fastest.
+
+Written here rather than with torch-lr-finder: that package drives a ``(model, criterion)`` pair,
+while deeplense's tasks compute their loss from the model itself (autoencoder objectives, the
+Gaussian NLL of a mean and a variance head), and SAM needs its own two-pass step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deeplense.config import ModelConfig
+from deeplense.data.torch_loader import make_loader
+from deeplense.report.style import figure, save
+from deeplense.storage.atomic import atomic_path
+from deeplense.training.optim import build_optimizer
+from deeplense.training.steps import train_step
+from deeplense.training.trainer import prepare
+
+
+@dataclass(frozen=True)
+class LRRange:
+    """Learning rates tried, the smoothed loss at each, and the suggested peak learning rate."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    suggestion: float
+
+
+def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The learning rate where the smoothed loss falls fastest (steepest negative slope in log lr)."""
+    if lrs.size < 3:
+        return float(lrs[0])
+    slope = np.gradient(losses, np.log(lrs))
+    return float(lrs[int(np.argmin(slope))])
+
+
+def lr_range_test(
+    cfg: ModelConfig,
+    store: str | Path,
+    *,
+    seed: int,
+    split: dict[str, float],
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    steps: int = 100,
+    smoothing: float = 0.98,
+    diverge: float = 4.0,
+    threads: int = 1,
+) -> LRRange:
+    """Run the range test for model config ``cfg`` on the training split of ``store``."""
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"lr range: start_lr ({start_lr}) must be positive and below end_lr ({end_lr})")
+    setup = prepare(cfg, store, seed=seed, split=split, threads=threads)
+    model, task, dev = setup.model, setup.task, setup.device
+    data = setup.stream(setup.splits["train"], train=True)
+    optimizer = build_optimizer(cfg.model_copy(update={"lr": start_lr}), model.parameters())
+    factor = (end_lr / start_lr) ** (1.0 / max(1, steps - 1))
+    def batches():  # epochs one after another, as many as the test needs
+        epoch = 0
+        while True:
+            data.set_epoch(epoch)
+            yield from make_loader(data)
+            epoch += 1
+
+    lrs, losses, avg, best = [], [], 0.0, np.inf
+    model.train()
+    for images, targets, _ in batches():
+        lr = start_lr * factor ** len(lrs)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = train_step(model, task, optimizer, dev.batch(images), targets.to(dev.device), dev)
+        avg = smoothing * avg + (1 - smoothing) * loss
+        smoothed = avg / (1 - smoothing ** (len(lrs) + 1))  # bias correction of the running mean
+        lrs.append(lr)
+        losses.append(smoothed)
+        best = min(best, smoothed)
+        if not np.isfinite(smoothed) or smoothed > diverge * best or len(lrs) >= steps:
+            break
+    lrs_a, losses_a = np.asarray(lrs), np.asarray(losses)
+    keep = np.isfinite(losses_a)
+    return LRRange(lrs_a, losses_a, suggest_lr(lrs_a[keep], losses_a[keep]))
+
+
+def write_lr_range(result: LRRange, png: str | Path, csv: str | Path, title: str) -> None:
+    """The loss-vs-learning-rate plot (log axis, suggestion marked) and its table."""
+    fig, ax = figure(figsize=(6, 4))
+    ax.plot(result.lrs, result.losses, color="#0072B2")
+    ax.axvline(result.suggestion, color="#D55E00", linestyle="--", label=f"steepest descent: {result.suggestion:.2g}")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)", title=title)
+    ax.legend()
+    save(fig, png)
+    with atomic_path(csv) as tmp:
+        pd.DataFrame({"lr": result.lrs, "loss": result.losses}).to_csv(tmp, index=False)
