@@ -22,7 +22,7 @@ CHROMIUM_FLAGS = (
 )
 
 # Injected into a copy of the Snakemake report: once the app has rendered, record what it holds
-# (categories, results, their captions, the rows of the embedded leaderboard, each embedded PNG's
+# (the rendered menu, categories, results, their captions, the rows of the embedded leaderboard, each embedded PNG's
 # size from its header), then show the leaderboard (or, with #figure, a ROC figure) for the
 # screenshot. Synchronous on purpose: --dump-dom does not wait for promises (fetch, decode).
 REPORT_PROBE = """
@@ -34,6 +34,7 @@ function deeplenseBytes(uri) {
 window.addEventListener('load', function () {
   setTimeout(function () {
     var probe = {categories: {}, results: {}, images: {}, leaderboard: []};
+    probe.menu = Array.from(document.querySelectorAll('nav span')).map(s => s.textContent);  // as rendered
     for (var [cat, subcats] of Object.entries(categories)) { probe.categories[cat] = Object.keys(subcats); }
     for (var [path, r] of Object.entries(results)) { probe.results[path] = {caption: r.caption || '', labels: r.labels || {}}; }
     var paths = Object.keys(results);
