@@ -122,7 +122,7 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png"}
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
     (row,) = probe["leaderboard"]
-    assert row[:5] == ["resnet18", "resnet18", "classification", "tiny", "tiny"] and "[" in row[6]  # macro AUC [CI]
+    assert row[:6] == ["resnet18", "resnet", "resnet18", "classification", "tiny", "tiny"] and "[" in row[7]  # macro AUC [CI]
     roc = next(r for p, r in probe["results"].items() if p.endswith("roc.png"))
     assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and prov_hash[:19] in roc["caption"]
     page = tmp_path / "report_probed.html"

@@ -5,6 +5,7 @@ instrument preset and task beside it. Written as CSV, Markdown and a sortable HT
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,16 @@ TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 LOWER_IS_BETTER = {"mae", "rmse"}
 TASK_ORDER = ("classification", "regression", "anomaly")
-ID_COLUMNS = ("model", "architecture", "task", "train_dataset", "eval_dataset", "preset")
+ID_COLUMNS = ("model", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
+
+
+def architecture_family(architecture: str | None) -> str | None:
+    """The model family of an architecture name: ``resnet18`` → resnet, ``efficientnet_b2`` →
+    efficientnet, ``vit_tiny_patch16_224`` → vit, ``xresnet18_hybrid`` → xresnet."""
+    if not architecture:
+        return None
+    head = architecture.split("_")[0]
+    return re.sub(r"\d.*$", "", head) or head
 TAIL_COLUMNS = ("n_test", "checkpoint_epoch", "seed", "config_hash", "published")
 
 
@@ -41,6 +51,7 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
     task = metrics.get("task") or "classification"
     row: dict[str, Any] = {
         "model": metrics.get("model"),
+        "family": architecture_family(metrics.get("architecture")),
         "architecture": metrics.get("architecture"),
         "task": task,
         "train_dataset": metrics.get("train_dataset") or metrics.get("dataset"),

@@ -12,6 +12,7 @@ import pandas as pd
 
 HEADERS = {
     "model": "model",
+    "family": "family",
     "architecture": "architecture",
     "task": "task",
     "train_dataset": "trained on",
