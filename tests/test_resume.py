@@ -15,7 +15,7 @@ from deeplense.config import ModelConfig
 from deeplense.training.trainer import TrainOutputs, train_model
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
-CFG = ModelConfig(architecture="resnet18", dataset="small", epochs=4, batch_size=4, shuffle_buffer_mb=1, noise_std=0.05, scheduler="onecycle")
+CFG = ModelConfig(architecture="resnet18", architecture_args={"drop_rate": 0.3}, dataset="small", epochs=4, batch_size=4, shuffle_buffer_mb=1, noise_std=0.05, scheduler="onecycle")
 
 
 def _train_command(spec, store, out, resume: bool) -> list[str]:

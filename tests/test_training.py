@@ -123,3 +123,32 @@ def test_lr_range_test(small_store, tmp_path):
     assert 1e-6 <= result.suggestion <= 10.0 and len(result.lrs) <= 30
     write_lr_range(result, tmp_path / "lr.png", tmp_path / "lr.csv", "test")
     assert (tmp_path / "lr.png").stat().st_size > 10_000 and len(pd.read_csv(tmp_path / "lr.csv")) == len(result.lrs)
+
+
+def test_anomaly_autoencoder_trains_on_the_normal_class_only(small_store, tmp_path):
+    from deeplense.evaluation.predict import predict
+    from deeplense.storage.dataset_store import open_dataset
+    from deeplense.training.tasks import task_from_state
+
+    cfg = ModelConfig(
+        architecture="conv_ae", architecture_args={"latent_dim": 8, "widths": [8, 16]}, dataset="small", task="anomaly",
+        epochs=2, batch_size=4, shuffle_buffer_mb=1, augment=False,
+    )
+    out = train_model("ae", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
+    info = json.loads(out.info.read_text())
+    assert info["split_sizes"] == {"train": 6, "val": 3, "test": 3}  # no_sub only
+    history = pd.read_csv(out.history)
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    model, state = load_checkpoint(out.checkpoint)
+    task = task_from_state(state["task_state"])
+    ds = open_dataset(small_store)
+    every = np.arange(ds.sizes["sample"])
+    preds = predict(model, task, state["normalisation"], small_store, task.eval_indices(ds, every))
+    assert preds.outputs["score"].shape == (36,) and np.isfinite(preds.outputs["score"]).all()
+    np.testing.assert_array_equal(preds.truth, (preds.labels != 0).astype(int))
+
+
+def test_anomaly_task_needs_an_autoencoder(small_store, tmp_path):
+    cfg = ModelConfig(architecture="resnet18", dataset="small", task="anomaly", epochs=1, batch_size=4, shuffle_buffer_mb=1)
+    with pytest.raises(TypeError, match="needs an autoencoder.*conv_ae, vae, aae"):
+        train_model("bad", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)

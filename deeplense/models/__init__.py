@@ -6,10 +6,14 @@ The registry (which imports torch and timm) loads on first use, so importing
 
 from typing import Any
 
-__all__ = ["ARCHITECTURES", "create_model", "register_architecture"]
+__all__ = ["ARCHITECTURES", "AnomalyModel", "create_model", "register_architecture"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "AnomalyModel":
+        from deeplense.models.autoencoders import AnomalyModel
+
+        return AnomalyModel
     if name in __all__:
         from deeplense.models import registry
 

@@ -1,9 +1,11 @@
 """Which architecture names exist, without importing torch: validating a config must stay fast
 (Snakemake parses it before every run; importing timm and torch costs ≈5 s). The names are read
-once from timm and the deeplense registry and cached per (deeplense, timm) version."""
+once from timm and the deeplense registry and cached per timm version and per content of the
+deeplense.models sources (adding an architecture there refreshes the cache without a version bump)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from importlib.metadata import version
@@ -12,9 +14,16 @@ from pathlib import Path
 import deeplense
 
 
+def _sources_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _cache_path() -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deeplense"
-    return root / f"architectures-deeplense{deeplense.__version__}-timm{version('timm')}.json"
+    return root / f"architectures-deeplense{deeplense.__version__}-{_sources_fingerprint()}-timm{version('timm')}.json"
 
 
 def architecture_names() -> frozenset[str]:
