@@ -1,7 +1,9 @@
 """The real Snakefile, end to end, on a tiny config: lenstronomy → Zarr → timm → metrics → report."""
 
+import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +102,23 @@ def test_checkpoint_metrics_and_figures(tiny_run):
 
 
 @pytest.mark.e2e
+def test_regression_and_anomaly_metrics_and_figures(tiny_run):
+    models = tiny_run / "results/models"
+    reg = json.loads((models / "vortex_length/metrics.json").read_text())
+    target = reg["targets"]["vortex_length"]
+    assert reg["task"] == "regression" and reg["n_test"] > 0 and target["mae"] >= 0 and target["baseline"]["mae"] >= 0
+    assert 0 <= target["uncertainty"]["coverage_1sigma"] <= target["uncertainty"]["coverage_2sigma"] <= 1
+    ano = json.loads((models / "anomaly_ae/metrics.json").read_text())
+    assert ano["task"] == "anomaly" and set(ano["auc_per_class"]) == {"cdm", "vortex"} and 0 <= ano["auc"] <= 1
+    for figure in ("vortex_length/figures/pred_vs_true.png", "vortex_length/figures/residuals.png", "vortex_length/figures/calibration.png",
+                   "anomaly_ae/figures/scores.png", "anomaly_ae/figures/roc.png"):
+        assert (models / figure).stat().st_size > 10_000, figure
+    with open(tiny_run / "results/leaderboard.csv", newline="") as fh:
+        tasks = {row["model"]: row["task"] for row in csv.DictReader(fh)}
+    assert tasks == {"resnet18": "classification", "vortex_length": "regression", "anomaly_ae": "anomaly"}
+
+
+@pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
     for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
@@ -117,13 +136,16 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     for category in ("Datasets", "Training", "Evaluation", "Leaderboard"):
         assert category in probe["categories"] and category in probe["menu"], category
     assert probe["categories"]["Datasets"] == ["tiny"]
-    assert probe["categories"]["Training"] == probe["categories"]["Evaluation"] == ["resnet18"]
+    models = sorted(yaml.safe_load(TINY.read_text())["models"])  # one entry per trained model
+    assert sorted(probe["categories"]["Training"]) == sorted(probe["categories"]["Evaluation"]) == models
     figures = {path.rsplit("/", 1)[-1] for path in probe["images"]}
-    assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png"}
+    assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png", "pred_vs_true.png", "scores.png"}
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
-    (row,) = probe["leaderboard"]
-    assert row[:6] == ["resnet18", "resnet", "resnet18", "classification", "tiny", "tiny"] and "[" in row[7]  # macro AUC [CI]
-    roc = next(r for p, r in probe["results"].items() if p.endswith("roc.png"))
+    rows = {row[0]: row for row in probe["leaderboard"]}
+    assert sorted(rows) == models
+    assert rows["resnet18"][:7] == ["resnet18", "resnet", "resnet18", "classification", "tiny", "tiny", "custom"]
+    assert rows["resnet18"][7] == "macro AUC" and re.fullmatch(r"0\.\d{4} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][8])  # [95% CI]
+    roc = probe["results"]["results/models/resnet18/figures/roc.png"]
     assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and prov_hash[:19] in roc["caption"]
     page = tmp_path / "report_probed.html"
     for fragment in ("", "#figure"):  # the leaderboard, then a ROC figure, in the content pane
@@ -145,8 +167,8 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "store_dataset": 1,
         "gallery": 1,
         "dataset_parameters": 1,
-        "train_model": 1,
-        "evaluate_model": 1,
+        "train_model": 3,  # every model of the dataset
+        "evaluate_model": 3,
         "leaderboard": 1,
         "all": 1,
     }

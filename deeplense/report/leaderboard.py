@@ -31,6 +31,8 @@ def architecture_family(architecture: str | None) -> str | None:
     efficientnet, ``vit_tiny_patch16_224`` → vit, ``xresnet18_hybrid`` → xresnet."""
     if not architecture:
         return None
+    if architecture in ("vae", "aae") or architecture.endswith("_ae"):
+        return "autoencoder"
     head = architecture.split("_")[0]
     return re.sub(r"\d.*$", "", head) or head
 TAIL_COLUMNS = ("n_test", "checkpoint_epoch", "seed", "config_hash", "published")
@@ -59,6 +61,11 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
         "preset": prov.get("dataset_preset"),
     }
     ci = metrics.get("ci", {})
+    if task in TASK_METRICS:  # the task's ranking metric, in one column across tasks
+        column, key = TASK_METRICS[task][0]
+        row |= {"main_metric": column, "main_value": metrics.get(key)}
+        if key in ci:
+            row["main_value_low"], row["main_value_high"] = ci[key]["low"], ci[key]["high"]
     for column, key in TASK_METRICS.get(task, ()):
         row[column] = metrics.get(key)
         if key in ci:
@@ -80,7 +87,8 @@ def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
     ordered = [c for task in TASK_ORDER for column, _ in TASK_METRICS[task] for c in (column, f"{column}_low", f"{column}_high")]
     present = {k for r in rows for k in r}
     per_class = sorted(k for k in present if k.startswith("auc_") and k not in ordered and k not in ("auc_macro", "auc_micro"))
-    return [c for c in ordered if c in present] + per_class
+    main = [c for c in ("main_metric", "main_value", "main_value_low", "main_value_high") if c in present]
+    return main + [c for c in ordered if c in present] + per_class
 
 
 def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:

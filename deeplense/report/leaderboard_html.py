@@ -18,6 +18,8 @@ HEADERS = {
     "train_dataset": "trained on",
     "eval_dataset": "evaluated on",
     "preset": "instrument preset",
+    "main_metric": "main metric",
+    "main_value": "value [95% CI]",
     "auc_macro": "macro AUC [95% CI]",
     "auc_micro": "micro AUC [95% CI]",
     "accuracy": "accuracy [95% CI]",
@@ -56,6 +58,9 @@ def display_cells(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, 
                 cells.append((f"{value:.4f}{ci}", f"{value:.6g}"))
             elif isinstance(value, float):
                 cells.append((f"{value:.0f}", f"{value:.0f}"))
+            elif c == "main_metric":
+                name = HEADERS.get(value, value).removesuffix(" [95% CI]")
+                cells.append((name, name))
             else:
                 cells.append((str(value), str(value)))
         rows.append(cells)
