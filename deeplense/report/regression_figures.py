@@ -32,6 +32,9 @@ def plot_pred_vs_true(
         ax.axhline(m["baseline"]["prediction"], color=OKABE_ITO[1], lw=1.5, label="constant predictor (training mean)")
         r2 = "–" if m["r2"] is None else f"{m['r2']:.3f}"
         ax.set(xlabel=f"true {_label(name, units)}", ylabel=f"predicted {_label(name, units)}", title=f"MAE {m['mae']:.3g}, R² {r2} (baseline MAE {m['baseline']['mae']:.3g})")
+        pad = 0.05 * (hi - lo) or 0.1 * max(abs(hi), 1e-3)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)  # same range on both axes: the identity is the diagonal
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title)
     save(fig, out)
