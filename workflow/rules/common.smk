@@ -55,6 +55,10 @@ def dataset_caption(wildcards):
     return captions.dataset_summary(CFG, wildcards.dataset)
 
 
+def all_model_captions():
+    return [captions.model_summary(CFG, model) for model in CFG.models]
+
+
 def all_metrics():
     """Every evaluation: each model on its own test split, and on its `evaluate_on` datasets."""
     own = expand("results/models/{model}/metrics.json", model=CFG.models)

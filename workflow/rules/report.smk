@@ -49,6 +49,8 @@ rule leaderboard:
     resources:
         mem_mb=scaled(1000),
         runtime=scaled(5),
+    params:
+        models=all_model_captions(),
     shell:
         "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} "
         "--markdown {output.markdown:q} --published {output.published:q} > {log:q} 2>&1"
