@@ -3,11 +3,19 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.deeplense-installed
+# PyAutoLens (backend: autolens) lives in its own Python 3.12 environment (envs/autolens.yaml).
+# A python3.12 that runs (a pyenv shim may exist without the version being active), else pyenv's.
+PYTHON_AUTOLENS ?= $(firstword $(shell python3.12 -c "import sys; print(sys.executable)" 2>/dev/null) \
+	$(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+VENV_AUTOLENS ?= .venv-autolens
+AUTOLENS_STAMP := $(VENV_AUTOLENS)/.deeplense-installed
+# The workflow's PyAutoLens rule runs this `deeplense` (under --use-conda: the conda env's).
+export DEEPLENSE_AUTOLENS := $(abspath $(VENV_AUTOLENS))/bin/deeplense
 CORES ?= all
 CONFIG ?= config.yaml
 REPORT ?= results/report.html
 
-.PHONY: run test env clean lint
+.PHONY: run test env autolens-env clean lint
 
 env: $(STAMP)
 
@@ -17,19 +25,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+autolens-env: $(AUTOLENS_STAMP)
+
+# deeplense itself without its (Python 3.11, torch) dependencies: a simulation job needs only
+# the light ones listed in the requirements file.
+$(AUTOLENS_STAMP): envs/autolens-requirements.txt pyproject.toml
+	@test -x $(VENV_AUTOLENS)/bin/python || $(PYTHON_AUTOLENS) -m venv $(VENV_AUTOLENS)
+	$(VENV_AUTOLENS)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_AUTOLENS)/bin/python -m pip install --quiet -r envs/autolens-requirements.txt
+	$(VENV_AUTOLENS)/bin/python -m pip install --quiet --no-deps --ignore-requires-python -e .
+	@touch $(AUTOLENS_STAMP)
+
+# The PyAutoLens environment, only when the config has a dataset with `backend: autolens`.
+NEEDS_AUTOLENS = $(filter autolens,$(shell $(BIN)/deeplense backends --config $(CONFIG)))
+
 # Rules call the `deeplense` command: put the environment's bin first on PATH. A run killed
 # at any point is resumed by the same command: a stale lock is cleared (never a live run's) and
 # the profile reruns incomplete jobs.
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: $(STAMP)
+	@if [ -n "$(NEEDS_AUTOLENS)" ]; then $(MAKE) autolens-env; fi
 	deeplense unlock-stale
 	snakemake --profile profiles/local --cores $(CORES) --configfile $(CONFIG) --report $(REPORT) --report-after-run
 	@echo "Report: $(abspath $(REPORT))"
 
-# The report tests open the HTML report in headless Chromium (Debian's package).
-test: $(STAMP)
+# The PyAutoLens tests must run here, never skip: DEEPLENSE_REQUIRE_AUTOLENS makes a missing
+# environment a failure. The report tests open the HTML report in headless Chromium (Debian's package).
+test: $(STAMP) $(AUTOLENS_STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
-	$(BIN)/python -m pytest -q
+	DEEPLENSE_REQUIRE_AUTOLENS=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -10,6 +10,14 @@ Both make the same physics (same presets and parameters, same grid, PSF and nois
 
     python benchmarks/simulate.py            # pyHalo presets at their defaults (several minutes)
     python benchmarks/simulate.py --quick    # cheap pyHalo settings, fewer images (< 1 minute)
+    python benchmarks/simulate.py --backends [--quick]   # PyAutoLens beside lenstronomy
+
+``--backends`` renders the PyAutoLens Model A classes (no_sub, sphere, vort) at 64×64 and 150×150
+with both backends, side by side, and PyAutoLens three ways: deeplense's renderer (grid and PSF
+built once per dataset), the same with them rebuilt for every image (naive), and the usual
+PyAutoLens script (``Grid2D`` + ``Convolver`` + ``SimulatorImaging`` per image). It runs in
+PyAutoLens's environment (.venv-autolens, which also holds lenstronomy) and re-executes itself
+there when started from another.
 
 The last line printed is one JSON object with the figures.
 """
@@ -141,7 +149,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="cheap pyHalo settings, few images (< 1 min)")
     parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
+    parser.add_argument("--backends", action="store_true", help="PyAutoLens against lenstronomy (Model A classes)")
     args = parser.parse_args()
+    if args.backends:
+        from backends import compare_backends  # benchmarks/backends.py
+
+        compare_backends(args.quick)
+        return
     pyhalo = CHEAP if args.quick else DEFAULTS
     n_cheap, n_pyhalo = (4, 1) if args.quick else (30, 3)
     sizes = (64, 150)

@@ -44,8 +44,22 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backends(args: argparse.Namespace) -> int:
+    from deeplense.config import ConfigError, load_config
+    from deeplense.workflow.plan import dataset_backends
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print("\n".join(dataset_backends(cfg)))
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from deeplense.config import ClassConfig, DatasetConfig
+    from deeplense.simulation.backends import backend_provenance
     from deeplense.simulation.image import record_units
     from deeplense.simulation.shards import shard_range, simulate_shard
     from deeplense.storage.shard_store import write_shard
@@ -56,7 +70,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     dataset = DatasetConfig.model_validate({**spec["dataset"], "classes": [spec["class"]]})
     indices = shard_range(cls.n_images, spec["shard_size"], args.shard)
     result = simulate_shard(spec["seed"], spec["dataset_name"], dataset, cls, indices)
-    write_shard(result, args.output, cls.name, record_units(dataset))
+    write_shard(result, args.output, cls.name, record_units(dataset), renderer=backend_provenance(dataset.backend))
     print(f"wrote {len(indices)} images of {spec['dataset_name']}/{cls.name} to {args.output}")
     return 0
 
@@ -70,11 +84,16 @@ def _cmd_store(args: argparse.Namespace) -> int:
     spec = parse_spec(args.spec)
     dataset = DatasetConfig.model_validate(spec["dataset"])
     by_class: dict[str, list[Path]] = {c.name: [] for c in dataset.classes}
+    renderers = []
     for path in args.shards:
-        name = open_shard(path).attrs.get("class_name")
+        attrs = open_shard(path).attrs
+        name = attrs.get("class_name")
+        renderers.append(attrs.get("renderer"))
         if name not in by_class:
             raise SystemExit(f"shard {path} belongs to class {name!r}, not one of {list(by_class)}")
         by_class[name].append(Path(path))
+    if any(r != renderers[0] for r in renderers):
+        raise SystemExit(f"shards of {spec['dataset_name']} were rendered by different software: {renderers}")
     inst = dataset.instrument
     digest = combine_shards(
         [ClassShards(c.name, c.n_images, by_class[c.name]) for c in dataset.classes],
@@ -84,6 +103,7 @@ def _cmd_store(args: argparse.Namespace) -> int:
         seed=spec["seed"],
         image_shape=inst.image_shape,
         storage=StorageSettings.model_validate(spec["storage"]),
+        renderer=renderers[0],
     )
     print(f"wrote {args.output} ({digest})")
     return 0
@@ -95,11 +115,16 @@ def _cmd_regenerate(args: argparse.Namespace) -> int:
     from deeplense.simulation.regenerate import regenerate
     from deeplense.storage.dataset_store import StoreError
 
+    from deeplense.simulation.backends import BackendUnavailable, run_in_backend_env
+
     try:
         result = regenerate(args.store, args.index)
     except StoreError as e:
         print(e, file=sys.stderr)
         return 2
+    except BackendUnavailable as e:  # e.g. a PyAutoLens store: rebuild it in PyAutoLens's env
+        argv = ["regenerate", str(args.store), str(args.index)] + ["--check"] * args.check
+        return run_in_backend_env(e, argv + (["--output", args.output] if args.output else []))
     if args.output:
         np.save(args.output, result.rebuilt.image)
     status = "identical to" if result.identical else "DIFFERENT from"
@@ -247,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the config's JSON schema")
     s.set_defaults(func=_cmd_schema)
+
+    s = sub.add_parser("backends", help="print the renderer backends a config's datasets use, one per line")
+    s.add_argument("--config", required=True)
+    s.set_defaults(func=_cmd_backends)
 
     s = sub.add_parser("simulate", help="simulate one shard of one class into a Zarr store")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.simulate_spec)")

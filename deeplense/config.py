@@ -203,11 +203,22 @@ class DatasetConfig(_Strict):
     instrument: InstrumentConfig = InstrumentConfig()
     classes: list[ClassConfig] = Field(min_length=1)
     split: SplitConfig = SplitConfig()
+    backend: Literal["lenstronomy", "autolens"] = Field(
+        "lenstronomy",
+        description="renderer of the images: lenstronomy, or PyAutoLens in its own environment "
+        "(`make autolens-env`; see deeplense.simulation.autolens_mapping)",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> "DatasetConfig":
         if not self.z_lens < self.z_source:
             raise ValueError(f"z_lens ({self.z_lens}) must be below z_source ({self.z_source})")
+        if self.backend == "autolens":
+            from deeplense.simulation.autolens_mapping import autolens_config_problem
+
+            problem = autolens_config_problem(self.source.profile, [(c.name, c.params) for c in self.classes])
+            if problem:
+                raise ValueError(problem)
         names = [c.name for c in self.classes]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

@@ -21,7 +21,7 @@ from deeplense.physics.distributions import draw
 from deeplense.physics.noise import add_noise, noise_sigma
 from deeplense.physics.scenarios import COMMON_RECORD_UNITS, SCENARIOS, LensContext, make_scenario
 from deeplense.physics.source_images import load_source_images
-from deeplense.simulation.lenstronomy_renderer import render_parts
+from deeplense.simulation.backends import render_parts_function
 from deeplense.simulation.seeds import image_streams
 
 SERSIC_KEYS = ("amp", "R_sersic", "n_sersic", "e1", "e2", "center_x", "center_y")
@@ -179,8 +179,10 @@ def integrated_snr(noiseless: np.ndarray, exposure_time: float, background_rms: 
 
 
 def render_bands(system: LensSystem, dataset: DatasetConfig) -> np.ndarray:
-    """Noiseless (band, y, x) image: each band scales source and lens light and has its PSF."""
+    """Noiseless (band, y, x) image from the dataset's backend: each band scales source and lens
+    light and has its PSF."""
     inst = dataset.instrument
+    render_parts = render_parts_function(dataset.backend)
     parts: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     out = np.empty(inst.image_shape)
     for b, band in enumerate(inst.bands):

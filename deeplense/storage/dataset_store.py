@@ -139,8 +139,10 @@ def combine_shards(
     seed: int,
     image_shape: tuple[int, int, int],
     storage: StorageSettings,
+    renderer: dict[str, str] | None = None,
 ) -> str:
     """Validate all shards of a dataset and write the combined store at ``out``; returns its hash.
+    ``renderer`` (the backend that drew the images and its version) goes into the attributes.
 
     Samples are ordered by class (config order) then index within the class; ``label`` is the
     class position, ``attrs['classes']`` the names. Nothing appears at ``out`` unless all is valid.
@@ -180,6 +182,8 @@ def combine_shards(
         "software": software_versions(),
         "content_hash": digest,
     }
+    if renderer is not None:
+        ds.attrs["renderer"] = renderer
     for var in ds.variables.values():
         var.encoding = {}
     encoding = {"image": image_encoding(layout, image_shape, storage)}

@@ -51,6 +51,8 @@ def summarize(store: str | Path) -> str:
         rng = f"{finite.min():.4g} – {finite.max():.4g}" if finite.size else "(not defined)"
         lines.append(f"  {name:<18} {rng:<28} [{units}] ({finite.size} images)")
     lines.append("software   " + ", ".join(f"{k} {v}" for k, v in ds.attrs["software"].items()))
+    if "renderer" in ds.attrs:  # the backend that drew the images, with its version
+        lines.append("renderer   " + ", ".join(f"{k} {v}" for k, v in ds.attrs["renderer"].items()))
     return "\n".join(lines)
 
 

@@ -12,8 +12,11 @@ from deeplense.simulation.shards import ShardResult
 from deeplense.storage.atomic import atomic_path
 
 
-def shard_to_xarray(result: ShardResult, class_name: str, units: dict[str, str]) -> xr.Dataset:
-    """The shard's images and records along a ``sample`` dimension (index within the class)."""
+def shard_to_xarray(
+    result: ShardResult, class_name: str, units: dict[str, str], renderer: dict[str, str] | None = None
+) -> xr.Dataset:
+    """The shard's images and records along a ``sample`` dimension (index within the class);
+    ``renderer``: the backend and its version, as ``backends.backend_provenance``."""
     data_vars = {
         "image": (("sample", "band", "y", "x"), result.images),
         "seed": ("sample", result.seeds),
@@ -22,6 +25,8 @@ def shard_to_xarray(result: ShardResult, class_name: str, units: dict[str, str])
         data_vars[key] = ("sample", values, {"units": units.get(key, "")})
     ds = xr.Dataset(data_vars, coords={"index_in_class": ("sample", result.index_in_class)})
     ds.attrs["class_name"] = class_name
+    if renderer is not None:
+        ds.attrs["renderer"] = renderer
     return ds
 
 
@@ -33,10 +38,12 @@ def write_zarr(ds: xr.Dataset, path: Path, encoding: dict | None = None) -> None
         ds.to_zarr(path, mode="w", zarr_format=3, consolidated=True, encoding=encoding or {})
 
 
-def write_shard(result: ShardResult, path: str | Path, class_name: str, units: dict[str, str]) -> None:
+def write_shard(
+    result: ShardResult, path: str | Path, class_name: str, units: dict[str, str], renderer: dict[str, str] | None = None
+) -> None:
     """Write one shard; it appears at ``path`` only once complete."""
     with atomic_path(path) as tmp:
-        write_zarr(shard_to_xarray(result, class_name, units), tmp)
+        write_zarr(shard_to_xarray(result, class_name, units, renderer), tmp)
 
 
 def open_shard(path: str | Path) -> xr.Dataset:

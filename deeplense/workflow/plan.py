@@ -8,6 +8,7 @@ reruns that class's shards and what depends on them, and nothing else.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -48,6 +49,19 @@ def shard_paths(cfg: ExperimentConfig, dataset: str) -> list[str]:
 
 def model_dir(model: str) -> str:
     return f"{RESULTS}/models/{model}"
+
+
+# ---- renderer backends ------------------------------------------------------------------------
+def dataset_backends(cfg: ExperimentConfig) -> list[str]:
+    """The renderer backends the config's datasets use (sorted, each once)."""
+    return sorted({ds.backend for ds in cfg.datasets.values()})
+
+
+def backend_pattern(cfg: ExperimentConfig, backend: str) -> str:
+    """A wildcard regex matching exactly the datasets rendered by ``backend`` (and nothing when
+    none is): the simulation rule of each backend claims only its own datasets' shards."""
+    names = [re.escape(name) for name, ds in cfg.datasets.items() if ds.backend == backend]
+    return "|".join(names) if names else "(?!)"
 
 
 # ---- specs -------------------------------------------------------------------------------------

@@ -3,6 +3,12 @@ from deeplense.report import captions
 # Rules run the `deeplense` command: from the project's .venv (`make run` puts it on PATH) or
 # from the rule's conda environment (--use-conda).
 NAME = "[A-Za-z][A-Za-z0-9_]*"
+# Each renderer backend's simulation rule claims only the shards of its own datasets.
+LENSTRONOMY_DATASETS = plan.backend_pattern(CFG, "lenstronomy")
+AUTOLENS_DATASETS = plan.backend_pattern(CFG, "autolens")
+# This repository's sources, for jobs whose environment does not install deeplense (the
+# PyAutoLens conda env): jobs inherit the variable.
+os.environ.setdefault("DEEPLENSE_SOURCES", str(Path(workflow.basedir).resolve()))
 
 
 wildcard_constraints:

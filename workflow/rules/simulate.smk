@@ -5,6 +5,8 @@ rule simulate_shard:
         "results/logs/simulate/{dataset}/{cls}/{shard}.log",
     benchmark:
         "results/benchmarks/simulate/{dataset}/{cls}/{shard}.tsv"
+    wildcard_constraints:
+        dataset=LENSTRONOMY_DATASETS,
     conda:
         "../../envs/deeplense.yaml"
     threads: 1
@@ -16,3 +18,28 @@ rule simulate_shard:
     shell:
         "deeplense --threads {threads} simulate --spec {params.spec:q} --shard {wildcards.shard} "
         "--output {output:q} > {log:q} 2>&1"
+
+
+# Datasets with `backend: autolens`: PyAutoLens in its own Python 3.12 environment. Locally the
+# `deeplense` of .venv-autolens (`make` exports DEEPLENSE_AUTOLENS); under --use-conda, deeplense
+# from this repository's sources inside envs/autolens.yaml.
+rule simulate_shard_autolens:
+    output:
+        directory("results/datasets/{dataset}/shards/{cls}/{shard}.zarr"),
+    log:
+        "results/logs/simulate/{dataset}/{cls}/{shard}.log",
+    benchmark:
+        "results/benchmarks/simulate/{dataset}/{cls}/{shard}.tsv"
+    wildcard_constraints:
+        dataset=AUTOLENS_DATASETS,
+    conda:
+        "../../envs/autolens.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(3000),
+        runtime=scaled(120),
+    params:
+        spec=simulate_spec,
+    shell:
+        'PYTHONPATH="$DEEPLENSE_SOURCES" ${{DEEPLENSE_AUTOLENS:-python -m deeplense}} --threads {threads} simulate '
+        "--spec {params.spec:q} --shard {wildcards.shard} --output {output:q} > {log:q} 2>&1"
