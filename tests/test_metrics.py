@@ -159,3 +159,11 @@ def test_leaderboard_sorted_by_task_metric(tmp_path):
     assert "| m2 |" in md and "CoAtNet-nano" in md
     # the regression rows on the HST-like preset get the published Model III range beside them
     assert table.loc[table["model"] == "r1", "published"].item() == "0.1262–0.2175 (4 models, mae)"
+
+
+def test_published_values_match_by_preset_or_dataset_name():
+    from deeplense.report.published import published_for
+
+    assert {v.model for v in published_for("hst_wfc3", "anomaly")} == {"VAE", "AAE"}  # Model III
+    assert {v.value for v in published_for("custom", "anomaly", "model_a")} == {0.932, 0.899, 0.730}  # configs/presets/autolens_model_a.yaml
+    assert published_for("custom", "classification", "tiny") == []

@@ -38,9 +38,9 @@ def architecture_family(architecture: str | None) -> str | None:
 TAIL_COLUMNS = ("n_test", "checkpoint_epoch", "seed", "config_hash", "published")
 
 
-def _published_summary(preset: str | None, task: str) -> str:
+def _published_summary(preset: str | None, task: str, dataset: str | None) -> str:
     """Range of the published values on the same preset and task, e.g. "0.9229–0.9955 (9 models, auc_macro)"."""
-    values = [v for v in published_for(preset or "", task) if v.model != "constant predictor"]
+    values = [v for v in published_for(preset, task, dataset) if v.model != "constant predictor"]
     by_metric: dict[str, list[float]] = {}
     for v in values:
         by_metric.setdefault(v.metric, []).append(v.value)
@@ -77,7 +77,7 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
             "checkpoint_epoch": metrics.get("checkpoint_epoch"),
             "seed": prov.get("seed"),
             "config_hash": (prov.get("config_hash") or "").removeprefix("sha256:")[:12] or None,
-            "published": _published_summary(prov.get("dataset_preset"), task) or None,
+            "published": _published_summary(prov.get("dataset_preset"), task, metrics.get("dataset")) or None,
         }
     )
     return row

@@ -106,7 +106,7 @@ def _table(headers: list[str], rows: list[list[tuple[str, str]]], cls: str, tabl
 def published_cells(published: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, str]]]]:
     columns = ["dataset", "preset", "task", "model", "metric", "value", "note"]
     rows = [[(f"{r[c]:.4f}" if c == "value" else str(r[c]), str(r[c])) for c in columns] for _, r in published.iterrows()]
-    return ["DeepLense dataset", "our preset", "task", "model", "metric", "published value", "note"], rows
+    return ["DeepLense dataset", "our instrument preset / dataset", "task", "model", "metric", "published value", "note"], rows
 
 
 def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame) -> str:
@@ -125,7 +125,7 @@ def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame) -> str:
         + ours
         + "<h2>Published DeepLense values (different data, for orientation)</h2>"
         "<p class='note'>Measured by the DeepLense groups on their own simulations, splits and checkpoints "
-        f"({source}); not comparable one to one with the table above. Matched by instrument preset and task.</p>"
+        f"({source}); not comparable one to one with the table above. Matched by instrument preset or preset dataset name, and task.</p>"
         + _table(pub_headers, pub_rows, "published sortable", "published")
         + f"<script>{SORT_SCRIPT}</script></body></html>"
     )

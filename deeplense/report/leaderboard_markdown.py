@@ -21,7 +21,7 @@ def leaderboard_markdown(table: pd.DataFrame, published: pd.DataFrame) -> str:
         "## Leaderboard (fixed test split, 95% bootstrap intervals)\n\n"
         + ours
         + "\n\n## Published DeepLense values (different data, for orientation)\n\n"
-        "Measured on the DeepLense groups' own simulations and splits; matched by instrument preset and task.\n\n"
+        "Measured on the DeepLense groups' own simulations and splits; matched by instrument preset or preset dataset name, and task.\n\n"
         + _markdown_table(*published_cells(published))
         + "\n"
     )

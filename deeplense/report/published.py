@@ -3,7 +3,8 @@ DeepLense groups' own simulations, splits and checkpoints, not on deeplense's da
 never ranked together with our rows.
 
 Source: ../shared/PHYSICS.md §4 "Published results" (the DeepLense publications it summarises).
-Each dataset is matched to our datasets by instrument preset.
+Each DeepLense dataset is matched to ours by instrument preset or by the dataset name of the
+preset config that reproduces it (configs/presets/).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from dataclasses import asdict, dataclass
 
 SOURCE = "DeepLense publications, as summarised in shared/PHYSICS.md §4"
 
-# DeepLense dataset → the deeplense instrument preset that reproduces its instrument.
-PRESETS = {
-    "Model I": "deeplense_model_i",
-    "Model II": "euclid_vis",
-    "Model III": "hst_wfc3",
-    "Model A": "deeplense_model_a",
-    "Model B": "deeplense_model_b",
+# DeepLense dataset → (the instrument preset that reproduces its instrument, or None where the
+# preset config sets the instrument field by field; the dataset name in configs/presets/).
+PRESETS: dict[str, tuple[str | None, str]] = {
+    "Model I": ("deeplense_model_i", "model_i"),
+    "Model II": ("euclid_vis", "model_ii"),
+    "Model III": ("hst_wfc3", "model_iii"),
+    "Model A": (None, "model_a"),
+    "Model B": (None, "model_b"),
 }
 
 
@@ -33,12 +35,14 @@ class PublishedValue:
     value: float
     note: str = ""
 
-    @property
-    def preset(self) -> str:
-        return PRESETS[self.dataset]
+    def matches(self, preset: str | None, dataset: str | None) -> bool:
+        """Whether our dataset (its instrument preset and name) reproduces this DeepLense dataset."""
+        instrument, name = PRESETS[self.dataset]
+        return (preset is not None and preset == instrument) or (dataset is not None and dataset == name)
 
     def as_row(self) -> dict[str, object]:
-        return asdict(self) | {"preset": self.preset, "source": SOURCE}
+        instrument, name = PRESETS[self.dataset]
+        return asdict(self) | {"preset": f"{instrument or 'as configured'} / {name}", "source": SOURCE}
 
 
 def _many(dataset: str, task: str, metric: str, values: dict[str, float], note: str = "") -> list[PublishedValue]:
@@ -73,6 +77,7 @@ PUBLISHED: tuple[PublishedValue, ...] = tuple(
 )
 
 
-def published_for(preset: str, task: str) -> list[PublishedValue]:
-    """Published values on the DeepLense dataset our ``preset`` reproduces, for ``task``."""
-    return [v for v in PUBLISHED if v.preset == preset and v.task == task]
+def published_for(preset: str | None, task: str, dataset: str | None = None) -> list[PublishedValue]:
+    """Published values for ``task`` on the DeepLense dataset that our dataset (instrument
+    ``preset``, name ``dataset``) reproduces."""
+    return [v for v in PUBLISHED if v.task == task and v.matches(preset, dataset)]
