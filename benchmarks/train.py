@@ -29,7 +29,7 @@ MODELS = {  # label: (architecture, architecture_args)
     "equivariant": ("equivariant_cnn", {}),
     "xresnet18_hybrid": ("xresnet18_hybrid", {}),
 }
-QUICK_MODELS = ("resnet18", "efficientnet_b0")
+QUICK_MODELS = ("resnet18", "xresnet18_hybrid")
 BATCH = 64
 
 
