@@ -13,14 +13,14 @@ from tests.conftest import TINY_CONFIG
 
 def tiny_with_sweep(**sweep):
     raw = yaml.safe_load(TINY_CONFIG.read_text())
-    raw["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 3e10, 1e11], **sweep}}
+    raw["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 3e10, 1e11], "models": ["resnet18"], **sweep}}
     return raw
 
 
 def test_sweep_expands_into_datasets_and_models():
     cfg = load_config(tiny_with_sweep())
     assert list(cfg.datasets) == ["tiny", "tiny__vmass_0", "tiny__vmass_1", "tiny__vmass_2"]
-    assert list(cfg.models) == ["resnet18", "resnet18__vmass_0", "resnet18__vmass_1", "resnet18__vmass_2"]
+    assert list(cfg.models) == ["resnet18", "vortex_length", "anomaly_ae", "resnet18__vmass_0", "resnet18__vmass_1", "resnet18__vmass_2"]
     masses = [next(c for c in cfg.datasets[f"tiny__vmass_{i}"].classes if c.name == "vortex").params["mass"] for i in range(3)]
     assert masses == [1e10, 3e10, 1e11]
     # everything else is the base dataset's

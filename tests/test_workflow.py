@@ -254,7 +254,7 @@ def test_broken_config_stops_before_any_job(tmp_path, edit, expected):
 
 def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
     cfg = yaml.safe_load(TINY.read_text())
-    cfg["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 1e11], "metric": "auc_per_class.vortex"}}
+    cfg["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 1e11], "models": ["resnet18"], "metric": "auc_per_class.vortex"}}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs(tmp_path / "work", path)
