@@ -50,8 +50,9 @@ run: $(STAMP)
 	@echo "Report: $(abspath $(REPORT))"
 
 # The PyAutoLens tests must run here, never skip: DEEPLENSE_REQUIRE_AUTOLENS makes a missing
-# environment a failure.
+# environment a failure. The report tests open the HTML report in headless Chromium (Debian's package).
 test: $(STAMP) $(AUTOLENS_STAMP)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	DEEPLENSE_REQUIRE_AUTOLENS=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -236,17 +236,27 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deeplense.workflow.plan import parse_spec
 
     spec = parse_spec(args.spec)
-    outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.roc), Path(args.confusion))
-    m = evaluate_model(spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], threads=args.threads or 1)
-    print(f"{spec['model_name']}: accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']}")
+    outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.figures))
+    m = evaluate_model(
+        spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], spec=spec, threads=args.threads or 1, n_resamples=args.resamples
+    )
+    headline = {"classification": ("accuracy", "auc_macro"), "regression": ("mae", "baseline_mae", "r2"), "anomaly": ("auc",)}[m["task"]]
+    print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
     return 0
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from deeplense.report.leaderboard import write_leaderboard
 
-    table = write_leaderboard(args.metrics, args.csv, args.html)
+    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published)
     print(table.to_string(index=False))
+    return 0
+
+
+def _cmd_parameters(args: argparse.Namespace) -> int:
+    from deeplense.report.parameters import plot_parameter_histograms
+
+    plot_parameter_histograms(args.store, args.output)
     return 0
 
 
@@ -336,21 +346,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=100)
     s.set_defaults(func=_cmd_lr_find)
 
-    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split")
-    s.add_argument("--spec", required=True)
+    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split of a dataset store")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")
     s.add_argument("--checkpoint", required=True)
-    s.add_argument("--store", required=True)
+    s.add_argument("--store", required=True, help="the model's dataset, or another one (domain shift)")
     s.add_argument("--metrics", required=True, help="metrics with provenance (.json)")
-    s.add_argument("--predictions", required=True, help="per-sample class probabilities (.csv)")
-    s.add_argument("--roc", required=True, help="ROC figure (.png)")
-    s.add_argument("--confusion", required=True, help="confusion-matrix figure (.png)")
+    s.add_argument("--predictions", required=True, help="per-sample predictions (.csv)")
+    s.add_argument("--figures", required=True, help="folder for the task's figures (.png)")
+    s.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test set for intervals")
     s.set_defaults(func=_cmd_evaluate)
 
-    s = sub.add_parser("leaderboard", help="collect metrics.json files into CSV and HTML tables")
+    s = sub.add_parser("leaderboard", help="collect metrics.json files into CSV, Markdown and HTML tables")
     s.add_argument("--metrics", nargs="+", required=True)
     s.add_argument("--csv", required=True)
     s.add_argument("--html", required=True)
+    s.add_argument("--markdown", help="Markdown version (.md)")
+    s.add_argument("--published", help="published DeepLense values (.csv)")
     s.set_defaults(func=_cmd_leaderboard)
+
+    s = sub.add_parser("parameters", help="histograms of a dataset's drawn per-image parameters by class")
+    s.add_argument("--store", required=True)
+    s.add_argument("--output", required=True, help="figure (.png)")
+    s.set_defaults(func=_cmd_parameters)
     return p
 
 

@@ -1,9 +1,15 @@
 """Metric functions against values computed by hand."""
 
+import json
+
 import numpy as np
 import pytest
 
+from deeplense.evaluation.anomaly_metrics import anomaly_metrics
+from deeplense.evaluation.bootstrap import bootstrap_ci
 from deeplense.evaluation.metrics import classification_metrics, roc_curves
+from deeplense.evaluation.provenance import model_config_hash
+from deeplense.evaluation.regression_metrics import regression_metrics, uncertainty_metrics
 from deeplense.report.leaderboard import write_leaderboard
 
 CLASSES = ["a", "b", "c"]
@@ -14,6 +20,7 @@ def test_perfect_classifier():
     m = classification_metrics(labels, np.eye(3)[labels], CLASSES)
     assert m["accuracy"] == 1 and m["auc_macro"] == 1 and m["auc_micro"] == 1
     assert m["confusion_matrix"] == [[2, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert m["confusion_matrix_normalised"] == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
 
 
 def test_hand_computed_auc_and_accuracy():
@@ -27,7 +34,15 @@ def test_hand_computed_auc_and_accuracy():
     assert m["auc_macro"] == pytest.approx(0.75)
     assert m["accuracy"] == pytest.approx(0.5)  # argmax: a, b, a, b
     assert m["confusion_matrix"] == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    assert m["confusion_matrix_normalised"][0] == [0.5, 0.5, 0.0]
     assert set(roc_curves(labels, probs, CLASSES)) == {"a", "b"}
+
+
+def test_micro_auc_by_hand():
+    # one-hot truth flattened: positives 0.8, 0.7; negatives 0.2, 0.3 → every pair ranked right
+    labels = np.array([0, 1])
+    probs = np.array([[0.8, 0.2], [0.3, 0.7]])
+    assert classification_metrics(labels, probs, ["a", "b"])["auc_micro"] == 1.0
 
 
 def test_shape_mismatch_is_an_error():
@@ -35,14 +50,120 @@ def test_shape_mismatch_is_an_error():
         classification_metrics(np.array([0, 1]), np.ones((2, 2)), CLASSES)
 
 
-def test_leaderboard_sorted_by_macro_auc(tmp_path):
-    import json
+def test_bootstrap_percentile_interval_of_a_mean():
+    values = np.arange(100, dtype=float)
+    ci = bootstrap_ci(lambda idx: {"mean": values[idx].mean(), "never": None}, values.size, n_resamples=2000, seed=1)
+    # the standard error of the mean is 29.0/√100 = 2.9: the 95% interval is ≈ 49.5 ± 1.96·2.9
+    assert ci["mean"]["low"] == pytest.approx(49.5 - 1.96 * 2.9, abs=0.8)
+    assert ci["mean"]["high"] == pytest.approx(49.5 + 1.96 * 2.9, abs=0.8)
+    assert ci["mean"]["n_valid"] == 2000 and ci["never"] == {**ci["never"], "low": None, "high": None, "n_valid": 0}
+    again = bootstrap_ci(lambda idx: {"mean": values[idx].mean()}, values.size, n_resamples=2000, seed=1)
+    assert again["mean"]["low"] == ci["mean"]["low"]  # seeded: reproducible
 
+
+def test_classification_intervals_contain_the_estimate():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 30)
+    probs = np.eye(3)[labels] * 0.5 + rng.random((90, 3))
+    probs /= probs.sum(axis=1, keepdims=True)
+    m = classification_metrics(labels, probs, CLASSES, n_resamples=300, seed=3)
+    for key in ("accuracy", "auc_macro", "auc_micro"):
+        assert m["ci"][key]["low"] <= m[key] <= m["ci"][key]["high"], key
+    assert m["ci"]["auc_per_class.b"]["low"] <= m["auc_per_class"]["b"]
+
+
+def test_regression_by_hand():
+    truth = np.array([[1.0], [2.0], [3.0], [4.0]])
+    pred = np.array([[1.5], [2.0], [2.0], [5.0]])  # errors +0.5, 0, −1, +1
+    m = regression_metrics(truth, pred, ["x"], train_mean=np.array([2.0]))
+    t = m["targets"]["x"]
+    assert t["mae"] == pytest.approx(2.5 / 4)
+    assert t["rmse"] == pytest.approx(np.sqrt(2.25 / 4))
+    assert t["bias"] == pytest.approx(0.5 / 4)
+    assert t["r2"] == pytest.approx(1 - 2.25 / 5.0)  # SS_res 2.25, SS_tot 5
+    # constant predictor 2.0: errors 1, 0, 1, 2
+    assert t["baseline"]["mae"] == pytest.approx(1.0) and t["baseline"]["rmse"] == pytest.approx(np.sqrt(6 / 4))
+    assert t["baseline"]["r2"] == pytest.approx(1 - 6 / 5.0)
+    assert m["mae"] == t["mae"] and m["baseline_mae"] == 1.0 and "uncertainty" not in t
+
+
+def test_regression_averages_over_targets():
+    truth = np.array([[0.0, 10.0], [1.0, 20.0]])
+    pred = np.array([[0.0, 12.0], [1.0, 18.0]])
+    m = regression_metrics(truth, pred, ["a", "b"], train_mean=np.array([0.5, 15.0]))
+    assert m["targets"]["a"]["mae"] == 0 and m["targets"]["b"]["mae"] == 2
+    assert m["mae"] == 1.0
+
+
+def test_uncertainty_coverage_and_nll_by_hand():
+    truth = np.zeros(4)
+    pred = np.array([0.5, -1.5, 2.5, 0.0])
+    sigma = np.ones(4)
+    u = uncertainty_metrics(truth, pred, sigma)
+    assert u["coverage_1sigma"] == 0.5  # |z| = 0.5, 1.5, 2.5, 0
+    assert u["coverage_2sigma"] == 0.75
+    assert u["nll"] == pytest.approx(0.5 * np.log(2 * np.pi) + 0.5 * np.mean([0.25, 2.25, 6.25, 0.0]))
+    levels = dict(zip(u["calibration"]["expected"], u["calibration"]["observed"]))
+    assert levels[0.683] == 0.5 and levels[0.954] == 0.75
+
+
+def test_gaussian_predictions_are_calibrated():
+    rng = np.random.default_rng(5)
+    truth = rng.normal(size=(4000, 1))
+    sigma = np.full((4000, 1), 0.3)
+    pred = truth + rng.normal(scale=0.3, size=(4000, 1))
+    m = regression_metrics(truth, pred, ["x"], np.zeros(1), sigma, n_resamples=50)
+    cal = m["targets"]["x"]["uncertainty"]["calibration"]
+    assert np.allclose(cal["observed"], cal["expected"], atol=0.03)
+    assert m["ci"]["mae"]["low"] <= m["mae"] <= m["ci"]["mae"]["high"]
+
+
+def test_anomaly_auc_per_class_and_overall_by_hand():
+    classes = ["no_sub", "cdm", "vort"]
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    scores = np.array([0.1, 0.4, 0.3, 0.9, 0.5, 0.6])
+    m = anomaly_metrics(scores, labels, classes, "no_sub", n_resamples=100)
+    # cdm (0.3, 0.9) vs normal (0.1, 0.4): pairs right 3 of 4; vort (0.5, 0.6): 4 of 4
+    assert m["auc_per_class"] == {"cdm": 0.75, "vort": 1.0}
+    assert m["auc"] == pytest.approx(7 / 8)
+    assert m["class_counts"] == {"no_sub": 2, "cdm": 2, "vort": 2}
+    assert 0 <= m["ci"]["auc"]["low"] <= m["auc"] <= m["ci"]["auc"]["high"] <= 1
+
+
+def test_config_hash_is_the_checkpoints():
+    from deeplense.config import ModelConfig
+    from deeplense.training.trainer import config_hash
+
+    cfg, split = ModelConfig(architecture="resnet18", dataset="d", epochs=2), {"train": 0.6, "val": 0.2, "test": 0.2}
+    assert model_config_hash(cfg.model_dump(mode="json"), 4, split) == config_hash(cfg, 4, split)
+    assert model_config_hash({"b": 1, "a": 2}, 0, split) == model_config_hash({"a": 2, "b": 1}, 0, split)
+
+
+def test_leaderboard_sorted_by_task_metric(tmp_path):
     files = []
     for name, auc in (("m1", 0.7), ("m2", 0.9)):
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"model": name, "auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc}}))
+        path.write_text(json.dumps({"model": name, "auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc},
+                                    "ci": {"auc_macro": {"low": auc - 0.05, "high": auc + 0.05}}}))
         files.append(path)
-    table = write_leaderboard(files, tmp_path / "lb.csv", tmp_path / "lb.html")
-    assert list(table["model"]) == ["m2", "m1"]
-    assert "<table" in (tmp_path / "lb.html").read_text() and "m2" in (tmp_path / "lb.csv").read_text()
+    for name, mae in (("r1", 0.3), ("r2", 0.1)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"model": name, "task": "regression", "mae": mae, "baseline_mae": 0.5, "provenance": {"dataset_preset": "hst_wfc3"}}))
+        files.append(path)
+    table = write_leaderboard(files, tmp_path / "lb.csv", tmp_path / "lb.html", tmp_path / "lb.md", tmp_path / "pub.csv")
+    assert list(table["model"]) == ["m2", "m1", "r2", "r1"]  # macro AUC high first, then MAE low first
+    html = (tmp_path / "lb.html").read_text()
+    assert "<table" in html and "0.9000 [0.850, 0.950]" in html and "Published DeepLense values (different data" in html
+    assert "m2" in (tmp_path / "lb.csv").read_text()
+    md = (tmp_path / "lb.md").read_text()
+    assert "| m2 |" in md and "CoAtNet-nano" in md
+    # the regression rows on the HST-like preset get the published Model III range beside them
+    assert table.loc[table["model"] == "r1", "published"].item() == "0.1262–0.2175 (4 models, mae)"
+
+
+def test_published_values_match_by_preset_or_dataset_name():
+    from deeplense.report.published import published_for
+
+    assert {v.model for v in published_for("hst_wfc3", "anomaly")} == {"VAE", "AAE"}  # Model III
+    assert {v.value for v in published_for("custom", "anomaly", "model_a")} == {0.932, 0.899, 0.730}  # configs/presets/autolens_model_a.yaml
+    assert published_for("custom", "classification", "tiny") == []

@@ -34,7 +34,7 @@ def test_train_then_evaluate(small_store, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset_hash"] == info["dataset_hash"]
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(predictions[["p_no_sub", "p_cdm", "p_vortex"]].sum(axis=1), 1.0, rtol=1e-5)
-    assert (tmp_path / "roc.png").stat().st_size > 10_000 and (tmp_path / "confusion.png").stat().st_size > 10_000
+    assert (tmp_path / "figures/roc.png").stat().st_size > 10_000 and (tmp_path / "figures/confusion.png").stat().st_size > 10_000
 
 
 def test_training_is_deterministic(small_store, tmp_path):

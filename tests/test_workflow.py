@@ -1,7 +1,9 @@
 """The real Snakefile, end to end, on a tiny config: lenstronomy → Zarr → timm → metrics → report."""
 
+import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -88,16 +90,67 @@ def test_checkpoint_metrics_and_figures(tiny_run):
         assert 0.0 <= value <= 1.0
     assert all(n > 0 for n in metrics["class_counts"].values())
     assert np.sum(metrics["confusion_matrix"]) == metrics["n_test"]
-    for figure in ("roc.png", "confusion.png", "training_curves.png"):
+    for figure in ("figures/roc.png", "figures/confusion.png", "training_curves.png"):
         assert (model_dir / figure).stat().st_size > 10_000
+    for key in ("accuracy", "auc_macro", "auc_micro"):
+        assert metrics["ci"][key]["low"] <= metrics[key] <= metrics["ci"][key]["high"], key
+    prov = metrics["provenance"]
+    assert prov["model"] == "resnet18" and prov["seed"] == 7 and prov["dataset_hash"] == metrics["dataset_hash"]
+    assert prov["config_hash"].startswith("sha256:") and prov["git_commit"] and "torch" in prov["software"]
     assert "resnet18" in (tiny_run / "results/leaderboard.csv").read_text()
+    assert "| resnet18 |" in (tiny_run / "results/leaderboard.md").read_text()
+
+
+@pytest.mark.e2e
+def test_regression_and_anomaly_metrics_and_figures(tiny_run):
+    models = tiny_run / "results/models"
+    reg = json.loads((models / "vortex_length/metrics.json").read_text())
+    target = reg["targets"]["vortex_length"]
+    assert reg["task"] == "regression" and reg["n_test"] > 0 and target["mae"] >= 0 and target["baseline"]["mae"] >= 0
+    assert 0 <= target["uncertainty"]["coverage_1sigma"] <= target["uncertainty"]["coverage_2sigma"] <= 1
+    ano = json.loads((models / "anomaly_ae/metrics.json").read_text())
+    assert ano["task"] == "anomaly" and set(ano["auc_per_class"]) == {"cdm", "vortex"} and 0 <= ano["auc"] <= 1
+    for figure in ("vortex_length/figures/pred_vs_true.png", "vortex_length/figures/residuals.png", "vortex_length/figures/calibration.png",
+                   "anomaly_ae/figures/scores.png", "anomaly_ae/figures/roc.png"):
+        assert (models / figure).stat().st_size > 10_000, figure
+    with open(tiny_run / "results/leaderboard.csv", newline="") as fh:
+        tasks = {row["model"]: row["task"] for row in csv.DictReader(fh)}
+    assert tasks == {"resnet18": "classification", "vortex_length": "regression", "anomaly_ae": "anomaly"}
 
 
 @pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
-    for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
+    for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
         assert fragment in html, fragment
+
+
+@pytest.mark.e2e
+def test_report_renders_in_chromium(tiny_run, tmp_path):
+    """The report opened in headless Chromium: every category, one entry per trained model, the
+    leaderboard's row, the figures decoded and drawn (screenshots are not blank)."""
+    from tests.test_report_browser import assert_not_blank, probe_report, screenshot
+
+    probe, _ = probe_report(tiny_run / "report.html", tmp_path)
+    prov_hash = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())["provenance"]["config_hash"]
+    for category in ("Datasets", "Training", "Evaluation", "Leaderboard"):
+        assert category in probe["categories"] and category in probe["menu"], category
+    assert probe["categories"]["Datasets"] == ["tiny"]
+    models = sorted(yaml.safe_load(TINY.read_text())["models"])  # one entry per trained model
+    assert sorted(probe["categories"]["Training"]) == sorted(probe["categories"]["Evaluation"]) == models
+    figures = {path.rsplit("/", 1)[-1] for path in probe["images"]}
+    assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png", "pred_vs_true.png", "scores.png"}
+    assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
+    rows = {row[0]: row for row in probe["leaderboard"]}
+    assert sorted(rows) == models
+    assert rows["resnet18"][:7] == ["resnet18", "resnet", "resnet18", "classification", "tiny", "tiny", "custom"]
+    assert rows["resnet18"][7] == "macro AUC" and re.fullmatch(r"0\.\d{4} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][8])  # [95% CI]
+    roc = probe["results"]["results/models/resnet18/figures/roc.png"]
+    assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and prov_hash[:19] in roc["caption"]
+    page = tmp_path / "report_probed.html"
+    for fragment in ("", "#figure"):  # the leaderboard, then a ROC figure, in the content pane
+        pixels = screenshot(page, tmp_path / f"shot{fragment[1:]}.png", fragment)
+        assert_not_blank(pixels[:, pixels.shape[1] // 3 :])
 
 
 @pytest.mark.e2e
@@ -113,8 +166,9 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "simulate_shard": 2,  # the two cdm shards; no_sub and vortex shards are kept
         "store_dataset": 1,
         "gallery": 1,
-        "train_model": 1,
-        "evaluate_model": 1,
+        "dataset_parameters": 1,
+        "train_model": 3,  # every model of the dataset
+        "evaluate_model": 3,
         "leaderboard": 1,
         "all": 1,
     }
@@ -204,7 +258,8 @@ def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs(tmp_path / "work", path)
-    assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3 and jobs["train_model"] == 3
+    assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3
+    assert jobs["train_model"] == len(cfg["models"]) + 2  # the tiny models, and resnet18 at each of the 2 points
     assert jobs["simulate_shard"] == 18  # 3 datasets × 3 classes × 2 shards
 
 

@@ -1,75 +1,124 @@
-"""Evaluate a checkpoint on the fixed test split: metrics.json (with provenance), ROC and
-confusion figures, and per-sample predictions."""
+"""Evaluate a checkpoint on the fixed test split of a dataset store (its own, or another one for
+domain shift): metrics.json with provenance, per-sample predictions, and the task's figures."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from deeplense.data.splits import dataset_splits
-from deeplense.evaluation.metrics import classification_metrics, roc_curves
+from deeplense.evaluation.bootstrap import N_RESAMPLES
 from deeplense.evaluation.predict import predict
-from deeplense.report.figures import plot_confusion, plot_roc
+from deeplense.evaluation.provenance import model_config_hash
+from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.storage.provenance import software_versions
+from deeplense.storage.provenance import git_commit, software_versions
 from deeplense.training.tasks import task_from_state
 from deeplense.training.trainer import load_checkpoint
 
 
 @dataclass(frozen=True)
 class EvalOutputs:
-    """Where evaluation writes: metrics with provenance, per-sample predictions, figures."""
+    """Where evaluation writes: metrics with provenance, per-sample predictions, a figure folder."""
 
     metrics: Path
     predictions: Path
-    roc: Path
-    confusion: Path
+    figures: Path
 
     @classmethod
     def in_dir(cls, out_dir: str | Path) -> "EvalOutputs":
         out_dir = Path(out_dir)
-        return cls(out_dir / "metrics.json", out_dir / "predictions.csv", out_dir / "roc.png", out_dir / "confusion.png")
+        return cls(out_dir / "metrics.json", out_dir / "predictions.csv", out_dir / "figures")
 
 
-def evaluate_model(name: str, checkpoint: str | Path, store: str | Path, outputs: EvalOutputs, *, split: dict[str, float], threads: int = 1) -> dict:
-    """Evaluate model ``name`` on the test split of ``store`` and write ``outputs``."""
+def _preset(attrs: dict[str, Any]) -> str:
+    return str(attrs.get("config", {}).get("instrument", {}).get("preset", "custom"))
+
+
+def provenance(name: str, state: dict[str, Any], ds_attrs: dict[str, Any], split: dict[str, float], spec: dict[str, Any] | None) -> dict[str, Any]:
+    """Model, task, datasets and their hashes, config hash, seed, checkpoint epoch, software and
+    git commit. ``spec`` (the workflow's model spec) names the training dataset; without it, the
+    evaluated dataset is the training one when its hash matches the checkpoint's."""
+    commit = git_commit()
+    if spec is not None:
+        train_dataset = spec["model"]["dataset"]
+    else:
+        train_dataset = ds_attrs["dataset"] if state.get("dataset_hash") in (None, ds_attrs["content_hash"]) else "unknown"
+    seed = state.get("seed", spec["seed"] if spec else None)
+    fallback_hash = model_config_hash(spec["model"], spec["seed"], split) if spec else None
+    return {
+        "model": name,
+        "task": state["task"],
+        "architecture": state["architecture"],
+        "train_dataset": train_dataset,
+        "train_dataset_hash": state.get("dataset_hash"),
+        "dataset": ds_attrs["dataset"],
+        "dataset_hash": ds_attrs["content_hash"],
+        "dataset_preset": _preset(ds_attrs),
+        "config_hash": state.get("config_hash") or fallback_hash,
+        "seed": seed,
+        "checkpoint_epoch": state["epoch"],
+        "split_fractions": split,
+        "software": software_versions(("torch", "timm", "scikit-learn")),
+        "git_commit": commit,
+        "git_dirty": commit.endswith("+dirty"),
+    }
+
+
+def evaluate_model(
+    name: str,
+    checkpoint: str | Path,
+    store: str | Path,
+    outputs: EvalOutputs,
+    *,
+    split: dict[str, float],
+    spec: dict[str, Any] | None = None,
+    threads: int = 1,
+    n_resamples: int = N_RESAMPLES,
+) -> dict[str, Any]:
+    """Evaluate model ``name`` from ``checkpoint`` on the test split (fractions ``split``) of
+    ``store``, its own dataset or another one (domain shift), and write ``outputs``. ``spec`` is
+    the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance."""
     import torch
 
     torch.set_num_threads(max(1, threads))
     ds = open_dataset(store)
     model, state = load_checkpoint(checkpoint)
     if list(ds.attrs["classes"]) != state["classes"]:
-        raise ValueError(f"{store} has classes {ds.attrs['classes']}, the model was trained on {state['classes']}")
+        raise ValueError(f"{store} has classes {ds.attrs['classes']}, model {name} was trained on {state['classes']}")
     task = task_from_state(state["task_state"])
     test = task.eval_indices(ds, dataset_splits(ds, split)["test"])
+    if test.size == 0:
+        raise ValueError(f"dataset store {store}: no test sample of classes {task.model_classes} for model {name}")
     preds = predict(model, task, state["normalisation"], store, test)
-    samples, labels, probs = preds.samples, preds.truth, preds.outputs["probs"]
-    classes = task.model_classes
-    metrics = classification_metrics(labels, probs, classes)
-    metrics.update(
-        {
-            "model": name,
-            "architecture": state["architecture"],
-            "task": state["task"],
-            "dataset": ds.attrs["dataset"],
-            "dataset_hash": ds.attrs["content_hash"],
-            "checkpoint_epoch": state["epoch"],
-            "classes": classes,
-            "split": "test",
-            "software": software_versions(("torch", "timm", "scikit-learn")),
-        }
-    )
-    title = f"{name} on {ds.attrs['dataset']} (test, n={labels.size})"
-    plot_roc(roc_curves(labels, probs, classes), metrics["auc_per_class"], outputs.roc, title)
-    plot_confusion(metrics["confusion_matrix"], classes, outputs.confusion, title)
-    table = pd.DataFrame({"sample": samples, "label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(classes)}})
-    with atomic_path(outputs.predictions) as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(outputs.metrics) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    prov = provenance(name, state, dict(ds.attrs), split, spec)
+    shift = "" if prov["dataset"] == prov["train_dataset"] else f" (trained on {prov['train_dataset']})"
+    title = f"{name} ({state['architecture']}) on {prov['dataset']}{shift}, test n={test.size}"
+    units = {v: str(ds[v].attrs.get("units", "")) for v in ds.variables if ds[v].dims == ("sample",)}
+    with atomic_path(outputs.figures) as figures:
+        figures.mkdir(parents=True)
+        ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"] or 0))
+        metrics, table = evaluate_predictions(preds, task, ctx)
+        metrics.update(
+            {
+                "model": name,
+                "architecture": prov["architecture"],
+                "task": task.name,
+                "dataset": prov["dataset"],
+                "train_dataset": prov["train_dataset"],
+                "dataset_hash": prov["dataset_hash"],
+                "checkpoint_epoch": prov["checkpoint_epoch"],
+                "classes": task.model_classes,
+                "split": "test",
+                "software": prov["software"],
+                "provenance": prov,
+            }
+        )
+        with atomic_path(outputs.predictions) as tmp:
+            table.to_csv(tmp, index=False)
+        with atomic_path(outputs.metrics) as tmp:
+            tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
     return metrics

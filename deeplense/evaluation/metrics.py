@@ -1,5 +1,6 @@
 """Classification metrics from scikit-learn: accuracy, one-vs-rest ROC AUC per class, macro and
-micro, ROC curves and the confusion matrix. Pure numpy in, plain Python out (JSON-ready)."""
+micro, ROC curves and the confusion matrix (counts and row-normalised), with bootstrap
+confidence intervals. Pure numpy in, plain Python out (JSON-ready)."""
 
 from __future__ import annotations
 
@@ -8,37 +9,63 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
+from deeplense.evaluation.bootstrap import N_RESAMPLES, bootstrap_ci
+
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes, dtype=int)[labels]
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
+def binary_auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC of ``scores`` for binary ``truth``; ``None`` when one of the two groups is empty."""
+    positives = int(np.sum(truth))
+    return float(roc_auc_score(truth, scores)) if 0 < positives < truth.size else None
+
+
+def auc_summary(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """Accuracy, per-class one-vs-rest AUC, their macro mean (over defined classes) and micro AUC."""
+    truth = one_hot(labels, len(classes))
+    per_class = {name: binary_auc(truth[:, i], probs[:, i]) for i, name in enumerate(classes)}
+    defined = [v for v in per_class.values() if v is not None]
+    return {
+        "accuracy": float(accuracy_score(labels, probs.argmax(axis=1))) if labels.size else None,
+        "auc_macro": float(np.mean(defined)) if defined else None,
+        "auc_micro": binary_auc(truth.ravel(), probs.ravel()),
+        "auc_per_class": per_class,
+    }
+
+
+def classification_metrics(
+    labels: np.ndarray, probs: np.ndarray, classes: list[str], *, n_resamples: int = 0, seed: int = 0
+) -> dict[str, Any]:
     """Metrics of class probabilities ``probs`` (n, k) against integer ``labels`` (n,).
 
     Per-class AUC is one-vs-rest; it is ``None`` for a class absent from ``labels`` (undefined),
-    and the macro average is over the classes where it is defined.
+    and the macro average is over the classes where it is defined. With ``n_resamples`` > 0,
+    ``ci`` holds bootstrap intervals of accuracy, macro, micro and per-class AUC.
     """
     labels = np.asarray(labels)
     probs = np.asarray(probs, dtype=float)
     k = len(classes)
     if probs.shape != (labels.size, k):
         raise ValueError(f"probs has shape {probs.shape}, expected ({labels.size}, {k})")
-    truth = one_hot(labels, k)
-    per_class: dict[str, float | None] = {}
-    for i, name in enumerate(classes):
-        positives = truth[:, i].sum()
-        per_class[name] = float(roc_auc_score(truth[:, i], probs[:, i])) if 0 < positives < labels.size else None
-    defined = [v for v in per_class.values() if v is not None]
-    return {
+    counts = confusion_matrix(labels, probs.argmax(axis=1), labels=list(range(k)))
+    out = {
         "n_test": int(labels.size),
-        "accuracy": float(accuracy_score(labels, probs.argmax(axis=1))),
-        "auc_macro": float(np.mean(defined)) if defined else None,
-        "auc_micro": float(roc_auc_score(truth.ravel(), probs.ravel())) if 0 < truth.sum() < truth.size else None,
-        "auc_per_class": per_class,
-        "confusion_matrix": confusion_matrix(labels, probs.argmax(axis=1), labels=list(range(k))).tolist(),
-        "class_counts": {name: int(truth[:, i].sum()) for i, name in enumerate(classes)},
+        **auc_summary(labels, probs, classes),
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalised": (counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)).round(6).tolist(),
+        "class_counts": {name: int(np.sum(labels == i)) for i, name in enumerate(classes)},
     }
+    if n_resamples:
+
+        def resampled(idx: np.ndarray) -> dict[str, float | None]:
+            s = auc_summary(labels[idx], probs[idx], classes)
+            per_class = {f"auc_per_class.{c}": v for c, v in s.pop("auc_per_class").items()}
+            return s | per_class
+
+        out["ci"] = bootstrap_ci(resampled, labels.size, n_resamples=n_resamples, seed=seed)
+    return out
 
 
 def roc_curves(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -50,3 +77,6 @@ def roc_curves(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dic
             fpr, tpr, _ = roc_curve(truth[:, i], probs[:, i])
             out[name] = (fpr, tpr)
     return out
+
+
+__all__ = ["N_RESAMPLES", "auc_summary", "binary_auc", "classification_metrics", "one_hot", "roc_curves"]

@@ -1,4 +1,4 @@
-"""Figures of training and evaluation: training curves, ROC curves, confusion matrices."""
+"""Figures of training and classification: training curves, ROC curves, confusion matrices."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def plot_training_curves(history_csv: str | Path, out: str | Path, title: str, l
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, float | None], out: str | Path, title: str) -> None:
-    """One-vs-rest ROC curve per class with its AUC in the legend."""
+    """One ROC curve per class (one-vs-rest, or anomalous class against normal) with its AUC."""
     fig, ax = figure(figsize=(5.5, 5))
     for name, (fpr, tpr) in curves.items():
         ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {aucs[name]:.3f})")
@@ -47,7 +47,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: str | Path,
     counts = np.asarray(matrix)
     norm = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
     fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
-    for ax, values, fmt, label in ((axes[0], counts, "d", "counts"), (axes[1], norm, ".2f", "fraction of true class")):
+    for ax, values, fmt, label in ((axes[0], counts, "d", "counts [images]"), (axes[1], norm, ".2f", "fraction of true class")):
         im = ax.imshow(values, cmap="Blues", vmin=0)
         ax.grid(False)
         ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")

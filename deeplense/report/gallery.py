@@ -1,23 +1,33 @@
-"""A grid of example images per class, with the drawn physics under each image."""
+"""A grid of example images per class, with the physics drawn for each image under it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
+from deeplense.report.parameters import drawn_parameters
 from deeplense.report.style import figure, save
 from deeplense.storage.dataset_store import open_dataset
 
-# Record fields shown under gallery images, when the image has them.
-CAPTION_FIELDS = (
-    ("lens_theta_E", "θE={:.2f}″"),
-    ("snr", "SNR={:.0f}"),
-    ("n_subhalos", "N={:.0f}"),
-    ("sub_mass_total", "Msub={:.1e}"),
-    ("log_mc", "log mhm={:.1f}"),
-    ("log10_m_axion", "log ma={:.1f}"),
-)
+# Shown first when drawn, in this order; any other drawn parameter follows.
+PRIORITY = ("lens_theta_E", "snr", "n_subhalos", "sub_mass_total", "log_mc", "log10_m_axion")
+UNIT_SUFFIX = {"arcsec": "″", "Msun": " M☉", "1": "", "": ""}
+MAX_FIELDS = 5
+
+
+def image_caption(rec: xr.Dataset, col: int, fields: list[str]) -> str:
+    """The image's drawn values, one per line, e.g. ``lens_theta_E=1.21″``."""
+    words = []
+    for key in fields:
+        value = float(rec[key].values[col])
+        if np.isfinite(value):
+            unit = str(rec[key].attrs.get("units", ""))
+            words.append(f"{key}={value:.3g}{UNIT_SUFFIX.get(unit, ' ' + unit)}")
+        if len(words) == MAX_FIELDS:
+            break
+    return "\n".join(words)
 
 
 def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
@@ -25,7 +35,9 @@ def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
     ds = open_dataset(store)
     classes = list(ds.attrs["classes"])
     labels = ds["label"].values
-    fig, axes = figure(len(classes), per_class, figsize=(1.9 * per_class, 2.2 * len(classes)), squeeze=False)
+    drawn = drawn_parameters(ds)
+    fields = [k for k in PRIORITY if k in drawn] + [k for k in drawn if k not in PRIORITY]
+    fig, axes = figure(len(classes), per_class, figsize=(2.6 * per_class, 3.4 * len(classes)), squeeze=False)
     for row, name in enumerate(classes):
         picks = np.flatnonzero(labels == row)[:per_class]
         rec = ds.isel(sample=picks).compute()
@@ -38,9 +50,10 @@ def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
                 ax.axis("off")
                 continue
             ax.imshow(rec["image"].values[col, 0], origin="lower", cmap="magma")
-            words = [fmt.format(float(rec[key].values[col])) for key, fmt in CAPTION_FIELDS if key in rec and np.isfinite(rec[key].values[col])]
-            ax.set_xlabel("\n".join(" ".join(words[i : i + 2]) for i in range(0, len(words), 2)), fontsize=7)
+            ax.set_xlabel(image_caption(rec, col, fields), fontsize=6.5)
             if col == 0:
                 ax.set_ylabel(name, fontsize=11)
-    fig.suptitle(f"dataset {ds.attrs['dataset']}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px)")
+    pixel = ds.attrs.get("config", {}).get("instrument", {}).get("pixel_scale")
+    scale = f" at {pixel:g}″/px" if isinstance(pixel, (int, float)) else ""
+    fig.suptitle(f"dataset {ds.attrs['dataset']}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px{scale}), drawn parameters under each image")
     save(fig, out)

@@ -1,42 +1,134 @@
-"""The leaderboard: one row per trained model, from the metrics.json files, as CSV and HTML."""
+"""The leaderboard: one row per evaluation (model × task × train dataset × eval dataset) from the
+metrics.json files, with bootstrap intervals, and the published DeepLense figures for the same
+instrument preset and task beside it. Written as CSV, Markdown and a sortable HTML page."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from deeplense.report.leaderboard_html import leaderboard_page
+from deeplense.report.published import PUBLISHED, published_for
 from deeplense.storage.atomic import atomic_path
 
-COLUMNS = ("model", "architecture", "task", "dataset", "n_test", "accuracy", "auc_macro", "auc_micro", "checkpoint_epoch")
+# Per task: leaderboard column ← metrics.json key. The first is the task's ranking metric.
+TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "classification": (("auc_macro", "auc_macro"), ("auc_micro", "auc_micro"), ("accuracy", "accuracy")),
+    "regression": (("mae", "mae"), ("rmse", "rmse"), ("r2", "r2"), ("bias", "bias"), ("baseline_mae", "baseline_mae"), ("baseline_r2", "baseline_r2")),
+    "anomaly": (("anomaly_auc", "auc"),),
+}
+LOWER_IS_BETTER = {"mae", "rmse"}
+TASK_ORDER = ("classification", "regression", "anomaly")
+ID_COLUMNS = ("model", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
+
+
+def architecture_family(architecture: str | None) -> str | None:
+    """The model family of an architecture name: ``resnet18`` → resnet, ``efficientnet_b2`` →
+    efficientnet, ``vit_tiny_patch16_224`` → vit, ``xresnet18_hybrid`` → xresnet."""
+    if not architecture:
+        return None
+    if architecture in ("vae", "aae") or architecture.endswith("_ae"):
+        return "autoencoder"
+    head = architecture.split("_")[0]
+    return re.sub(r"\d.*$", "", head) or head
+TAIL_COLUMNS = ("n_test", "checkpoint_epoch", "seed", "config_hash", "published")
+
+
+def _published_summary(preset: str | None, task: str, dataset: str | None) -> str:
+    """Range of the published values on the same preset and task, e.g. "0.9229–0.9955 (9 models, auc_macro)"."""
+    values = [v for v in published_for(preset, task, dataset) if v.model != "constant predictor"]
+    by_metric: dict[str, list[float]] = {}
+    for v in values:
+        by_metric.setdefault(v.metric, []).append(v.value)
+    return "; ".join(f"{min(x):.4f}–{max(x):.4f} ({len(x)} models, {metric})" for metric, x in by_metric.items())
+
+
+def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """One leaderboard row from one metrics.json (older files without provenance still work)."""
+    prov = metrics.get("provenance", {})
+    task = metrics.get("task") or "classification"
+    row: dict[str, Any] = {
+        "model": metrics.get("model"),
+        "family": architecture_family(metrics.get("architecture")),
+        "architecture": metrics.get("architecture"),
+        "task": task,
+        "train_dataset": metrics.get("train_dataset") or metrics.get("dataset"),
+        "eval_dataset": metrics.get("dataset"),
+        "preset": prov.get("dataset_preset"),
+    }
+    ci = metrics.get("ci", {})
+    if task in TASK_METRICS:  # the task's ranking metric, in one column across tasks
+        column, key = TASK_METRICS[task][0]
+        row |= {"main_metric": column, "main_value": metrics.get(key)}
+        if key in ci:
+            row["main_value_low"], row["main_value_high"] = ci[key]["low"], ci[key]["high"]
+    for column, key in TASK_METRICS.get(task, ()):
+        row[column] = metrics.get(key)
+        if key in ci:
+            row[f"{column}_low"], row[f"{column}_high"] = ci[key]["low"], ci[key]["high"]
+    row.update({f"auc_{c}": v for c, v in (metrics.get("auc_per_class") or {}).items()})
+    row.update(
+        {
+            "n_test": metrics.get("n_test"),
+            "checkpoint_epoch": metrics.get("checkpoint_epoch"),
+            "seed": prov.get("seed"),
+            "config_hash": (prov.get("config_hash") or "").removeprefix("sha256:")[:12] or None,
+            "published": _published_summary(prov.get("dataset_preset"), task, metrics.get("dataset")) or None,
+        }
+    )
+    return row
+
+
+def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
+    ordered = [c for task in TASK_ORDER for column, _ in TASK_METRICS[task] for c in (column, f"{column}_low", f"{column}_high")]
+    present = {k for r in rows for k in r}
+    per_class = sorted(k for k in present if k.startswith("auc_") and k not in ordered and k not in ("auc_macro", "auc_micro"))
+    main = [c for c in ("main_metric", "main_value", "main_value_low", "main_value_high") if c in present]
+    return main + [c for c in ordered if c in present] + per_class
 
 
 def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:
-    """Rows sorted by macro AUC, best first."""
-    rows = []
-    for path in metrics_files:
-        m = json.loads(Path(path).read_text())
-        row = {key: m.get(key) for key in COLUMNS}
-        row.update({f"auc_{c}": v for c, v in m.get("auc_per_class", {}).items()})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        table = table.sort_values("auc_macro", ascending=False, na_position="last").reset_index(drop=True)
-    return table
+    """Rows grouped by task (classification, regression, anomaly), best first within each task
+    by its ranking metric (macro AUC, MAE, anomaly AUC)."""
+    rows = [leaderboard_row(json.loads(Path(p).read_text())) for p in metrics_files]
+    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows), *TAIL_COLUMNS])
+    if table.empty:
+        return table
+    parts = []
+    for task in [*TASK_ORDER, *sorted(set(table["task"]) - set(TASK_ORDER))]:
+        part = table[table["task"] == task]
+        if part.empty:
+            continue
+        rank = TASK_METRICS.get(task, (("model", "model"),))[0][0]
+        parts.append(part.sort_values([rank, "model"], ascending=[rank in LOWER_IS_BETTER, True], na_position="last"))
+    return pd.concat(parts).dropna(axis=1, how="all").reset_index(drop=True)
 
 
-def write_leaderboard(metrics_files: list[str | Path], csv_out: str | Path, html_out: str | Path) -> pd.DataFrame:
+def published_table() -> pd.DataFrame:
+    """Every published value (PHYSICS.md §4) with the preset that reproduces its dataset."""
+    return pd.DataFrame([v.as_row() for v in PUBLISHED])
+
+
+def write_leaderboard(
+    metrics_files: list[str | Path], csv_out: str | Path, html_out: str | Path, markdown_out: str | Path | None = None, published_csv: str | Path | None = None
+) -> pd.DataFrame:
+    """Write the leaderboard as CSV, HTML (sortable) and Markdown, and the published values as CSV."""
+    from deeplense.report.leaderboard_markdown import leaderboard_markdown
+
     table = leaderboard(metrics_files)
+    published = published_table()
     with atomic_path(csv_out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
-    html = table.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="–", classes="leaderboard", border=0)
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>deeplense leaderboard</title>"
-        "<style>body{font-family:sans-serif}table.leaderboard{border-collapse:collapse}"
-        "table.leaderboard td,table.leaderboard th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:right}"
-        "</style></head><body><h2>Leaderboard (test split)</h2>" + html + "</body></html>"
-    )
+    if published_csv is not None:
+        with atomic_path(published_csv) as tmp:
+            published.to_csv(tmp, index=False)
     with atomic_path(html_out) as tmp:
-        tmp.write_text(page)
+        tmp.write_text(leaderboard_page(table, published))
+    if markdown_out is not None:
+        with atomic_path(markdown_out) as tmp:
+            tmp.write_text(leaderboard_markdown(table, published))
     return table

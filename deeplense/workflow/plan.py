@@ -130,3 +130,17 @@ def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
 
 def parse_spec(text: str) -> dict[str, Any]:
     return json.loads(text)
+
+
+# ---- evaluation on other datasets (domain shift) ---------------------------------------------
+def cross_evaluations(cfg: ExperimentConfig) -> list[tuple[str, str]]:
+    """(model, dataset) for every other dataset a model's config asks to be evaluated on."""
+    return [(name, other) for name, m in cfg.models.items() for other in m.evaluate_on if other != m.dataset]
+
+
+def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> str:
+    """The model's spec, with the split fractions of ``dataset`` (whose test split is used)."""
+    spec = parse_spec(model_spec(cfg, model))
+    spec["split"] = cfg.datasets[dataset].split.model_dump(mode="json")
+    spec["eval_dataset"] = dataset
+    return dump_json(spec)

@@ -1,3 +1,5 @@
+from deeplense.report import captions
+
 # Rules run the `deeplense` command: from the project's .venv (`make run` puts it on PATH) or
 # from the rule's conda environment (--use-conda).
 NAME = "[A-Za-z][A-Za-z0-9_]*"
@@ -47,8 +49,29 @@ def model_store(wildcards):
     return plan.store_path(CFG.models[wildcards.model].dataset)
 
 
+def cross_evaluation_spec(wildcards):
+    return plan.cross_evaluation_spec(CFG, wildcards.model, wildcards.dataset)
+
+
+def model_caption(wildcards):
+    return captions.model_summary(CFG, wildcards.model)
+
+
+def dataset_caption(wildcards):
+    return captions.dataset_summary(CFG, wildcards.dataset)
+
+
+def all_model_captions():
+    return [captions.model_summary(CFG, model) for model in CFG.models]
+
+
 def all_metrics():
-    return expand("results/models/{model}/metrics.json", model=CFG.models)
+    """Every evaluation: each model on its own test split, and on its `evaluate_on` datasets."""
+    own = expand("results/models/{model}/metrics.json", model=CFG.models)
+    return own + [
+        f"results/models/{m}/on/{d}/metrics.json"
+        for m, d in plan.cross_evaluations(CFG)
+    ]
 
 
 def sweep_spec(wildcards):
@@ -74,6 +97,7 @@ def all_checkpoints():
 def all_outputs():
     """Galleries of every dataset, and every model's evaluation with the leaderboard."""
     targets = expand("results/datasets/{dataset}/gallery.png", dataset=CFG.datasets)
+    targets += expand("results/datasets/{dataset}/parameters.png", dataset=CFG.datasets)
     targets += expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
     targets += expand("results/sweeps/{sweep}.png", sweep=CFG.sweeps)
     if CFG.models:

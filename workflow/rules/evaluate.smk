@@ -5,19 +5,17 @@ rule evaluate_model:
     output:
         metrics="results/models/{model}/metrics.json",
         predictions="results/models/{model}/predictions.csv",
-        roc=report(
-            "results/models/{model}/roc.png",
-            caption="../report/roc.rst",
+        figures=report(
+            directory("results/models/{model}/figures"),
+            patterns=["{figure}.png"],
+            caption="../report/evaluation.rst",
             category="Evaluation",
             subcategory="{model}",
-            labels={"model": "{model}", "figure": "ROC curves"},
-        ),
-        confusion=report(
-            "results/models/{model}/confusion.png",
-            caption="../report/confusion.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "confusion matrix"},
+            labels={
+                "model": "{model}",
+                "evaluated on": "own test split",
+                "figure": "{figure}",
+            },
         ),
     log:
         "results/logs/evaluate/{model}.log",
@@ -31,7 +29,47 @@ rule evaluate_model:
         runtime=scaled(30),
     params:
         spec=model_spec,
+        summary=model_caption,
     shell:
         "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
         "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
-        "--roc {output.roc:q} --confusion {output.confusion:q} > {log:q} 2>&1"
+        "--figures {output.figures:q} > {log:q} 2>&1"
+
+
+# Domain shift: a model's checkpoint on the test split of another dataset (`evaluate_on`).
+rule evaluate_on_dataset:
+    input:
+        checkpoint="results/models/{model}/checkpoint.pt",
+        store="results/datasets/{dataset}/dataset.zarr",
+    output:
+        metrics="results/models/{model}/on/{dataset}/metrics.json",
+        predictions="results/models/{model}/on/{dataset}/predictions.csv",
+        figures=report(
+            directory("results/models/{model}/on/{dataset}/figures"),
+            patterns=["{figure}.png"],
+            caption="../report/evaluation.rst",
+            category="Evaluation",
+            subcategory="{model} on {dataset}",
+            labels={
+                "model": "{model}",
+                "evaluated on": "{dataset}",
+                "figure": "{figure}",
+            },
+        ),
+    log:
+        "results/logs/evaluate/{model}_on_{dataset}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{model}_on_{dataset}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
+    params:
+        spec=cross_evaluation_spec,
+        summary=model_caption,
+    shell:
+        "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
+        "--figures {output.figures:q} > {log:q} 2>&1"

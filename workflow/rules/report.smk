@@ -1,12 +1,42 @@
+rule dataset_parameters:
+    input:
+        "results/datasets/{dataset}/dataset.zarr",
+    output:
+        report(
+            "results/datasets/{dataset}/parameters.png",
+            caption="../report/parameters.rst",
+            category="Datasets",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "parameter histograms"},
+        ),
+    log:
+        "results/logs/parameters/{dataset}.log",
+    benchmark:
+        "results/benchmarks/parameters/{dataset}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
+    params:
+        summary=dataset_caption,
+    shell:
+        "deeplense --threads {threads} parameters --store {input:q} --output {output:q} > {log:q} 2>&1"
+
+
 rule leaderboard:
     input:
         all_metrics(),
     output:
         csv="results/leaderboard.csv",
+        markdown="results/leaderboard.md",
+        published="results/leaderboard_published.csv",
         html=report(
             "results/leaderboard.html",
             caption="../report/leaderboard.rst",
             category="Leaderboard",
+            subcategory="all evaluations",
             labels={"table": "leaderboard"},
         ),
     log:
@@ -19,8 +49,11 @@ rule leaderboard:
     resources:
         mem_mb=scaled(1000),
         runtime=scaled(5),
+    params:
+        models=all_model_captions(),
     shell:
-        "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+        "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} "
+        "--markdown {output.markdown:q} --published {output.published:q} > {log:q} 2>&1"
 
 
 rule sensitivity:

@@ -42,5 +42,6 @@ rule gallery:
         runtime=scaled(10),
     params:
         per_class=CFG.report.gallery_per_class,
+        summary=dataset_caption,
     shell:
         "deeplense --threads {threads} gallery --store {input:q} --per-class {params.per_class} --output {output:q} > {log:q} 2>&1"

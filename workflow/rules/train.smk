@@ -26,6 +26,7 @@ rule train_model:
         gpu=0,  # profiles/slurm asks for 1; locally training runs on the CPU
     params:
         spec=model_spec,
+        summary=model_caption,
     # --resume: a run killed mid-training continues from its last epoch (train_state.pt, kept
     # beside the outputs, is only used when config, data and seed match)
     shell:

@@ -1,0 +1,70 @@
+"""Which per-image physics parameters a dataset drew (those that vary between its images), and
+their histograms per class: the Datasets section of the report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from deeplense.report.style import OKABE_ITO, figure, save
+from deeplense.storage.dataset_store import open_dataset
+
+# Per-sample bookkeeping, not physics.
+NOT_PARAMETERS = {"label", "seed", "index_in_class", "sample"}
+
+
+def drawn_parameters(ds: xr.Dataset, labels: np.ndarray | None = None) -> list[str]:
+    """Record fields that vary between images of one class (drawn, not fixed by the config),
+    in store order; ``labels`` restricts to the classes present in it."""
+    labels = ds["label"].values if labels is None else labels
+    out = []
+    for name in ds.variables:
+        if name in NOT_PARAMETERS or ds[name].dims != ("sample",) or not np.issubdtype(ds[name].dtype, np.number):
+            continue
+        values = ds[name].values.astype(float)
+        for cls in np.unique(labels):
+            finite = values[(ds["label"].values == cls) & np.isfinite(values)]
+            if finite.size > 1 and np.ptp(finite) > 0:
+                out.append(str(name))
+                break
+    return out
+
+
+def axis_label(ds: xr.Dataset, name: str) -> str:
+    unit = str(ds[name].attrs.get("units", ""))
+    return f"{name} [{unit}]" if unit and unit != "1" else f"{name} [dimensionless]" if unit == "1" else name
+
+
+def plot_parameter_histograms(store: str | Path, out: str | Path, columns: int = 4) -> None:
+    """One panel per drawn parameter, one step histogram per class (shared bins; log bins for
+    parameters spanning more than two decades)."""
+    ds = open_dataset(store)
+    classes = list(ds.attrs["classes"])
+    labels = ds["label"].values
+    names = drawn_parameters(ds)
+    rows = max(1, math.ceil(len(names) / columns))
+    fig, axes = figure(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    if not names:
+        axes[0, 0].text(0.5, 0.5, "no parameter varies between images", ha="center", va="center")
+    for ax, name in zip(axes.flat, names):
+        values = ds[name].values.astype(float)
+        finite = values[np.isfinite(values)]
+        log = finite.min() > 0 and finite.max() / finite.min() > 100
+        bins = np.geomspace(finite.min(), finite.max(), 21) if log else np.histogram_bin_edges(finite, bins=20)
+        for i, cls in enumerate(classes):
+            v = values[(labels == i) & np.isfinite(values)]
+            if v.size:
+                ax.hist(v, bins=bins, histtype="step", lw=2, label=cls, color=OKABE_ITO[i % len(OKABE_ITO)])
+        if log:
+            ax.set_xscale("log")
+        ax.set(xlabel=axis_label(ds, name), ylabel="images")
+    handles, names_ = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names_, loc="outside upper right", ncols=len(classes), fontsize=9)
+    fig.suptitle(f"dataset {ds.attrs['dataset']}: drawn per-image parameters by class (n={ds.sizes['sample']})")
+    save(fig, out)

@@ -1,0 +1,80 @@
+"""Evaluation of every task on a real store: regression from a trained checkpoint (with predicted
+uncertainties), anomaly scores through the prediction path, and cross-dataset provenance."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from deeplense.config import ModelConfig
+from deeplense.data.splits import dataset_splits
+from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
+from deeplense.evaluation.predict import Predictions, predict
+from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
+from deeplense.storage.dataset_store import open_dataset
+from deeplense.training.tasks import Anomaly, Regression
+from deeplense.training.trainer import TrainOutputs, train_model
+
+SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
+
+
+def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path):
+    cfg = ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"], loss="gaussian_nll",
+                      epochs=1, batch_size=8, shuffle_buffer_mb=1)
+    out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT, threads=1)
+    spec = {"model_name": "reg", "seed": 2, "model": cfg.model_dump(mode="json"), "split": SPLIT}
+    m = evaluate_model("reg", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "eval"), split=SPLIT, spec=spec, n_resamples=200)
+    t = m["targets"]["source_center_x"]
+    assert m["task"] == "regression" and m["n_test"] == 9 and m["mae"] == t["mae"] > 0
+    assert t["baseline"]["mae"] > 0 and 0 <= t["uncertainty"]["coverage_1sigma"] <= t["uncertainty"]["coverage_2sigma"] <= 1
+    assert m["ci"]["mae"]["low"] <= m["mae"] <= m["ci"]["mae"]["high"]
+    assert m["target_units"] == {"source_center_x": "arcsec"}
+    prov = m["provenance"]
+    assert prov["config_hash"].startswith("sha256:") and prov["seed"] == 2 and prov["train_dataset"] == "small"
+    assert prov["dataset_hash"] == open_dataset(small_store).attrs["content_hash"] == prov["train_dataset_hash"]
+    for name in ("pred_vs_true", "residuals", "calibration"):
+        assert (tmp_path / "eval/figures" / f"{name}.png").stat().st_size > 10_000, name
+    table = pd.read_csv(tmp_path / "eval/predictions.csv")
+    assert {"true_source_center_x", "pred_source_center_x", "sigma_source_center_x"} <= set(table.columns) and len(table) == 9
+    # the baseline is the training split's mean: recompute it from the store
+    ds = open_dataset(small_store)
+    train = dataset_splits(ds, SPLIT)["train"]
+    assert t["baseline"]["prediction"] == pytest.approx(ds["source_center_x"].values[train].mean())
+    assert json.loads((tmp_path / "eval/metrics.json").read_text())["mae"] == m["mae"]
+
+
+class _BrightnessScore(torch.nn.Module):
+    """A stand-in autoencoder: its anomaly score is an image's total brightness."""
+
+    def objective(self, images: torch.Tensor) -> torch.Tensor:
+        return images.mean()
+
+    def anomaly_score(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1).sum(dim=1)
+
+
+def test_anomaly_scores_from_a_store(small_store, tmp_path):
+    ds = open_dataset(small_store)
+    task = Anomaly(list(ds.attrs["classes"]), normal_class="no_sub")
+    test = task.eval_indices(ds, dataset_splits(ds, SPLIT)["test"])
+    preds = predict(_BrightnessScore(), task, {"mean": [0.0], "std": [1.0]}, small_store, test)
+    ctx = EvalContext("brightness score", tmp_path, {}, n_resamples=100, seed=0)
+    metrics, table = evaluate_predictions(preds, task, ctx)
+    assert set(metrics["auc_per_class"]) == {"cdm", "vortex"} and 0 <= metrics["auc"] <= 1
+    assert metrics["class_counts"]["no_sub"] == int((preds.labels == 0).sum()) > 0
+    assert (tmp_path / "scores.png").stat().st_size > 10_000 and (tmp_path / "roc.png").stat().st_size > 10_000
+    assert list(table.columns) == ["sample", "class", "anomalous", "score"] and table["anomalous"].sum() == (preds.labels != 0).sum()
+
+
+def test_regression_figures_without_uncertainty(tmp_path):
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(30, 2))
+    task = Regression(["a"], target_names=["log10_m_axion", "theta_E"], mean=[0.0, 0.0], std=[1.0, 1.0])
+    preds = Predictions(np.arange(30), np.zeros(30, dtype=int), truth, {"y_pred": truth + 0.1})
+    metrics, _ = evaluate_predictions(preds, task, EvalContext("synthetic", tmp_path, {"theta_E": "arcsec"}, 0, 0))
+    assert metrics["bias"] == pytest.approx(0.1) and "ci" not in metrics
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred_vs_true.png", "residuals.png"]
