@@ -320,6 +320,14 @@ class ModelConfig(_Strict):
             raise ValueError(f"monitor {self.monitor!r} does not fit task {self.task}; allowed: {', '.join(sorted(monitors))}")
         return self
 
+    def training_dump(self) -> dict[str, Any]:
+        """The fields that determine the trained weights (not where the model is evaluated)."""
+        return self.model_dump(mode="json", exclude={"evaluate_on"})
+
+    def config_hash(self, seed: int, split: dict[str, float]) -> str:
+        """sha256 naming the trained model's configuration (see ``model_config_hash``)."""
+        return model_config_hash(self.training_dump(), seed, split)
+
     @property
     def loss_name(self) -> str | None:
         """The loss actually used (the config's, or the task's default)."""
@@ -463,3 +471,12 @@ def json_schema() -> dict[str, Any]:
 def dump_json(obj: Any) -> str:
     """Canonical JSON (sorted keys): identical config gives identical text, hashes and params."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def model_config_hash(model_config: dict[str, Any], seed: int, split: dict[str, float]) -> str:
+    """sha256 of everything besides the data that determines a model's trained weights: its
+    training config, the seed and the split fractions. Names the model in checkpoints, metrics and
+    report captions."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(dump_json({"model": model_config, "seed": seed, "split": split}).encode()).hexdigest()

@@ -8,7 +8,7 @@ import pytest
 from deeplense.evaluation.anomaly_metrics import anomaly_metrics
 from deeplense.evaluation.bootstrap import bootstrap_ci
 from deeplense.evaluation.metrics import classification_metrics, roc_curves
-from deeplense.evaluation.provenance import model_config_hash
+from deeplense.config import model_config_hash
 from deeplense.evaluation.regression_metrics import regression_metrics, uncertainty_metrics
 from deeplense.report.leaderboard import write_leaderboard
 
@@ -130,12 +130,13 @@ def test_anomaly_auc_per_class_and_overall_by_hand():
     assert 0 <= m["ci"]["auc"]["low"] <= m["auc"] <= m["ci"]["auc"]["high"] <= 1
 
 
-def test_config_hash_is_the_checkpoints():
+def test_config_hash_names_the_training_config_only():
     from deeplense.config import ModelConfig
-    from deeplense.training.trainer import config_hash
 
     cfg, split = ModelConfig(architecture="resnet18", dataset="d", epochs=2), {"train": 0.6, "val": 0.2, "test": 0.2}
-    assert model_config_hash(cfg.model_dump(mode="json"), 4, split) == config_hash(cfg, 4, split)
+    assert model_config_hash(cfg.training_dump(), 4, split) == cfg.config_hash(4, split)
+    assert cfg.config_hash(4, split) == cfg.model_copy(update={"evaluate_on": ["other"]}).config_hash(4, split)
+    assert cfg.config_hash(4, split) != cfg.model_copy(update={"epochs": 3}).config_hash(4, split)
     assert model_config_hash({"b": 1, "a": 2}, 0, split) == model_config_hash({"a": 2, "b": 1}, 0, split)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from deeplense.data.splits import dataset_splits
 from deeplense.evaluation.bootstrap import N_RESAMPLES
 from deeplense.evaluation.predict import predict
-from deeplense.evaluation.provenance import model_config_hash
+from deeplense.config import model_config_hash
 from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset

@@ -4,7 +4,6 @@ rules as params, so a caption always names the config that produced its figure).
 from __future__ import annotations
 
 from deeplense.config import ExperimentConfig
-from deeplense.evaluation.provenance import model_config_hash
 
 
 def model_summary(cfg: ExperimentConfig, model: str) -> str:
@@ -16,7 +15,7 @@ def model_summary(cfg: ExperimentConfig, model: str) -> str:
     return (
         f"{model}: architecture {m.architecture}, task {m.task}{extra}, trained on {m.dataset} for {m.epochs} epochs "
         f"(batch {m.batch_size}, lr {m.lr:g}, loss {m.loss_name or 'autoencoder objective'}), seed {cfg.seed}, "
-        f"config hash {model_config_hash(m.model_dump(mode='json'), cfg.seed, split)[:19]}"
+        f"config hash {m.config_hash(cfg.seed, split)[:19]}"
     )
 
 

@@ -9,7 +9,6 @@ weights as one that was never interrupted (on the CPU; torch's deterministic alg
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -58,12 +57,6 @@ class TrainOutputs:
     @property
     def train_state(self) -> Path:
         return self.checkpoint.with_name(checkpoints.TRAIN_STATE_NAME)
-
-
-def config_hash(cfg: ModelConfig, seed: int, split: dict[str, float]) -> str:
-    """sha256 of everything (besides the data) that determines the trained weights."""
-    text = dump_json({"model": cfg.model_dump(mode="json"), "seed": seed, "split": split})
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -194,7 +187,7 @@ def train_model(
     schedule = build_schedule(cfg, optimizer, steps_per_epoch, maximise)
     scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None
 
-    fingerprint = f"{config_hash(cfg, seed, split)}|{ds.attrs['content_hash']}"
+    fingerprint = f"{cfg.config_hash(seed, split)}|{ds.attrs['content_hash']}"
     saved = checkpoints.load_train_state(outputs.train_state, fingerprint) if resume else None
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"value": None, "epoch": -1, "model_state": None}
@@ -261,7 +254,7 @@ def train_model(
         "monitor": cfg.monitor,
         "monitor_value": best["value"],
         "seed": seed,
-        "config_hash": config_hash(cfg, seed, split),
+        "config_hash": cfg.config_hash(seed, split),
         "dataset_hash": ds.attrs["content_hash"],
         "model_state": best["model_state"],
     }

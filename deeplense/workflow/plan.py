@@ -107,7 +107,7 @@ def model_spec(cfg: ExperimentConfig, model: str) -> str:
             "version": deeplense.__version__,
             "seed": cfg.seed,
             "model_name": model,
-            "model": m.model_dump(mode="json"),
+            "model": m.training_dump(),  # adding a cross-dataset evaluation must not retrain
             "split": cfg.datasets[m.dataset].split.model_dump(mode="json"),
         }
     )
