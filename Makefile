@@ -52,7 +52,7 @@ run: $(STAMP)
 # The PyAutoLens tests must run here, never skip: DEEPLENSE_REQUIRE_AUTOLENS makes a missing
 # environment a failure. The report tests open the HTML report in headless Chromium (Debian's package).
 test: $(STAMP) $(AUTOLENS_STAMP)
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update && apt-get install -y chromium)
 	DEEPLENSE_REQUIRE_AUTOLENS=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
