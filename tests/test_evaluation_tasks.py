@@ -78,3 +78,27 @@ def test_regression_figures_without_uncertainty(tmp_path):
     metrics, _ = evaluate_predictions(preds, task, EvalContext("synthetic", tmp_path, {"theta_E": "arcsec"}, 0, 0))
     assert metrics["bias"] == pytest.approx(0.1) and "ci" not in metrics
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pred_vs_true.png", "residuals.png"]
+
+
+def test_cross_dataset_evaluation_on_another_instrument(small_cfg, small_store, tmp_path):
+    """Domain shift: a classifier trained on one store, evaluated on a store of another instrument
+    (wider PSF, more background noise) with the same classes; provenance names both datasets."""
+    from deeplense.config import load_config
+    from tests.conftest import build_store
+
+    raw = small_cfg.model_dump(mode="json")
+    raw["datasets"] = {"blurred": raw["datasets"]["small"]}
+    raw["datasets"]["blurred"]["instrument"].update(psf_fwhm=0.5, background_rms=0.05)
+    other, _ = build_store(load_config(raw), tmp_path / "blurred", dataset="blurred")
+    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1, evaluate_on=["blurred"])
+    out = train_model("shift", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT, threads=1)
+    home = evaluate_model("shift", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "home"), split=SPLIT, n_resamples=50)
+    away = evaluate_model("shift", out.checkpoint, other, EvalOutputs.in_dir(tmp_path / "away"), split=SPLIT, n_resamples=50)
+    assert away["provenance"]["dataset"] == "blurred" and away["provenance"]["train_dataset"] == "small"
+    assert away["provenance"]["dataset_hash"] == open_dataset(other).attrs["content_hash"] != away["provenance"]["train_dataset_hash"]
+    assert away["provenance"]["config_hash"] == home["provenance"]["config_hash"]
+    assert away["n_test"] == home["n_test"] == 9 and away["accuracy"] is not None
+    # the images differ, so do the predictions
+    p_home = pd.read_csv(tmp_path / "home/predictions.csv").filter(like="p_").values
+    p_away = pd.read_csv(tmp_path / "away/predictions.csv").filter(like="p_").values
+    assert not np.allclose(p_home, p_away)

@@ -40,13 +40,10 @@ def _preset(attrs: dict[str, Any]) -> str:
 
 def provenance(name: str, state: dict[str, Any], ds_attrs: dict[str, Any], split: dict[str, float], spec: dict[str, Any] | None) -> dict[str, Any]:
     """Model, task, datasets and their hashes, config hash, seed, checkpoint epoch, software and
-    git commit. ``spec`` (the workflow's model spec) names the training dataset; without it, the
-    evaluated dataset is the training one when its hash matches the checkpoint's."""
+    git commit. The checkpoint names its training dataset (``spec``, the workflow's model spec, for
+    older checkpoints)."""
     commit = git_commit()
-    if spec is not None:
-        train_dataset = spec["model"]["dataset"]
-    else:
-        train_dataset = ds_attrs["dataset"] if state.get("dataset_hash") in (None, ds_attrs["content_hash"]) else "unknown"
+    train_dataset = state.get("dataset") or (spec["model"]["dataset"] if spec else "unknown")
     seed = state.get("seed", spec["seed"] if spec else None)
     fallback_hash = model_config_hash(spec["model"], spec["seed"], split) if spec else None
     return {

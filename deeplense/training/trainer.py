@@ -255,6 +255,7 @@ def train_model(
         "monitor_value": best["value"],
         "seed": seed,
         "config_hash": cfg.config_hash(seed, split),
+        "dataset": ds.attrs["dataset"],
         "dataset_hash": ds.attrs["content_hash"],
         "model_state": best["model_state"],
     }
