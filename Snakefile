@@ -8,12 +8,20 @@ min_version("9.0")
 # The default experiment, unless the user names their own with --configfile (Snakemake would
 # otherwise merge the two, silently adding the default's datasets to every custom run).
 if not workflow.overwrite_configfiles:
+    # Snakemake's own message for a broken YAML file would not name it.
+    plan.read_yaml_or_exit("config.yaml")
 
     configfile: "config.yaml"
 
 
-# The pydantic model is the config's single source of truth; a bad field stops here, before any job.
-CFG = plan.load_or_exit(config)
+# The pydantic model is the config's single source of truth; a bad field stops here, before any
+# job, naming the file. Job processes skip building each model: the main process did.
+CFG = plan.load_or_exit(
+    config,
+    workflow.overwrite_configfiles or ["config.yaml"],
+    workflow.config_settings.config,
+    build_models=workflow.is_main_process,
+)
 
 
 report: "workflow/report/workflow.rst"

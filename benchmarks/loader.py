@@ -1,4 +1,4 @@
-"""Loader benchmark (issue 4): random-order epoch throughput on one core, memory over a store
+"""Loader benchmark: random-order epoch throughput on one core, memory over a store
 larger than the buffer, and resnet18 training-step overhead of the loader. All side by side in
 one run; ends with one JSON line.
 

@@ -1,4 +1,4 @@
-"""Training benchmark (issue 5): training throughput (images/s) at 64×64 on this CPU for resnet18,
+"""Training benchmark: training throughput (images/s) at 64×64 on this CPU for resnet18,
 efficientnet_b0, vit_tiny, the equivariant CNN and the XResNet hybrid, through deeplense's own
 training epoch (streamed from a Zarr store, D4 augmentation), and the fraction of the epoch spent
 waiting for data. Beside each, the same steps on batches already in memory: the ratio shows what
@@ -44,9 +44,9 @@ def measure(label: str, store: Path, n: int, threads: int) -> dict:
     from deeplense.training.trainer import _train_epoch, prepare
 
     architecture, args = MODELS[label]
-    cfg = ModelConfig(architecture=architecture, architecture_args=args, dataset="bench", batch_size=BATCH, epochs=1)
+    cfg = ModelConfig(architecture=architecture, architecture_args=args, dataset="bench", batch_size=BATCH, epochs=1, threads=threads)
     split = {"train": 0.9, "val": 0.05, "test": 0.05}
-    setup = prepare(cfg, store, seed=0, split=split, threads=threads)
+    setup = prepare(cfg, store, seed=0, split=split)
     data = setup.stream(setup.splits["train"][:n], train=True)
     loader = make_loader(data)
     optimizer = build_optimizer(cfg, setup.model.parameters())

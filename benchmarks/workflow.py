@@ -1,4 +1,4 @@
-"""Workflow benchmark (issue 7): how long Snakemake takes to plan a paper-scale experiment, and
+"""Workflow benchmark: how long Snakemake takes to plan a paper-scale experiment, and
 how much faster simulation runs on 2 cores than on 1 for the same config. Ends with one JSON line.
 
     python benchmarks/workflow.py           # 12 simulation shards

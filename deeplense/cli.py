@@ -196,8 +196,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = ModelConfig.model_validate(spec["model"])
     outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info), Path(args.tensorboard) if args.tensorboard else None)
     out = train_model(
-        spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], threads=args.threads or 1,
-        resume=args.resume, device=args.device,
+        spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device,
     )
     title = f"{spec['model_name']} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
     plot_training_curves(out.history, args.curves, title, loss_name=cfg.loss_name or "objective")
@@ -223,11 +222,11 @@ def _cmd_lr_find(args: argparse.Namespace) -> int:
     if not Path(store).exists():
         raise SystemExit(f"deeplense lr-find: dataset store {store} does not exist; build it first (snakemake {store})")
     result = lr_range_test(
-        model, store, seed=seed, split=split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps, threads=args.threads or 1
+        model, store, seed=seed, split=split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
     )
     title = f"LR range test: {name} ({model.architecture}, {model.optimizer}) on {model.dataset}"
     write_lr_range(result, args.output, Path(args.output).with_suffix(".csv"), title)
-    print(f"{name}: suggested peak learning rate {result.suggestion:.3g} ({len(result.lrs)} steps); wrote {args.output}")
+    print(f"{name}: {result.summary()} ({len(result.lrs)} steps); wrote {args.output}")
     return 0
 
 
@@ -238,7 +237,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     spec = parse_spec(args.spec)
     outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.figures))
     m = evaluate_model(
-        spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], spec=spec, threads=args.threads or 1, n_resamples=args.resamples
+        spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], spec=spec, n_resamples=args.resamples
     )
     headline = {"classification": ("accuracy", "auc_macro"), "regression": ("mae", "baseline_mae", "r2"), "anomaly": ("auc",)}[m["task"]]
     print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
@@ -263,7 +262,8 @@ def _cmd_parameters(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deeplense", description="Simulate dark-matter strong-lensing datasets, train and evaluate networks on them.")
     p.add_argument("--version", action="version", version=f"deeplense {__version__}")
-    p.add_argument("--threads", type=int, default=None, help="threads for BLAS, OpenMP, numba and torch (default: library defaults)")
+    p.add_argument("--threads", type=int, default=None, help="threads for BLAS, OpenMP and numba (default: library defaults); torch in train, "
+                   "lr-find and evaluate runs on the model's own `threads` setting")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("check-config", help="validate an experiment config and summarise it")
@@ -375,7 +375,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads is not None:
         limit_threads(args.threads)
-    return args.func(args)
+    from deeplense.errors import DeeplenseError
+
+    try:
+        return args.func(args)
+    except DeeplenseError as e:  # the message names the file and the problem: no traceback
+        print(f"deeplense {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

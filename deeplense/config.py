@@ -2,21 +2,37 @@
 exported JSON schema (workflow/schemas/config.schema.json).
 
 ``load_config`` turns the raw YAML mapping into an ``ExperimentConfig`` or raises ``ConfigError``
-naming the field, the bad value and what is allowed, before any job runs.
+naming the file, the field path as the user wrote it, the bad value and what is allowed, before
+any job runs (see deeplense.validation). Beyond types and ranges it checks what would otherwise
+fail, or silently make garbage, only in a later job: a distribution reaching outside its
+parameter's domain, an Einstein ring outside the image, a regression target that no chosen class
+records, an architecture that cannot be built for the dataset's images (deeplense.architecture_check).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from deeplense.physics.distributions import Param
+from deeplense.physics.distributions import (
+    ComponentParam,
+    Domain,
+    NonNegativeParam,
+    Param,
+    PositiveParam,
+    largest_magnitude,
+    param_in,
+    support,
+)
 from deeplense.physics.instruments import INSTRUMENTS
 from deeplense.physics.scenarios import SCENARIOS
+from deeplense.validation import NO_VALUE, FieldProblems, Problem, StrictModel, did_you_mean, nested, problem, problems_of
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
 
@@ -25,8 +41,24 @@ class ConfigError(ValueError):
     """A config that cannot run; the message names the field, the value and what is allowed."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+_Strict = StrictModel  # a config section: unknown fields refused, naming the closest allowed one
+
+# Domains of the physical parameters that need one (see deeplense.physics.distributions).
+EPLSlope = param_in(Domain(1.0, 3.0, why="the EPL convergence ∝ (3 − γ) θ^(1 − γ) needs 1 < γ < 3"))
+SersicIndex = param_in(Domain(0.2, closed_low=True, why="lenstronomy's Sérsic b(n) ≈ 1.9992 n − 0.3271 must stay positive"))
+AxisRatio = param_in(Domain(0.0, 1.0, closed_high=True))
+ShearMagnitude = param_in(Domain(0.0, 1.0, closed_low=True))
+
+
+def _check_modulus(model: Any, first: str, second: str, what: str) -> None:
+    """The pair (first, second) of components must keep a modulus below 1 for every draw."""
+    a, b = getattr(model, first), getattr(model, second)
+    reach = math.hypot(largest_magnitude(a), largest_magnitude(b))
+    if reach >= 1:
+        raise problem(
+            f"with {second} the {what} modulus sqrt({first}² + {second}²) can reach {reach:.3g}; it must stay below 1",
+            first, value=a,
+        )
 
 
 class Cosmology(_Strict):
@@ -36,6 +68,12 @@ class Cosmology(_Strict):
     Om0: float = Field(0.3, gt=0, lt=1, description="matter density")
     Ob0: float = Field(0.05, ge=0, lt=1, description="baryon density")
 
+    @model_validator(mode="after")
+    def _baryons_are_matter(self) -> "Cosmology":
+        if self.Ob0 > self.Om0:
+            raise problem(f"must not exceed Om0 ({self.Om0:g}): baryons are part of the matter density", "Ob0", value=self.Ob0)
+        return self
+
 
 class MainLensConfig(_Strict):
     """Main deflector (SIE, or EPL with power-law slope ``gamma``) plus external shear. Give
@@ -44,22 +82,29 @@ class MainLensConfig(_Strict):
     a magnitude ``gamma_ext`` at angle ``psi_ext`` when ``gamma_ext`` is given."""
 
     profile: Literal["SIE", "EPL"] = "SIE"
-    theta_E: Param | None = Field(None, description="Einstein radius [arcsec]")
-    mass: Param | None = Field(None, description="mass whose point-mass Einstein radius is theta_E [Msun]")
-    gamma: Param = Field(2.0, description="EPL 3-D density slope (2 = isothermal); EPL only")
-    e1: Param = 0.1
-    e2: Param = 0.0
+    theta_E: PositiveParam | None = Field(None, description="Einstein radius [arcsec]")
+    mass: PositiveParam | None = Field(None, description="mass whose point-mass Einstein radius is theta_E [Msun]")
+    gamma: EPLSlope = Field(2.0, description="EPL 3-D density slope (2 = isothermal); EPL only")
+    e1: ComponentParam = 0.1
+    e2: ComponentParam = 0.0
     center_x: Param = 0.0
     center_y: Param = 0.0
-    gamma1: Param = Field(0.05, description="external shear component 1")
-    gamma2: Param = Field(0.0, description="external shear component 2")
-    gamma_ext: Param | None = Field(None, description="external shear magnitude (replaces gamma1, gamma2)")
+    gamma1: ComponentParam = Field(0.05, description="external shear component 1")
+    gamma2: ComponentParam = Field(0.0, description="external shear component 2")
+    gamma_ext: ShearMagnitude | None = Field(None, description="external shear magnitude (replaces gamma1, gamma2)")
     psi_ext: Param = Field({"dist": "uniform", "low": 0.0, "high": 3.141592653589793}, description="shear angle [rad]")
 
     @model_validator(mode="after")
     def _one_normalisation(self) -> "MainLensConfig":
         if (self.theta_E is None) == (self.mass is None):
-            raise ValueError("give exactly one of theta_E or mass")
+            both = self.theta_E is not None
+            raise problem(
+                "give exactly one of theta_E [arcsec] or mass [Msun]" + (", not both" if both else ""),
+                "mass" if both else "theta_E", value=self.mass if both else NO_VALUE,
+            )
+        _check_modulus(self, "e1", "e2", "ellipticity")
+        if self.gamma_ext is None:
+            _check_modulus(self, "gamma1", "gamma2", "external shear")
         return self
 
 
@@ -68,17 +113,23 @@ class LightConfig(_Strict):
     when ``q`` is given (e = (1−q)/(1+q) (cos 2φ, sin 2φ), lenstronomy's convention). Centre as
     (center_x, center_y), or polar (``r_offset``, ``phi_offset``) when ``r_offset`` is given."""
 
-    amp: Param = Field(10.0, description="surface brightness at the half-light radius [counts/s/arcsec²]")
-    R_sersic: Param = Field(0.25, description="half-light radius [arcsec]")
-    n_sersic: Param = 1.0
-    e1: Param = 0.0
-    e2: Param = 0.0
-    q: Param | None = Field(None, description="axis ratio (replaces e1, e2)")
+    amp: PositiveParam = Field(10.0, description="surface brightness at the half-light radius [counts/s/arcsec²]")
+    R_sersic: PositiveParam = Field(0.25, description="half-light radius [arcsec]")
+    n_sersic: SersicIndex = 1.0
+    e1: ComponentParam = 0.0
+    e2: ComponentParam = 0.0
+    q: AxisRatio | None = Field(None, description="axis ratio (replaces e1, e2)")
     phi: Param = Field({"dist": "uniform", "low": 0.0, "high": 3.141592653589793}, description="position angle [rad]")
     center_x: Param = 0.0
     center_y: Param = 0.0
-    r_offset: Param | None = Field(None, description="centre at this radius from the axis (replaces center_x, center_y) [arcsec]")
+    r_offset: NonNegativeParam | None = Field(None, description="centre at this radius from the axis (replaces center_x, center_y) [arcsec]")
     phi_offset: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="angle of r_offset [rad]")
+
+    @model_validator(mode="after")
+    def _ellipticity(self) -> "LightConfig":
+        if self.q is None:
+            _check_modulus(self, "e1", "e2", "ellipticity")
+        return self
 
 
 class SourceConfig(LightConfig):
@@ -88,22 +139,25 @@ class SourceConfig(LightConfig):
     rotated by ``phi_G``; ``amp`` is then the peak surface brightness [counts/s/pixel of it]."""
 
     profile: Literal["SERSIC_ELLIPSE", "INTERPOL"] = "SERSIC_ELLIPSE"
-    e1: Param = -0.1
-    e2: Param = 0.1
+    e1: ComponentParam = -0.1
+    e2: ComponentParam = 0.1
     center_x: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
     center_y: Param = {"dist": "uniform", "low": -0.35, "high": 0.35}
     images: str | None = Field(None, description="INTERPOL: folder or .npy file of source images")
-    scale: Param = Field(0.02, description="INTERPOL: arcsec per source-image pixel")
+    scale: PositiveParam = Field(0.02, description="INTERPOL: arcsec per source-image pixel")
     phi_G: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="INTERPOL: rotation [rad]")
 
     @model_validator(mode="after")
     def _images_for_interpol(self) -> "SourceConfig":
         if self.profile == "INTERPOL":
             if not self.images:
-                raise ValueError("profile INTERPOL needs `images`: a folder of .npy/.png/.fits files or an .npy array")
+                raise problem("profile INTERPOL needs `images`: a folder of .npy/.png/.fits files or an .npy array", "images")
             from deeplense.physics.source_images import load_source_images
 
-            load_source_images(self.images)  # fails now, naming the path, if unreadable
+            try:
+                load_source_images(self.images)  # fails now, naming the path, if unreadable
+            except (OSError, ValueError) as e:
+                raise problem(str(e), "images", value=self.images) from None
         return self
 
 
@@ -128,7 +182,7 @@ class InstrumentConfig(_Strict):
     psf_fwhm: float = Field(0.1, gt=0, description="Gaussian PSF FWHM [arcsec]")
     supersampling: int = Field(1, ge=1, le=8, description="sub-pixels per pixel side when ray-tracing")
     background_rms: float = Field(0.01, ge=0, description="Gaussian background noise [counts/s]")
-    exposure_time: Param = Field(1000.0, description="exposure for Poisson noise [s]")
+    exposure_time: PositiveParam = Field(1000.0, description="exposure for Poisson noise [s]")
     bands: list[BandConfig] = Field(default_factory=lambda: [BandConfig(name="band0")], min_length=1)
 
     @model_validator(mode="before")
@@ -137,11 +191,22 @@ class InstrumentConfig(_Strict):
         if isinstance(data, dict):
             name = data.get("preset", "custom")
             if name not in INSTRUMENTS:
-                raise ValueError(
-                    f"unknown instrument preset {name!r}; allowed: {', '.join(INSTRUMENTS.names())}"
-                )
+                raise problem(f"unknown instrument preset; allowed: {', '.join(INSTRUMENTS.names())}", "preset", value=name)
             data = {**INSTRUMENTS.get(name)(), **data}
         return data
+
+    @model_validator(mode="after")
+    def _unique_bands(self) -> "InstrumentConfig":
+        names = [b.name for b in self.bands]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise problem("band names must be unique (they name the image channels)", "bands", i, "name", value=name)
+        return self
+
+    @property
+    def half_field(self) -> float:
+        """Distance from the image centre to its edge [arcsec]."""
+        return self.num_pix * self.pixel_scale / 2.0
 
     @property
     def num_bands(self) -> int:
@@ -172,8 +237,16 @@ class ClassConfig(_Strict):
     def _scenario_params(self) -> "ClassConfig":
         scenario = SCENARIOS.get(self.scenario)
         # Resolve defaults so the stored config is complete; nested errors keep their field names.
-        self.params = scenario.validate_params(self.params).model_dump(mode="json")
+        try:
+            self.params = scenario.validate_params(self.params).model_dump(mode="json")
+        except (ValidationError, FieldProblems) as e:
+            raise nested(e, "params") from None
         return self
+
+    def recorded(self) -> frozenset[str]:
+        """The scenario's record fields every image of this class fills."""
+        scenario = SCENARIOS.get(self.scenario)
+        return scenario.recorded(scenario.validate_params(self.params))
 
 
 class SplitConfig(_Strict):
@@ -187,7 +260,7 @@ class SplitConfig(_Strict):
     def _sum_to_one(self) -> "SplitConfig":
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"train + val + test must be 1, got {total:g}")
+            raise problem(f"train + val + test must be 1, got {total:g}")
         return self
 
 
@@ -212,22 +285,59 @@ class DatasetConfig(_Strict):
     @model_validator(mode="after")
     def _checks(self) -> "DatasetConfig":
         if not self.z_lens < self.z_source:
-            raise ValueError(f"z_lens ({self.z_lens}) must be below z_source ({self.z_source})")
+            raise problem(f"must be below z_source ({self.z_source:g}): the lens lies in front of the source", "z_lens", value=self.z_lens)
         if self.backend == "autolens":
             from deeplense.simulation.autolens_mapping import autolens_config_problem
 
-            problem = autolens_config_problem(self.source.profile, [(c.name, c.params) for c in self.classes])
-            if problem:
-                raise ValueError(problem)
-        names = [c.name for c in self.classes]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"class names must be unique, repeated: {', '.join(dup)}")
+            why = autolens_config_problem(self.source.profile, [(c.name, c.params) for c in self.classes])
+            if why:
+                raise problem(why, "backend", value=self.backend)
+        names = self.class_names
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise problem("class names must be unique", "classes", i, "name", value=name)
+        self._lens_in_image()
         return self
+
+    def _lens_in_image(self) -> None:
+        """The Einstein ring and the lens centre must lie inside the image, or every image is garbage
+        (e.g. a pixel scale in the wrong unit)."""
+        lens, half = self.lens, self.instrument.half_field
+        field = "theta_E" if lens.theta_E is not None else "mass"
+        reach = support(lens.theta_E)[1] if lens.theta_E is not None else self._theta_e_of_mass(support(lens.mass)[1])
+        if reach > half:
+            raise problem(
+                f"an Einstein radius of up to {reach:.3g}″ puts the ring outside the image, which reaches "
+                f"{half:.3g}″ from its centre (instrument num_pix × pixel_scale / 2); lower {field} or "
+                f"enlarge num_pix or pixel_scale",
+                "lens", field, value=getattr(lens, field),
+            )
+        for key in ("center_x", "center_y"):
+            if largest_magnitude(getattr(lens, key)) > half:
+                raise problem(
+                    f"the lens centre must lie inside the image: within ±{half:.3g}″ (num_pix × pixel_scale / 2) [arcsec]",
+                    "lens", key, value=getattr(lens, key),
+                )
+
+    def _theta_e_of_mass(self, mass: float) -> float:
+        from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only for a lens mass
+
+        c = self.cosmology
+        return float(point_mass_einstein_radius(mass, self.z_lens, self.z_source, c.H0, c.Om0, c.Ob0))
 
     @property
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes]
+
+    def record_fields(self, classes: list[str] | None = None) -> list[str]:
+        """The per-image record fields that images of ``classes`` (default: all) fill: what a
+        regression can target (sorted)."""
+        from deeplense.simulation.image import record_units  # the dataset-wide fields, as stored
+
+        scenario_fields = {f for s in SCENARIOS for f in SCENARIOS.get(s).record_units}
+        shared = {f for f in record_units(self) if f not in scenario_fields}
+        chosen = [c for c in self.classes if classes is None or c.name in classes]
+        return sorted(shared.union(*(c.recorded() for c in chosen)))
 
 
 class SimulationSettings(_Strict):
@@ -244,16 +354,29 @@ class StorageSettings(_Strict):
     codec: Literal["blosc_zstd", "zstd", "blosc_lz4", "none"] = Field(
         "blosc_zstd", description="compression: zstd inside Blosc (bit-shuffled), Zarr's own zstd, Blosc lz4, none"
     )
-    compression_level: int = Field(3, ge=1, le=22, description="compression level of the codec")
+    compression_level: int = Field(3, ge=1, le=22, description="compression level of the codec (Blosc: 1–9, zstd: 1–22)")
     shard_above_chunks: int = Field(
         1000, gt=0, description="group chunks into Zarr shards when a store would hold more chunk files than this"
     )
+
+    @model_validator(mode="after")
+    def _blosc_levels(self) -> "StorageSettings":
+        if self.codec == "blosc_zstd" and self.compression_level > 9:
+            raise problem(
+                "Blosc compresses at levels 1–9; allowed: 1–9 with blosc_zstd, 1–22 with zstd (Zarr's own)",
+                "compression_level", value=self.compression_level,
+            )
+        return self
 
     def images_per_chunk(self, image_bytes: int) -> int:
         """Whole images per chunk: ``chunk_images`` or enough images to reach ``chunk_mb``."""
         if self.chunk_images is not None:
             return self.chunk_images
         return max(1, -(-int(self.chunk_mb * 2**20) // image_bytes))
+
+
+# Training settings that change how fast a model trains, never its weights (tested).
+NOT_IN_RESULT = frozenset({"num_workers"})
 
 
 class ModelConfig(_Strict):
@@ -300,7 +423,17 @@ class ModelConfig(_Strict):
         "val_loss", description="validation metric that selects the checkpoint and drives early stopping"
     )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (spawned, each streams its own chunks)")
+    num_workers: int = Field(
+        0, ge=0, description="DataLoader worker processes (spawned); the batches and the trained weights do not depend on it"
+    )
+    threads: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description="torch threads for training and evaluation on the CPU. Part of the result: CPU torch splits "
+        "reductions (batch-norm statistics, convolution weight gradients) by thread, so the same config gives the "
+        "same weights bit for bit only at the same thread count, whatever cores the scheduler grants the job",
+    )
     pretrained: str | None = Field(None, description="local weights file to fine-tune from")
     evaluate_on: list[str] = Field(
         default_factory=list, description="other datasets to evaluate on as well (domain shift), same classes"
@@ -309,19 +442,29 @@ class ModelConfig(_Strict):
     @model_validator(mode="after")
     def _task_fields(self) -> "ModelConfig":
         if self.task == "regression" and not self.targets:
-            raise ValueError("task regression needs `targets`: the per-image parameters to predict")
+            raise problem("task regression needs `targets`: the per-image record fields to predict (e.g. log10_m_axion)", "targets")
         if self.task != "regression" and self.targets:
-            raise ValueError(f"`targets` is for task regression, not {self.task}")
+            raise problem(f"`targets` is for task regression, not {self.task}", "targets", value=self.targets)
         allowed = {"classification": {"cross_entropy"}, "regression": {"mse", "mae", "huber", "gaussian_nll"}, "anomaly": set()}[self.task]
         if self.loss is not None and self.loss not in allowed:
-            raise ValueError(f"loss {self.loss!r} does not fit task {self.task}; allowed: {', '.join(sorted(allowed)) or 'none (the model’s own objective)'}")
+            raise problem(f"does not fit task {self.task}; allowed: {', '.join(sorted(allowed)) or 'none (the model’s own objective)'}", "loss", value=self.loss)
         monitors = {"classification": {"val_loss", "val_auc", "val_accuracy"}, "regression": {"val_loss", "val_mae"}, "anomaly": {"val_loss"}}[self.task]
         if self.monitor not in monitors:
-            raise ValueError(f"monitor {self.monitor!r} does not fit task {self.task}; allowed: {', '.join(sorted(monitors))}")
+            raise problem(f"does not fit task {self.task}; allowed: {', '.join(sorted(monitors))}", "monitor", value=self.monitor)
+        for field in ("classes", "targets"):
+            items = getattr(self, field) or []
+            for i, item in enumerate(items):
+                if item in items[:i]:
+                    raise problem("listed twice", field, i, value=item)
+        if self.pretrained is not None and not Path(self.pretrained).is_file():
+            raise problem(
+                f"no such file (weights load from a local file; a relative path starts at {os.getcwd()})",
+                "pretrained", value=self.pretrained,
+            )
         return self
 
     def training_dump(self) -> dict[str, Any]:
-        """The fields that determine the trained weights (not where the model is evaluated)."""
+        """The fields training reads (not where the model is evaluated)."""
         return self.model_dump(mode="json", exclude={"evaluate_on"})
 
     def config_hash(self, seed: int, split: dict[str, float]) -> str:
@@ -338,10 +481,11 @@ class ModelConfig(_Strict):
     def _known_architecture(cls, name: str) -> str:
         from deeplense.models.catalog import architecture_names  # cached: no torch import
 
-        if name not in architecture_names() and not _registered_now(name):
+        names = architecture_names()
+        if name not in names and not _registered_now(name):
             raise ValueError(
-                f"unknown architecture {name!r}; use a timm model name (timm.list_models()) "
-                f"or a registered deeplense architecture"
+                f"unknown architecture{did_you_mean(name, sorted(names), n=3) or ';'} allowed: a timm model name "
+                f"(timm.list_models()) or a registered deeplense architecture"
             )
         return name
 
@@ -354,13 +498,15 @@ def _registered_now(name: str) -> bool:
 
 
 class ReportSettings(_Strict):
+    """What the HTML report shows."""
+
     gallery_per_class: int = Field(6, ge=1, le=32, description="example images per class in the report")
 
 
 class ExperimentConfig(_Strict):
     """The whole experiment: datasets to simulate and models to train and evaluate on them."""
 
-    seed: int = Field(0, ge=0, description="global seed of every random stream")
+    seed: int = Field(0, ge=0, lt=2**64, description="global seed of every random stream")
     simulation: SimulationSettings = SimulationSettings()
     storage: StorageSettings = StorageSettings()
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
@@ -384,83 +530,137 @@ class ExperimentConfig(_Strict):
 
         for name in value:
             if not re.match(NAME_PATTERN, name):
-                raise ValueError(f"name {name!r} must match {NAME_PATTERN} (it becomes a path)")
+                raise problem(f"a name must match {NAME_PATTERN}: letters, digits and _, starting with a letter (it becomes a path)", name, value=name)
         return value
 
     @model_validator(mode="after")
-    def _model_datasets(self) -> "ExperimentConfig":
+    def _model_datasets(self, info: ValidationInfo) -> "ExperimentConfig":
+        problems: list[Problem] = []
         for name, model in self.models.items():
-            if model.dataset not in self.datasets:
-                raise ValueError(
-                    f"models.{name}.dataset = {model.dataset!r} is not a dataset; "
-                    f"allowed: {', '.join(self.datasets)}"
-                )
-            known = self.datasets[model.dataset].class_names
-            for cls in model.classes or []:
-                if cls not in known:
-                    raise ValueError(f"models.{name}.classes: {cls!r} is not a class of dataset {model.dataset}; allowed: {', '.join(known)}")
-            if model.task == "anomaly" and model.normal_class not in known:
-                raise ValueError(
-                    f"models.{name}.normal_class = {model.normal_class!r} is not a class of dataset {model.dataset}; allowed: {', '.join(known)}"
-                )
-            for other in model.evaluate_on:
-                if other not in self.datasets:
-                    raise ValueError(f"models.{name}.evaluate_on: {other!r} is not a dataset; allowed: {', '.join(self.datasets)}")
-                if self.datasets[other].class_names != known:
-                    raise ValueError(
-                        f"models.{name}.evaluate_on: dataset {other} has classes {self.datasets[other].class_names}, "
-                        f"{model.dataset} has {known}; cross-dataset evaluation needs the same classes in the same order"
-                    )
+            found = _model_problems(self, name, model)
+            problems += found
+            if not found and (info.context or {}).get("build_models", True):
+                problems += _build_problems(self, name, model)
+        if problems:
+            raise FieldProblems(problems)
         return self
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith(("function-", "union[", "tagged-union", "float", "Fixed", "Uniform")):
-            continue  # pydantic's internal union branch names: not config fields
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
+def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
+    """What is wrong with ``model`` given the experiment's datasets (paths from the top level)."""
+    at = ("models", name)
+    if model.dataset not in cfg.datasets:
+        return [Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(cfg.datasets)}", model.dataset)]
+    dataset = cfg.datasets[model.dataset]
+    known = dataset.class_names
+    out = [
+        Problem((*at, "classes", i), f"not a class of dataset {model.dataset}; allowed: {', '.join(known)}", c)
+        for i, c in enumerate(model.classes or []) if c not in known
+    ]
+    chosen = model.classes or known
+    if model.task == "anomaly" and model.normal_class not in known:
+        out.append(Problem((*at, "normal_class"), f"not a class of dataset {model.dataset}; allowed: {', '.join(known)}", model.normal_class))
+    elif model.task == "anomaly" and not (model.normal_class in chosen and len(chosen) > 1):
+        out.append(Problem((*at, "classes"), f"anomaly detection is evaluated on normal_class ({model.normal_class}) against the others: "
+                           "list it and at least one other class", chosen))
+    if model.task == "classification" and len(chosen) < 2:
+        out.append(Problem((*at, "classes"), "classification needs at least 2 classes to tell apart", chosen))
+    for i, other in enumerate(model.evaluate_on):
+        if other not in cfg.datasets:
+            out.append(Problem((*at, "evaluate_on", i), f"not a dataset; allowed: {', '.join(cfg.datasets)}", other))
+        elif cfg.datasets[other].class_names != known:
+            out.append(Problem(
+                (*at, "evaluate_on", i),
+                f"dataset {other} has classes {cfg.datasets[other].class_names}, {model.dataset} has {known}; "
+                "cross-dataset evaluation needs the same classes in the same order", other,
+            ))
+    if not out and model.task == "regression":
+        for where in [model.dataset, *model.evaluate_on]:
+            recorded = cfg.datasets[where].record_fields(chosen)
+            out += [
+                Problem((*at, "targets", i), f"no image of classes {', '.join(chosen)} of dataset {where} records it"
+                        f"{did_you_mean(t, recorded) or ';'} allowed: {', '.join(recorded)}", t)
+                for i, t in enumerate(model.targets) if t not in recorded
+            ]
+    return out
 
 
-def format_validation_error(error: ValidationError, source: str) -> str:
-    """One line per problem: ``source: field.path = value: what is wrong / allowed``."""
-    lines = [f"invalid config {source}:"]
-    seen = set()
-    for e in error.errors():
-        where = _location(e["loc"])
-        if where == "(top level)" and e["msg"].startswith("Value error, sweeps."):
-            where = "sweeps"
-        msg = e["msg"].removeprefix("Value error, ")
-        key = (where, msg)
-        if key in seen:
-            continue
-        seen.add(key)
-        value = "" if e["type"] == "missing" or where == "sweeps" else f" = {e.get('input')!r}"
-        if len(value) > 120:
-            value = value[:117] + "..."
-        lines.append(f"  {where}{value}: {msg}")
+def _build_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
+    """Whether the architecture can be built for the dataset's images and the task's outputs."""
+    from deeplense.architecture_check import build_problem
+
+    inst = cfg.datasets[model.dataset].instrument
+    why = build_problem(model, cfg.datasets[model.dataset].class_names, inst.num_bands, inst.num_pix)
+    if why is None:
+        return []
+    field, message = why
+    return [Problem(("models", name, field), message, getattr(model, field))]
+
+
+def format_problems(problems: list[Problem], source: str, raw: dict[str, Any] | None = None) -> str:
+    """One line per problem: ``field.path = value: what is wrong / allowed``; problems inside a
+    sweep's generated datasets and models are told as the sweep the user wrote."""
+    from deeplense.workflow.sweeps import as_written
+
+    lines, seen = [f"invalid config {source}:"], set()
+    for p in as_written(problems, raw or {}):
+        line = "  " + p.line()
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
     return "\n".join(lines)
 
 
-def load_config(raw: dict[str, Any] | str | Path, source: str | None = None) -> ExperimentConfig:
-    """Validate a config mapping (or a YAML file) into an ``ExperimentConfig``."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML whose mappings refuse a repeated key (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if not isinstance(key, (str, int, float, bool)):
+                continue  # PyYAML itself refuses unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (first on line {seen[key] + 1}); "
+                    "the first would be ignored", key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The content of a YAML config file, or a ``ConfigError`` naming the file, line and column."""
+    try:
+        return yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        mark, context = getattr(e, "problem_mark", None), getattr(e, "context", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e)
+        if context:
+            start = getattr(e, "context_mark", None)
+            what += f" ({context}{f' from line {start.line + 1}' if start is not None else ''})"
+        raise ConfigError(f"invalid config {path}{where}: not valid YAML: {what}") from None
+
+
+def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, build_models: bool = True) -> ExperimentConfig:
+    """Validate a config mapping (or a YAML file) into an ``ExperimentConfig``. ``build_models``
+    False skips building each architecture (Snakemake's job processes: their main process did)."""
     if isinstance(raw, (str, Path)):
         source = source or str(raw)
-        try:
-            raw = yaml.safe_load(Path(raw).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {raw} does not exist") from None
+        raw = read_yaml(raw)
     source = source or "config"
     if not isinstance(raw, dict):
-        raise ConfigError(f"invalid config {source}: expected a mapping at the top level, got {type(raw).__name__}")
+        got = "an empty file" if raw is None else type(raw).__name__
+        raise ConfigError(f"invalid config {source}: expected a mapping (datasets:, models:, ...) at the top level, got {got}")
     try:
-        return ExperimentConfig.model_validate(raw)
+        return ExperimentConfig.model_validate(raw, context={"build_models": build_models})
     except ValidationError as e:
-        raise ConfigError(format_validation_error(e, source)) from None
+        raise ConfigError(format_problems(problems_of(e), source, raw)) from None
 
 
 def json_schema() -> dict[str, Any]:
@@ -475,8 +675,9 @@ def dump_json(obj: Any) -> str:
 
 def model_config_hash(model_config: dict[str, Any], seed: int, split: dict[str, float]) -> str:
     """sha256 of everything besides the data that determines a model's trained weights: its
-    training config, the seed and the split fractions. Names the model in checkpoints, metrics and
-    report captions."""
+    training config (less the fields that cannot change a weight, ``NOT_IN_RESULT``), the seed and
+    the split fractions. Names the model in checkpoints, metrics and report captions."""
     import hashlib
 
+    model_config = {k: v for k, v in model_config.items() if k not in NOT_IN_RESULT}
     return "sha256:" + hashlib.sha256(dump_json({"model": model_config, "seed": seed, "split": split}).encode()).hexdigest()

@@ -74,11 +74,24 @@ def test_shuffled_epoch_yields_each_sample_once_deterministically(small_store):
     assert _order(stream) != order0
 
 
-def test_two_workers_each_sample_once(small_store):
-    """Workers start by forkserver and split the chunks: no sample lost or repeated."""
-    stream = _stream(small_store, np.arange(36), shuffle=True)
-    order = _order(stream, workers=2)
-    assert sorted(order) == list(range(36))
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_batches_do_not_depend_on_the_number_of_workers(small_store, shuffle):
+    """With 0, 1 or 2 (forkserver) workers an epoch is the same batches in the same order: the
+    same samples, the same augmentation and noise, bit for bit."""
+    def epoch(workers):
+        stream = _stream(small_store, np.arange(36), shuffle=shuffle, batch_size=5)
+        stream.augment, stream.noise_std = shuffle, 0.5 if shuffle else 0.0
+        stream.set_epoch(3)
+        return [(x.numpy(), y.numpy(), s.numpy()) for x, y, s in make_loader(stream, workers)]
+
+    single = epoch(0)
+    assert sorted(int(s) for _, _, batch in single for s in batch) == list(range(36))
+    assert [b[0].shape[0] for b in single] == [5] * 7 + [1]
+    for workers in (1, 2):
+        other = epoch(workers)
+        assert len(other) == len(single), workers
+        for (xa, ya, sa), (xb, yb, sb) in zip(single, other):
+            assert np.array_equal(sa, sb) and np.array_equal(ya, yb) and np.array_equal(xa, xb), workers
 
 
 def test_unshuffled_stream_matches_store_and_normalisation(small_store):

@@ -26,6 +26,19 @@ def test_select_by_parameter_stays_lazy(small_store):
         select_samples(ds, mass=1)
 
 
+def test_select_by_class_name_and_refuse_fields_a_class_does_not_record(small_store):
+    ds = open_dataset(small_store)  # classes no_sub, cdm, vortex
+    by_name = select_samples(ds, label="vortex", vortex_length=(1.0, 1.5))
+    assert np.array_equal(by_name["sample"].values, select_samples(ds, label=2, vortex_length=(1.0, 1.5))["sample"].values)
+    assert set(select_samples(ds, label=["no_sub", "cdm"])["label"].values) == {0, 1}
+    with pytest.raises(ValueError, match=r"field 'vortex_length' is not recorded for the selected classes \['cdm'\]; classes that record it: vortex"):
+        select_samples(ds, label="cdm", vortex_length=(1.0, 2.0))
+    with pytest.raises(ValueError, match=r"label 'axion' is not a class of this store; classes \(label = position\): \['no_sub', 'cdm', 'vortex'\]"):
+        select_samples(ds, label="axion")
+    with pytest.raises(ValueError, match="label 5 is out of range"):
+        select_samples(ds, label=5)
+
+
 def test_concat_stays_lazy_and_names_sources(small_store, tmp_path):
     other, _ = build_store(small_config(n=5, seed=9), tmp_path)
     both = concat_datasets([small_store, other])

@@ -32,3 +32,16 @@ def test_autolens_env_shares_the_pins_of_the_main_env():
     shared = set(pins) & set(main) - {"pandas"}
     assert {"lenstronomy", "numpy", "scipy", "astropy", "zarr", "pydantic"} <= shared
     assert {name: pins[name] for name in shared} == {name: main[name] for name in shared}
+
+
+def test_citation_file_is_valid_and_names_this_version():
+    """CITATION.cff (shown in the README) cites this release and the works it builds on."""
+    import deeplense
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["title"] and cff["authors"] and cff["license"] == "MIT"
+    assert cff["version"] == deeplense.__version__
+    titles = " ".join(r["title"] for r in cff["references"])
+    for work in ("lenstronomy", "pyHalo", "PyAutoLens", "Dark Matter Substructure", "Snakemake"):
+        assert work in titles, work
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

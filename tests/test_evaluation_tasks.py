@@ -25,7 +25,7 @@ SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path):
     cfg = ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"], loss="gaussian_nll",
                       epochs=1, batch_size=8, shuffle_buffer_mb=1)
-    out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT, threads=1)
+    out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
     spec = {"model_name": "reg", "seed": 2, "model": cfg.model_dump(mode="json"), "split": SPLIT}
     m = evaluate_model("reg", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "eval"), split=SPLIT, spec=spec, n_resamples=200)
     t = m["targets"]["source_center_x"]
@@ -91,7 +91,7 @@ def test_cross_dataset_evaluation_on_another_instrument(small_cfg, small_store, 
     raw["datasets"]["blurred"]["instrument"].update(psf_fwhm=0.5, background_rms=0.05)
     other, _ = build_store(load_config(raw), tmp_path / "blurred", dataset="blurred")
     cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1, evaluate_on=["blurred"])
-    out = train_model("shift", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT, threads=1)
+    out = train_model("shift", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
     home = evaluate_model("shift", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "home"), split=SPLIT, n_resamples=50)
     away = evaluate_model("shift", out.checkpoint, other, EvalOutputs.in_dir(tmp_path / "away"), split=SPLIT, n_resamples=50)
     assert away["provenance"]["dataset"] == "blurred" and away["provenance"]["train_dataset"] == "small"

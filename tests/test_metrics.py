@@ -168,3 +168,16 @@ def test_published_values_match_by_preset_or_dataset_name():
     assert {v.model for v in published_for("hst_wfc3", "anomaly")} == {"VAE", "AAE"}  # Model III
     assert {v.value for v in published_for("custom", "anomaly", "model_a")} == {0.932, 0.899, 0.730}  # configs/presets/autolens_model_a.yaml
     assert published_for("custom", "classification", "tiny") == []
+
+
+def test_every_published_value_names_its_work():
+    """The published-values table cites papers and repository folders a reader can open."""
+    from deeplense.report.leaderboard import published_table
+    from deeplense.report.published import PUBLISHED, REFERENCES
+
+    assert {v.reference for v in PUBLISHED} <= set(REFERENCES)
+    sources = published_table()["source"]
+    assert sources.str.contains(r"https://(?:arxiv\.org|doi\.org|github\.com/ML4SCI/DeepLense)").all()
+    assert sources.str.contains(r"\(\d{4}\)|\(GSoC").all()
+    classification = published_table().query("dataset == 'Model A' and task == 'anomaly'")["source"]
+    assert classification.str.contains("2008.12731").all()  # Alexander et al. 2021, unsupervised

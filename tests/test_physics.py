@@ -27,7 +27,7 @@ def test_point_mass_einstein_radius_matches_lenstronomy(mass):
 
 def test_main_lens_of_1e12_msun_has_the_deeplense_einstein_radius():
     theta = point_mass_einstein_radius(1e12, 0.5, 1.0)
-    assert 1.2 < theta < 1.7  # shared/PHYSICS.md: θ_E ≈ 1.2–1.7″ with angular-diameter distances
+    assert 1.2 < theta < 1.7  # θ_E ≈ 1.2–1.7″ with angular-diameter distances
     assert point_mass_einstein_radius(4e12, 0.5, 1.0) == pytest.approx(2 * theta)  # θ_E ∝ √M
 
 

@@ -30,3 +30,16 @@ def test_shard_paths_follow_shard_size():
     cfg = small_config(n=12)
     assert len(plan.shard_paths(cfg, "small")) == 9  # 3 classes × ceil(12 / 5)
     assert plan.shard_paths(cfg, "small")[0] == "results/datasets/small/shards/no_sub/0000.zarr"
+
+
+def test_a_spec_is_its_json_on_the_command_line_and_its_digest_for_snakemake():
+    """The job gets the whole spec; Snakemake records, compares and prints the params by repr: a
+    digest of the whole spec, so the rerun trigger stays exact and a dry run stays readable."""
+    cfg = small_config()
+    spec = plan.simulate_spec(cfg, "small", "cdm")
+    assert json.loads(spec)["class"]["name"] == "cdm" and f"{spec}" == str(spec) and len(spec) > 500
+    assert repr(spec) == f"spec {spec.digest}" and len(repr(spec)) == len("spec sha256:") + 16
+    cfg.datasets["small"].classes[1].params["n_subhalos"] = 6
+    changed = plan.simulate_spec(cfg, "small", "cdm")
+    assert repr(changed) != repr(spec)
+    assert repr(plan.simulate_spec(small_config(), "small", "cdm")) == repr(spec)  # the same config, the same digest

@@ -14,7 +14,7 @@ from deeplense.simulation.seeds import image_seed, image_streams
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "configs" / "presets").glob("*.yaml"))
-# Cost knobs only: pyHalo at its defaults takes seconds per image (PHYSICS.md §2).
+# Cost knobs only: pyHalo at its defaults takes seconds per image (benchmarks/simulate.py).
 CHEAP_PYHALO = {"log_mlow": 8.0, "cone_opening_angle_arcsec": 3.0, "LOS_normalization": 0.0}
 
 

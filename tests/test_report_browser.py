@@ -77,7 +77,7 @@ def chromium_binary() -> str:
     pytest.fail(message)
 
 
-def run_chromium(url: str, *args: str, timeout: float = 120) -> str:
+def run_chromium(url: str, *args: str, timeout: float = 600) -> str:
     """Run headless Chromium on ``url`` with ``args``; returns stdout."""
     with tempfile.TemporaryDirectory() as profile:
         cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args, url]

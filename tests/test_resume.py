@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from deeplense.config import ModelConfig
+from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.training.trainer import TrainOutputs, train_model
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
@@ -26,43 +27,43 @@ def _train_command(spec, store, out, resume: bool) -> list[str]:
 
 
 def test_killed_run_resumes_to_identical_weights(small_store, tmp_path):
-    reference = train_model("ref", CFG, small_store, TrainOutputs.in_dir(tmp_path / "ref"), seed=5, split=SPLIT, threads=1)
+    reference = train_model("ref", CFG, small_store, TrainOutputs.in_dir(tmp_path / "ref"), seed=5, split=SPLIT)
 
     out = tmp_path / "killed"
     spec = json.dumps({"model_name": "ref", "model": CFG.model_dump(mode="json"), "seed": 5, "split": SPLIT})
-    proc = subprocess.Popen(_train_command(spec, small_store, out, resume=True), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    state_file = out / "train_state.pt"
-    deadline = time.monotonic() + 300
-    while not state_file.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    marker = tmp_path / "paused"  # the run waits there, after saving its first epoch, to be killed
+    env = {**os.environ, PAUSE_VARIABLE: "train.epoch_saved", MARKER_VARIABLE: str(marker)}
+    proc = subprocess.Popen(_train_command(spec, small_store, out, resume=True), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)  # as a cluster's OOM killer or time limit would
     proc.wait()
-    assert state_file.exists(), proc.stderr.read().decode()[-2000:]
-    killed_at = torch.load(state_file, weights_only=False)["epoch"]
-    assert killed_at < CFG.epochs - 1 and not (out / "checkpoint.pt").exists()  # really interrupted
+    state_file = out / "train_state.pt"
+    assert torch.load(state_file, weights_only=True)["epoch"] == 0 and not (out / "checkpoint.pt").exists()
 
     done = subprocess.run(_train_command(spec, small_store, out, resume=True), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming ref after epoch" in done.stdout
 
-    a = torch.load(reference.checkpoint, weights_only=False)
-    b = torch.load(out / "checkpoint.pt", weights_only=False)
+    a = torch.load(reference.checkpoint, weights_only=True)
+    b = torch.load(out / "checkpoint.pt", weights_only=True)
     assert a["epoch"] == b["epoch"]
     assert all(torch.equal(a["model_state"][k], b["model_state"][k]) for k in a["model_state"])
     ha, hb = pd.read_csv(reference.history), pd.read_csv(out / "history.csv")
     cols = ["epoch", "train_loss", "val_loss", "val_accuracy", "lr"]
     pd.testing.assert_frame_equal(ha[cols], hb[cols])
-    last_a = torch.load(reference.train_state, weights_only=False)["model_state"]
-    last_b = torch.load(state_file, weights_only=False)["model_state"]
+    last_a = torch.load(reference.train_state, weights_only=True)["model_state"]
+    last_b = torch.load(state_file, weights_only=True)["model_state"]
     assert all(torch.equal(last_a[k], last_b[k]) for k in last_a)
 
 
 def test_resume_ignores_the_state_of_another_config(small_store, tmp_path, capsys):
     out = TrainOutputs.in_dir(tmp_path)
     train_model("a", CFG.model_copy(update={"epochs": 1}), small_store, out, seed=5, split=SPLIT)
-    first = torch.load(out.checkpoint, weights_only=False)["model_state"]
+    first = torch.load(out.checkpoint, weights_only=True)["model_state"]
     other = CFG.model_copy(update={"epochs": 1, "lr": 0.01})
     train_model("a", other, small_store, out, seed=5, split=SPLIT, resume=True)
     assert "saved by another config" in capsys.readouterr().out
-    second = torch.load(out.checkpoint, weights_only=False)["model_state"]
+    second = torch.load(out.checkpoint, weights_only=True)["model_state"]
     assert not all(torch.equal(first[k], second[k]) for k in first)  # retrained, not continued

@@ -120,3 +120,16 @@ def test_atomic_path_keeps_old_output_on_failure(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new" and list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_path_clears_what_a_killed_writer_left(tmp_path):
+    """A SIGKILLed writer leaves its temporary behind; the next write of the same output removes it
+    (and leaves other outputs' temporaries alone)."""
+    target = tmp_path / "store.zarr"
+    left = tmp_path / ".store.zarr.tmp-deadbeef"
+    (left / "image").mkdir(parents=True)
+    other = tmp_path / ".other.zarr.tmp-deadbeef"
+    other.mkdir()
+    with atomic_path(target) as tmp:
+        tmp.mkdir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "store.zarr"]

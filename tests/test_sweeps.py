@@ -34,12 +34,30 @@ def test_sweep_expands_into_datasets_and_models():
 def test_sweep_over_a_distribution_and_bad_paths():
     cfg = load_config(tiny_with_sweep(values=[{"dist": "uniform", "low": 0.5, "high": 1.0}, {"dist": "uniform", "low": 1.0, "high": 2.0}], parameter="classes.vortex.params.length"))
     assert cfg.datasets["tiny__vmass_1"].classes[2].params["length"] == {"dist": "uniform", "low": 1.0, "high": 2.0}
-    with pytest.raises(ConfigError, match=r"sweeps: sweeps.vmass.parameter = 'classes.wimp.params.mass': no item named 'wimp'"):
+    with pytest.raises(ConfigError, match=r"sweeps.vmass.parameter = 'classes.wimp.params.mass': in dataset tiny: no item named 'wimp'; allowed: no_sub, cdm, vortex"):
         load_config(tiny_with_sweep(parameter="classes.wimp.params.mass"))
-    with pytest.raises(ConfigError, match=r"sweeps.vmass.dataset = 'nope' is not a dataset"):
+    with pytest.raises(ConfigError, match=r"sweeps.vmass.dataset = 'nope': not a dataset; allowed: tiny"):
         load_config(tiny_with_sweep(dataset="nope"))
-    with pytest.raises(ConfigError, match=r"datasets.tiny__vmass_1.classes\[2\].n_images = -1: Input should be greater than 0"):
+
+
+def test_sweep_errors_name_the_sweep_as_written():
+    """A problem in a generated dataset is told at the sweep value that caused it; one the base
+    dataset has too is reported once, at the base dataset; never under a generated name."""
+    with pytest.raises(ConfigError) as err:
         load_config(tiny_with_sweep(parameter="classes.vortex.n_images", values=[10, -1]))
+    assert "sweeps.vmass.values[1] = -1: gives datasets.tiny.classes[2].n_images = -1: Input should be greater than 0" in str(err.value)
+    raw = tiny_with_sweep(parameter="classes.vortex.params.masss")
+    raw["datasets"]["tiny"]["classes"][0]["n_images"] = 0
+    with pytest.raises(ConfigError) as err:
+        load_config(raw, "bad.yaml")
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "invalid config bad.yaml:",
+        "  datasets.tiny.classes[0].n_images = 0: Input should be greater than 0",
+        "  sweeps.vmass.parameter = 'classes.vortex.params.masss': gives datasets.tiny.classes[2].params.masss: "
+        "unknown field; did you mean 'mass'? allowed: n_vortices, n_points, mass, length, offset_max",
+    ], lines
+    assert "__vmass" not in str(err.value)
 
 
 def test_sensitivity_table_and_plot(tmp_path):

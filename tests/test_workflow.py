@@ -15,6 +15,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -82,7 +84,7 @@ def test_checkpoint_metrics_and_figures(tiny_run):
     model_dir = tiny_run / "results/models/resnet18"
     import torch
 
-    state = torch.load(model_dir / "checkpoint.pt", weights_only=False)
+    state = torch.load(model_dir / "checkpoint.pt", weights_only=True)
     assert state["classes"] == ["no_sub", "cdm", "vortex"] and state["architecture"] == "resnet18"
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert set(metrics["auc_per_class"]) == {"no_sub", "cdm", "vortex"}
@@ -182,55 +184,77 @@ def test_adding_a_model_reruns_only_its_training(tiny_run, tmp_path):
     assert planned_jobs(tiny_run, edited_tiny(tmp_path, add)) == {"train_model": 1, "evaluate_model": 1, "leaderboard": 1, "all": 1}
 
 
-def _start(workdir: Path) -> subprocess.Popen:
-    """The restart command of `make run`: clear a stale lock, then the local profile."""
+def _start(workdir: Path, pause_at: str | None = None) -> subprocess.Popen:
+    """The restart command of `make run`: clear a stale lock, then the local profile. With
+    ``pause_at``, the first job to reach that pause point (deeplense.pause_points) waits there."""
     subprocess.run([str(SNAKEMAKE.with_name("deeplense")), "unlock-stale", "--directory", str(workdir)], check=True, env=ENV)
+    env = {**ENV, PAUSE_VARIABLE: pause_at, MARKER_VARIABLE: str(workdir / "paused")} if pause_at else ENV
+    (workdir / "paused").unlink(missing_ok=True)
     cmd = snakemake_cmd(workdir, "--profile", str(ROOT / "profiles" / "local"), "--cores", "1")
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
 
 
-def _kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> None:
-    """SIGKILL the whole run (Snakemake and its jobs) as soon as ``ready()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert proc.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline, "timed out waiting for the kill point"
-        time.sleep(0.2)
+def _kill_when_paused(proc: subprocess.Popen, workdir: Path) -> None:
+    """SIGKILL the whole run (Snakemake and its jobs) once a job waits at the pause point: the
+    kill lands at that exact place, however busy the machine is."""
+    while not (workdir / "paused").exists():
+        assert proc.poll() is None, "the run ended before reaching its pause point"
+        time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
+def _leftovers(workdir: Path) -> list[Path]:
+    """Temporaries of killed writers still lying in results/."""
+    return [p for p in (workdir / "results").rglob(".*.tmp-*")]
+
+
 @pytest.mark.e2e
 def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
-    """Killed mid-simulation and again mid-training (SIGKILL, no clean-up), restarted with the
-    same command on 1 core: the store is byte-identical and the metrics equal those of the
-    uninterrupted 2-core run."""
+    """Killed (SIGKILL, no clean-up) after the first simulation shard, again with the store
+    written but not yet renamed into place, and again mid-training; restarted with the same
+    command on 1 core: the store, the trained weights and the predictions are bit-identical to
+    those of the uninterrupted 2-core run."""
     work = tmp_path / "killed"
     shards = work / "results/datasets/tiny/shards"
-    proc = _start(work)
-    _kill_when(proc, lambda: len(list(shards.glob("*/*.zarr"))) >= 1)
-    assert len(list(shards.glob("*/*.zarr"))) < 6  # really cut mid-simulation
-    # a shard being written exists only under a hidden temporary name, never as an output
-    for part in shards.glob("*/*.zarr"):
+    store = work / "results/datasets/tiny/dataset.zarr"
+    proc = _start(work, "simulate.shard_written")
+    _kill_when_paused(proc, work)
+    assert len(list(shards.glob("*/*.zarr"))) == 1  # cut after exactly one shard
+    for part in shards.glob("*/*.zarr"):  # a shard appears only complete
         assert (part / "zarr.json").is_file()
 
-    train_log = work / "results/logs/train/resnet18.log"
-    proc = _start(work)
-    _kill_when(proc, lambda: train_log.exists() and "train resnet18" in train_log.read_text(errors="ignore"))
+    proc = _start(work, "store.before_rename")
+    _kill_when_paused(proc, work)
+    assert len(list(shards.glob("*/*.zarr"))) == 6 and not store.exists()
+    assert [p.name.split(".tmp-")[0] for p in _leftovers(work)] == [".dataset.zarr"]  # written, never renamed
+
+    proc = _start(work, "train.step_done")
+    _kill_when_paused(proc, work)
+    assert store.exists() and not _leftovers(work)
     assert not (work / "results/models/resnet18/metrics.json").exists()
 
     proc = _start(work)
-    assert proc.wait(timeout=900) == 0
-    a = tiny_run / "results/datasets/tiny/dataset.zarr"
-    b = work / "results/datasets/tiny/dataset.zarr"
+    assert proc.wait(timeout=1200) == 0
+    assert not _leftovers(work)
+    a, b = tiny_run / "results/datasets/tiny/dataset.zarr", store
     assert xr.open_zarr(a).attrs["content_hash"] == xr.open_zarr(b).attrs["content_hash"]
-    for chunk in (a / "image").rglob("*"):
-        if chunk.is_file():
-            assert chunk.read_bytes() == (b / chunk.relative_to(a)).read_bytes(), chunk
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for name in files:  # every chunk and every metadata file, provenance included
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    import torch
+
+    for model in yaml.safe_load(TINY.read_text())["models"]:
+        wa = torch.load(tiny_run / f"results/models/{model}/checkpoint.pt", weights_only=True)
+        wb = torch.load(work / f"results/models/{model}/checkpoint.pt", weights_only=True)
+        assert wa["epoch"] == wb["epoch"] and all(torch.equal(wa["model_state"][k], wb["model_state"][k]) for k in wa["model_state"]), model
+        pa = (tiny_run / f"results/models/{model}/predictions.csv").read_bytes()
+        assert pa == (work / f"results/models/{model}/predictions.csv").read_bytes(), model
     m1 = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())
     m2 = json.loads((work / "results/models/resnet18/metrics.json").read_text())
-    for key in ("accuracy", "auc_macro", "auc_micro", "auc_per_class", "confusion_matrix", "checkpoint_epoch", "dataset_hash"):
-        assert m1[key] == pytest.approx(m2[key], abs=1e-6) if isinstance(m1[key], float) else m1[key] == m2[key], key
+    for key in ("accuracy", "auc_macro", "auc_micro", "auc_per_class", "confusion_matrix", "checkpoint_epoch", "dataset_hash", "ci"):
+        assert m1[key] == m2[key], key
 
 
 @pytest.mark.parametrize(

@@ -73,17 +73,17 @@ def evaluate_model(
     *,
     split: dict[str, float],
     spec: dict[str, Any] | None = None,
-    threads: int = 1,
     n_resamples: int = N_RESAMPLES,
 ) -> dict[str, Any]:
     """Evaluate model ``name`` from ``checkpoint`` on the test split (fractions ``split``) of
     ``store``, its own dataset or another one (domain shift), and write ``outputs``. ``spec`` is
-    the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance."""
+    the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance.
+    torch runs on the threads the model trained with, so predictions do not depend on the job."""
     import torch
 
-    torch.set_num_threads(max(1, threads))
-    ds = open_dataset(store)
     model, state = load_checkpoint(checkpoint)
+    torch.set_num_threads(state["threads"])
+    ds = open_dataset(store)
     if list(ds.attrs["classes"]) != state["classes"]:
         raise ValueError(f"{store} has classes {ds.attrs['classes']}, model {name} was trained on {state['classes']}")
     task = task_from_state(state["task_state"])

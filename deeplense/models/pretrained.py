@@ -16,13 +16,15 @@ import torch
 import torch.nn as nn
 from timm.models import adapt_input_conv
 
+from deeplense.torch_io import load_plain
+
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict in ``path``: a bare state dict, or a deeplense checkpoint's ``model_state``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights {path} do not exist (no hub downloads here)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_plain(path)
     if isinstance(state, dict) and "model_state" in state:
         state = state["model_state"]
     if not isinstance(state, dict):

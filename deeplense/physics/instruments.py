@@ -41,7 +41,7 @@ def custom() -> dict:
 @register_instrument("deeplense_model_i")
 def deeplense_model_i() -> dict:
     """DeepLense "Model I": 150×150 at 0.05″/px, Gaussian PSF FWHM 0.087″, background rms 1e-2,
-    exposure 10^U(3, 3.5) s with Poisson noise (shared/PHYSICS.md §1)."""
+    exposure 10^U(3, 3.5) s with Poisson noise (ML4SCI DeepLense, Model I simulations)."""
     return {
         "num_pix": 150,
         "pixel_scale": 0.05,

@@ -1,7 +1,7 @@
 """The one place pyHalo is used: draw a realization of one of its presets, seeded per image, and
 turn its halos into renderer-independent ``Component``s with their redshifts.
 
-pyHalo 1.4.6 facts handled here (shared/PHYSICS.md §2):
+pyHalo 1.4.6 facts handled here:
 - it draws from the global ``numpy.random``: ``realize`` seeds it from the image's own stream;
 - it calls ``np.trapz``, removed in numpy 2.4: restored below as ``np.trapezoid``, once;
 - ``lensing_quantities()`` returns a ``numerical_alpha_class`` lenstronomy 1.14 no longer takes

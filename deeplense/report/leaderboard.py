@@ -109,7 +109,7 @@ def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:
 
 
 def published_table() -> pd.DataFrame:
-    """Every published value (PHYSICS.md §4) with the preset that reproduces its dataset."""
+    """Every published value (with its source) with the preset that reproduces its dataset."""
     return pd.DataFrame([v.as_row() for v in PUBLISHED])
 
 

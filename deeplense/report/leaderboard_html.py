@@ -104,9 +104,9 @@ def _table(headers: list[str], rows: list[list[tuple[str, str]]], cls: str, tabl
 
 
 def published_cells(published: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, str]]]]:
-    columns = ["dataset", "preset", "task", "model", "metric", "value", "note"]
+    columns = ["dataset", "preset", "task", "model", "metric", "value", "note", "source"]
     rows = [[(f"{r[c]:.4f}" if c == "value" else str(r[c]), str(r[c])) for c in columns] for _, r in published.iterrows()]
-    return ["DeepLense dataset", "our instrument preset / dataset", "task", "model", "metric", "published value", "note"], rows
+    return ["DeepLense dataset", "our instrument preset / dataset", "task", "model", "metric", "published value", "note", "source"], rows
 
 
 def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame) -> str:
@@ -114,7 +114,6 @@ def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame) -> str:
     headers, rows = display_cells(table)
     ours = _table(headers, rows, "leaderboard sortable", "leaderboard") if rows else "<p>No model was evaluated.</p>"
     pub_headers, pub_rows = published_cells(published)
-    source = html.escape(str(published["source"].iloc[0])) if not published.empty else ""
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>deeplense leaderboard</title>"
         f"<style>{STYLE}</style></head><body>"
@@ -125,7 +124,8 @@ def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame) -> str:
         + ours
         + "<h2>Published DeepLense values (different data, for orientation)</h2>"
         "<p class='note'>Measured by the DeepLense groups on their own simulations, splits and checkpoints "
-        f"({source}); not comparable one to one with the table above. Matched by instrument preset or preset dataset name, and task.</p>"
+        "(single runs, the work each value comes from in the last column); not comparable one to one with the table above. "
+        "Matched by instrument preset or preset dataset name, and task.</p>"
         + _table(pub_headers, pub_rows, "published sortable", "published")
         + f"<script>{SORT_SCRIPT}</script></body></html>"
     )

@@ -13,6 +13,8 @@ import xarray as xr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from deeplense.config import StorageSettings
+from deeplense.errors import DeeplenseError
+from deeplense.pause_points import pause_point
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.provenance import software_versions
 from deeplense.storage.shard_store import open_shard, write_zarr
@@ -65,7 +67,7 @@ def image_encoding(layout: StoreLayout, image_shape: tuple[int, int, int], stora
     return enc
 
 
-class StoreError(ValueError):
+class StoreError(DeeplenseError):
     """A store or shard that is missing, incomplete or corrupt; the message names it."""
 
 
@@ -189,6 +191,7 @@ def combine_shards(
     encoding = {"image": image_encoding(layout, image_shape, storage)}
     with atomic_path(out) as tmp:
         write_zarr(ds, tmp, encoding)
+        pause_point("store.before_rename")
     return digest
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from deeplense.pause_points import pause_point
 from deeplense.simulation.shards import ShardResult
 from deeplense.storage.atomic import atomic_path
 
@@ -44,6 +45,7 @@ def write_shard(
     """Write one shard; it appears at ``path`` only once complete."""
     with atomic_path(path) as tmp:
         write_zarr(shard_to_xarray(result, class_name, units, renderer), tmp)
+    pause_point("simulate.shard_written")
 
 
 def open_shard(path: str | Path) -> xr.Dataset:

@@ -1,6 +1,8 @@
 """Checkpoints. ``checkpoint.pt``: the selected model with what evaluation needs (written once,
 when training ends). ``train_state.pt``: everything to continue a run exactly (model, optimiser,
-schedule, random-number states, history, best model), rewritten atomically after every epoch."""
+schedule, random-number states, history, best model), rewritten atomically after every epoch.
+Both hold tensors and plain data only and load with ``torch.load(weights_only=True)``
+(``deeplense.torch_io``): a checkpoint from someone else cannot run code."""
 
 from __future__ import annotations
 
@@ -9,15 +11,14 @@ from typing import Any
 
 import torch
 
-from deeplense.storage.atomic import atomic_path
+from deeplense.torch_io import UnsafeCheckpointError, load_plain, save_plain
 
 TRAIN_STATE_NAME = "train_state.pt"
 
 
 def save(state: dict[str, Any], path: str | Path) -> None:
-    """Write ``state`` with torch.save, atomically: a kill mid-write leaves the previous file."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write ``state`` (tensors and plain data) atomically: a kill mid-write leaves the previous file."""
+    save_plain(state, path)
 
 
 def load_train_state(path: str | Path, fingerprint: str) -> dict[str, Any] | None:
@@ -26,7 +27,11 @@ def load_train_state(path: str | Path, fingerprint: str) -> dict[str, Any] | Non
     path = Path(path)
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = load_plain(path)
+    except UnsafeCheckpointError as e:  # an older deeplense's state, or not ours: never unpickled
+        print(f"{e}\ntraining from the start")
+        return None
     if state.get("fingerprint") != fingerprint:
         print(f"{path}: saved by another config, dataset or seed; training from the start")
         return None
@@ -51,7 +56,7 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the model of a checkpoint, in eval mode, with its metadata."""
     from deeplense.models.registry import create_model
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_plain(path)
     model = create_model(
         state["architecture"],
         in_chans=state["in_chans"],

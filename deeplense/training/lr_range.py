@@ -1,6 +1,7 @@
 """The learning-rate range test (Smith 2017, fastai's ``lr_find``): train from the initial weights
 while the learning rate grows exponentially, record the smoothed loss, stop when it diverges, and
-suggest the rate where it falls fastest.
+suggest the rate where it falls fastest. A curve that never falls clearly (by ``MIN_DROP`` of its
+starting value before it diverges) gets no suggestion: its steepest point would be noise.
 
 Written here rather than with torch-lr-finder: that package drives a ``(model, criterion)`` pair,
 while deeplense's tasks compute their loss from the model itself (autoencoder objectives, the
@@ -24,19 +25,35 @@ from deeplense.training.steps import train_step
 from deeplense.training.trainer import prepare
 
 
+# The smoothed loss must fall by this fraction of its starting value for a suggestion.
+MIN_DROP = 0.1
+
+
 @dataclass(frozen=True)
 class LRRange:
-    """Learning rates tried, the smoothed loss at each, and the suggested peak learning rate."""
+    """Learning rates tried, the smoothed loss at each, and the suggested peak learning rate
+    (None when the loss shows no clear descent)."""
 
     lrs: np.ndarray
     losses: np.ndarray
-    suggestion: float
+    suggestion: float | None
+
+    def summary(self) -> str:
+        if self.suggestion is None:
+            low, high = float(np.nanmin(self.losses)), float(self.losses[0])
+            return (
+                f"no clear descent: the smoothed loss fell from {high:.4g} to at most {low:.4g} "
+                f"(less than {MIN_DROP:.0%}) between lr {self.lrs[0]:.2g} and {self.lrs[-1]:.2g}; no suggestion "
+                "(try a wider range, more steps, or check that the model can learn this data)"
+            )
+        return f"suggested peak learning rate {self.suggestion:.3g} (steepest descent)"
 
 
-def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float:
-    """The learning rate where the smoothed loss falls fastest (steepest negative slope in log lr)."""
-    if lrs.size < 3:
-        return float(lrs[0])
+def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float | None:
+    """The learning rate where the smoothed loss falls fastest (steepest negative slope in log lr),
+    or None when it never falls by ``MIN_DROP`` of its starting value."""
+    if lrs.size < 3 or not losses.min() < (1 - MIN_DROP) * losses[0]:
+        return None
     slope = np.gradient(losses, np.log(lrs))
     return float(lrs[int(np.argmin(slope))])
 
@@ -52,12 +69,11 @@ def lr_range_test(
     steps: int = 100,
     smoothing: float = 0.98,
     diverge: float = 4.0,
-    threads: int = 1,
 ) -> LRRange:
     """Run the range test for model config ``cfg`` on the training split of ``store``."""
     if not 0 < start_lr < end_lr:
         raise ValueError(f"lr range: start_lr ({start_lr}) must be positive and below end_lr ({end_lr})")
-    setup = prepare(cfg, store, seed=seed, split=split, threads=threads)
+    setup = prepare(cfg, store, seed=seed, split=split)
     model, task, dev = setup.model, setup.task, setup.device
     data = setup.stream(setup.splits["train"], train=True)
     optimizer = build_optimizer(cfg.model_copy(update={"lr": start_lr}), model.parameters())
@@ -92,9 +108,12 @@ def write_lr_range(result: LRRange, png: str | Path, csv: str | Path, title: str
     """The loss-vs-learning-rate plot (log axis, suggestion marked) and its table."""
     fig, ax = figure(figsize=(6, 4))
     ax.plot(result.lrs, result.losses, color="#0072B2")
-    ax.axvline(result.suggestion, color="#D55E00", linestyle="--", label=f"steepest descent: {result.suggestion:.2g}")
+    if result.suggestion is not None:
+        ax.axvline(result.suggestion, color="#D55E00", linestyle="--", label=f"steepest descent: {result.suggestion:.2g}")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.95, "no clear descent: no suggestion", transform=ax.transAxes, ha="center", va="top", color="#D55E00")
     ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)", title=title)
-    ax.legend()
     save(fig, png)
     with atomic_path(csv) as tmp:
         pd.DataFrame({"lr": result.lrs, "loss": result.losses}).to_csv(tmp, index=False)

@@ -2,9 +2,14 @@
 checkpoint on the monitored validation figure, stop early when it stalls, save everything to
 continue after a kill, and write history and provenance beside the checkpoint.
 
-Determinism: the model's initial weights come from ``seed``; the data order from (seed, epoch);
-torch's random state is saved with every epoch. So a run resumed after a kill reaches the same
-weights as one that was never interrupted (on the CPU; torch's deterministic algorithms are on).
+Determinism (on the CPU, torch's deterministic algorithms on): the initial weights come from
+``seed``; the batches, their augmentation and noise from (seed, epoch, batch), whatever the
+number of loader workers; torch's random state is saved with every epoch, so a run resumed after a
+kill reaches the same weights as one never interrupted. torch runs on the model's own ``threads``,
+never on what the scheduler grants the job: with the same inputs, 1- and 2-thread CPU torch
+differ in the last bits from the first step, because the batch-norm batch statistics (forward)
+and the convolution weight gradients (backward) are reductions split across threads; the optimiser
+step and the data are thread-independent. So ``threads`` is part of the model's config and hash.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from deeplense.data.normalisation import image_stats
 from deeplense.data.splits import dataset_splits
 from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.models.registry import create_model
+from deeplense.pause_points import pause_point
 from deeplense.storage.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.storage.provenance import git_commit, software_versions
@@ -85,10 +91,11 @@ class Setup:
         )
 
 
-def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, float], threads: int = 1, device: str = "auto") -> Setup:
+def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, float], device: str = "auto") -> Setup:
     """Open the store, fix the task's samples and target statistics (training split only) and
-    build the model with seeded initial weights, deterministic algorithms on."""
-    torch.set_num_threads(max(1, threads))
+    build the model with seeded initial weights, on the config's torch threads, deterministic
+    algorithms on."""
+    torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     ds = open_dataset(store)
@@ -144,6 +151,7 @@ def _train_epoch(model, loader, task, optimizer, schedule, device, scaler, desc:
                 continue
             images, targets = device.batch(images), targets.to(device.device)
             loss = train_step(model, task, optimizer, images, targets, device, scaler)
+            pause_point("train.step_done")
             schedule.batch_end()
             total += loss * targets.shape[0]
             seen += targets.shape[0]
@@ -165,7 +173,6 @@ def train_model(
     *,
     seed: int,
     split: dict[str, float],
-    threads: int = 1,
     resume: bool = False,
     device: str = "auto",
 ) -> TrainOutputs:
@@ -173,7 +180,7 @@ def train_model(
 
     ``resume``: continue from the run's saved state (same config, data and seed) if there is one.
     """
-    setup = prepare(cfg, store, seed=seed, split=split, threads=threads, device=device)
+    setup = prepare(cfg, store, seed=seed, split=split, device=device)
     ds, task, splits, stats, dev, model = setup.ds, setup.task, setup.splits, setup.stats, setup.device, setup.model
     in_chans, img_size = setup.in_chans, setup.img_size
     train_data = setup.stream(splits["train"], train=True)
@@ -182,9 +189,7 @@ def train_model(
     val_loader = make_loader(setup.stream(val_split, train=False), cfg.num_workers)
     maximise = cfg.monitor in MAXIMISED
     optimizer = build_optimizer(cfg, model.parameters())
-    # each DataLoader worker may end its share with one partial batch
-    steps_per_epoch = len(train_data) + (cfg.num_workers if cfg.num_workers > 1 else 0)
-    schedule = build_schedule(cfg, optimizer, steps_per_epoch, maximise)
+    schedule = build_schedule(cfg, optimizer, len(train_data), maximise)
     scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None
 
     fingerprint = f"{cfg.config_hash(seed, split)}|{ds.attrs['content_hash']}"
@@ -237,6 +242,7 @@ def train_model(
             outputs.train_state,
         )
         write_history(history, outputs.history)
+        pause_point("train.epoch_saved")
     if log:
         log.close()
 
@@ -254,6 +260,7 @@ def train_model(
         "monitor": cfg.monitor,
         "monitor_value": best["value"],
         "seed": seed,
+        "threads": cfg.threads,
         "config_hash": cfg.config_hash(seed, split),
         "dataset": ds.attrs["dataset"],
         "dataset_hash": ds.attrs["content_hash"],
@@ -280,7 +287,7 @@ def train_model(
         "stopped_early": stopped_early,
         "device": str(dev.device),
         "mixed_precision": str(dev.autocast_dtype) if dev.autocast_dtype else None,
-        "threads": threads,
+        "threads": cfg.threads,
         "software": software_versions(TRAINING_PACKAGES),
         "git_commit": git_commit(),
     }

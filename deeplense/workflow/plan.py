@@ -3,29 +3,80 @@
 Each rule gets a *spec*: canonical JSON of exactly the settings its output depends on (plus the
 deeplense version). Snakemake's params trigger compares specs, so changing one class's physics
 reruns that class's shards and what depends on them, and nothing else.
+
+A spec is a :class:`Spec`: a ``str`` holding the whole JSON, which is what the job's command line
+gets (``{params.spec:q}``), whose ``repr`` is its digest, ``spec sha256:<16 hex>``. Snakemake records
+and compares a param by its ``repr`` (and prints it in a job's ``reason:``), so the trigger
+compares digests of the full spec: exact (a 64-bit digest of the canonical JSON), and a dry run
+prints a line instead of kilobytes of JSON per job. The alternatives were weighed: a separate
+digest param beside an output-derived spec param (Snakemake leaves derived params out of the
+trigger) needs every rule edited; the spec in a file written by an input function writes files
+during dry runs and needs the file to reach cluster jobs. Should Snakemake ever compare params by
+their full text instead of ``repr``, the trigger stays exact and only the printing grows back.
+Outputs recorded by a version that compared the JSON itself are rerun once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import deeplense
-from deeplense.config import ConfigError, ExperimentConfig, dump_json, load_config
+from deeplense.config import ConfigError, ExperimentConfig, dump_json, load_config, read_yaml
 from deeplense.simulation.shards import shard_count
 
 RESULTS = "results"  # every output lives under this folder of the working directory
 
 
-def load_or_exit(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
-    """Validate the Snakemake config; on error print the problems and stop before any job runs."""
+class Spec(str):
+    """A rule's spec: the canonical JSON as text, its digest as ``repr`` (see the module docstring)."""
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"spec {self.digest}"
+
+
+def _exit(error: ConfigError) -> None:
+    print(f"deeplense: {error}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def read_yaml_or_exit(path: str | Path) -> None:
+    """Stop, naming the file, line and column, if ``path`` is not valid YAML (or repeats a key):
+    Snakemake's own message for a config file does not name it."""
     try:
-        return load_config(raw, source)
+        read_yaml(path)
     except ConfigError as e:
-        print(f"deeplense: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+        _exit(e)
+
+
+def load_or_exit(
+    raw: dict[str, Any],
+    files: Sequence[str | Path] = (),
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    build_models: bool = True,
+) -> ExperimentConfig:
+    """Validate the Snakemake config (read from ``files``, with ``--config`` ``overrides``); on
+    error print the problems, naming the files, and stop before any job runs."""
+    source = ", ".join(str(f) for f in files) or "config"
+    if overrides:
+        source += " with --config " + " ".join(f"{k}={v}" for k, v in overrides.items())
+    for path in files:
+        read_yaml_or_exit(path)  # a repeated key: Snakemake keeps the last one silently
+    try:
+        return load_config(raw, source, build_models=build_models)
+    except ConfigError as e:
+        _exit(e)
+        raise
 
 
 # ---- paths -------------------------------------------------------------------------------------
@@ -65,16 +116,20 @@ def backend_pattern(cfg: ExperimentConfig, backend: str) -> str:
 
 
 # ---- specs -------------------------------------------------------------------------------------
+def _spec(content: dict[str, Any]) -> Spec:
+    return Spec(dump_json(content))
+
+
 def _dataset_physics(cfg: ExperimentConfig, dataset: str) -> dict[str, Any]:
     """The dataset's settings shared by all its classes (everything but classes and split)."""
     return cfg.datasets[dataset].model_dump(mode="json", exclude={"classes", "split"})
 
 
-def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> str:
+def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> Spec:
     """What a shard of class ``cls`` depends on: shared physics, this class, seed, shard size."""
     ds = cfg.datasets[dataset]
     (class_cfg,) = [c for c in ds.classes if c.name == cls]
-    return dump_json(
+    return _spec(
         {
             "version": deeplense.__version__,
             "seed": cfg.seed,
@@ -86,9 +141,9 @@ def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> str:
     )
 
 
-def store_spec(cfg: ExperimentConfig, dataset: str) -> str:
+def store_spec(cfg: ExperimentConfig, dataset: str) -> Spec:
     """What the combined store depends on: the whole dataset config, seed and storage layout."""
-    return dump_json(
+    return _spec(
         {
             "version": deeplense.__version__,
             "seed": cfg.seed,
@@ -99,10 +154,10 @@ def store_spec(cfg: ExperimentConfig, dataset: str) -> str:
     )
 
 
-def model_spec(cfg: ExperimentConfig, model: str) -> str:
+def model_spec(cfg: ExperimentConfig, model: str) -> Spec:
     """What training and evaluation of ``model`` depend on (the dataset enters as an input file)."""
     m = cfg.models[model]
-    return dump_json(
+    return _spec(
         {
             "version": deeplense.__version__,
             "seed": cfg.seed,
@@ -113,13 +168,13 @@ def model_spec(cfg: ExperimentConfig, model: str) -> str:
     )
 
 
-def sweep_spec(cfg: ExperimentConfig, sweep: str) -> str:
+def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
     """What a sweep's sensitivity plot depends on: its points, parameter and metric."""
     from deeplense.workflow.sweeps import SweepConfig, sweep_points
 
     spec = SweepConfig.model_validate(cfg.sweeps[sweep])
     points = sweep_points(cfg.model_dump(mode="json"), sweep)
-    return dump_json({"version": deeplense.__version__, "sweep": sweep, "parameter": spec.parameter, "metric": spec.metric, "points": points})
+    return _spec({"version": deeplense.__version__, "sweep": sweep, "parameter": spec.parameter, "metric": spec.metric, "points": points})
 
 
 def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
@@ -138,9 +193,9 @@ def cross_evaluations(cfg: ExperimentConfig) -> list[tuple[str, str]]:
     return [(name, other) for name, m in cfg.models.items() for other in m.evaluate_on if other != m.dataset]
 
 
-def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> str:
+def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> Spec:
     """The model's spec, with the split fractions of ``dataset`` (whose test split is used)."""
     spec = parse_spec(model_spec(cfg, model))
     spec["split"] = cfg.datasets[dataset].split.model_dump(mode="json")
     spec["eval_dataset"] = dataset
-    return dump_json(spec)
+    return _spec(spec)

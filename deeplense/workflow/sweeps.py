@@ -16,12 +16,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
+
+from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, nested, problem
 
 
-class SweepConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SweepConfig(StrictModel):
     dataset: str = Field(description="dataset whose parameter is varied")
     parameter: str = Field(description="dotted path in the dataset config; list items (classes) by name")
     values: list[Any] = Field(min_length=2, description="the grid: numbers or distributions")
@@ -33,26 +33,32 @@ def point_name(base: str, sweep: str, index: int) -> str:
     return f"{base}__{sweep}_{index}"
 
 
-def _set(node: Any, path: list[str], value: Any, where: str) -> None:
+def _chosen_models(models: dict[str, Any], sweep: SweepConfig) -> list[str]:
+    """The models trained at every point: the sweep's list, or every model on its dataset."""
+    if sweep.models is not None:
+        return sweep.models
+    return [m for m, cfg in models.items() if isinstance(cfg, dict) and cfg.get("dataset") == sweep.dataset]
+
+
+def _set(node: Any, path: list[str], value: Any) -> None:
     """Set ``path`` in a nested dict/list config; list items are found by their ``name``."""
     key, rest = path[0], path[1:]
     if isinstance(node, list):
         matches = [item for item in node if isinstance(item, dict) and item.get("name") == key]
         if not matches:
             names = [item.get("name") for item in node if isinstance(item, dict)]
-            raise ValueError(f"{where}: no item named {key!r}; available: {names}")
-        child_holder, child_key = matches[0], None
+            raise ValueError(f"no item named {key!r}; allowed: {', '.join(map(str, names))}")
         if not rest:
-            raise ValueError(f"{where}: the path must end in a field, not the item {key!r}")
-        _set(child_holder, rest, value, where)
+            raise ValueError(f"the path must end in a field, not the item {key!r}")
+        _set(matches[0], rest, value)
         return
     if not isinstance(node, dict):
-        raise ValueError(f"{where}: cannot descend into {node!r} at {key!r}")
+        raise ValueError(f"cannot descend into {node!r} at {key!r}")
     if not rest:
         node[key] = value
         return
     node.setdefault(key, {})
-    _set(node[key], rest, value, where)
+    _set(node[key], rest, value)
 
 
 def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
@@ -65,19 +71,25 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
     models = out.setdefault("models", {}) or {}
     out["models"] = models
     for name, spec in sweeps.items():
-        sweep = SweepConfig.model_validate(spec)
-        where = f"sweeps.{name}"
+        at = ("sweeps", name)
+        try:
+            sweep = SweepConfig.model_validate(spec)
+        except ValidationError as e:
+            raise nested(e, *at) from None
         if sweep.dataset not in datasets:
-            raise ValueError(f"{where}.dataset = {sweep.dataset!r} is not a dataset; allowed: {', '.join(datasets)}")
-        chosen = sweep.models if sweep.models is not None else [m for m, cfg in models.items() if cfg.get("dataset") == sweep.dataset]
-        for model in chosen:
+            raise problem(f"not a dataset; allowed: {', '.join(datasets)}", *at, "dataset", value=sweep.dataset)
+        chosen = _chosen_models(models, sweep)
+        for i, model in enumerate(chosen):
             if model not in models:
-                raise ValueError(f"{where}.models: {model!r} is not a model; allowed: {', '.join(models)}")
+                raise problem(f"not a model; allowed: {', '.join(models)}", *at, "models", i, value=model)
         base = raw["datasets"][sweep.dataset]
         for i, value in enumerate(sweep.values):
             point = point_name(sweep.dataset, name, i)
             dataset = copy.deepcopy(base)
-            _set(dataset, sweep.parameter.split("."), value, f"{where}.parameter = {sweep.parameter!r}")
+            try:
+                _set(dataset, sweep.parameter.split("."), value)
+            except ValueError as e:
+                raise problem(f"in dataset {sweep.dataset}: {e}", *at, "parameter", value=sweep.parameter) from None
             datasets[point] = dataset
             for model in chosen:
                 models[point_name(model, name, i)] = {**raw["models"][model], "dataset": point}
@@ -87,10 +99,54 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
 def sweep_points(raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """(value, model, dataset) of every point of sweep ``name`` of a raw config."""
     sweep = SweepConfig.model_validate(raw["sweeps"][name])
-    models = raw.get("models") or {}
-    chosen = sweep.models if sweep.models is not None else [m for m, cfg in models.items() if cfg.get("dataset") == sweep.dataset]
+    chosen = _chosen_models(raw.get("models") or {}, sweep)
     return [
         {"value": value, "model": point_name(model, name, i), "base_model": model, "dataset": point_name(sweep.dataset, name, i)}
         for i, value in enumerate(sweep.values)
         for model in chosen
     ]
+
+
+def _origins(raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int, str, SweepConfig]]:
+    """(section, generated name) → (sweep, index of its value, base name, the sweep) for every
+    dataset and model the raw config's sweeps generate."""
+    out: dict[tuple[str, str], tuple[str, int, str, SweepConfig]] = {}
+    sweeps = raw.get("sweeps")
+    for name, spec in sweeps.items() if isinstance(sweeps, dict) else ():
+        try:
+            sweep = SweepConfig.model_validate(spec)
+        except ValidationError:
+            continue
+        models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+        for i in range(len(sweep.values)):
+            out["datasets", point_name(sweep.dataset, name, i)] = (name, i, sweep.dataset, sweep)
+            for model in _chosen_models(models, sweep):
+                out["models", point_name(model, name, i)] = (name, i, model, sweep)
+    return out
+
+
+def as_written(problems: list[Problem], raw: dict[str, Any]) -> list[Problem]:
+    """Problems found in the datasets and models a sweep generated, told as the user wrote the
+    sweep: one its base dataset or model has too is dropped (it is reported there); a field name
+    the parameter path invents is blamed on ``sweeps.<name>.parameter``; any other on the value
+    that caused it, ``sweeps.<name>.values[i]``."""
+    origins = _origins(raw)
+    if not origins:
+        return problems
+    seen = {(p.loc, p.message) for p in problems}
+    out = []
+    for p in problems:
+        origin = origins.get(tuple(p.loc[:2])) if len(p.loc) >= 2 else None  # type: ignore[arg-type]
+        if origin is None:
+            out.append(p)
+            continue
+        sweep_name, index, base, sweep = origin
+        in_base = Problem((p.loc[0], base, *p.loc[2:]), p.message, p.value, p.kind)
+        if (in_base.loc, p.message) in seen:
+            continue
+        at = ("sweeps", sweep_name)
+        if p.kind == UNKNOWN_FIELD:
+            out.append(Problem((*at, "parameter"), f"gives {in_base.where}: {p.message}", sweep.parameter, p.kind))
+        else:
+            out.append(Problem((*at, "values", index), f"gives {in_base.line()}", sweep.values[index], p.kind))
+    return out

@@ -49,6 +49,13 @@ def model_store(wildcards):
     return plan.store_path(CFG.models[wildcards.model].dataset)
 
 
+def model_threads(wildcards):
+    """The model's own torch threads (part of its result, see ModelConfig.threads): the job asks
+    the scheduler for them; with fewer cores Snakemake lowers {threads}, never the model's.
+    """
+    return CFG.models[wildcards.model].threads
+
+
 def cross_evaluation_spec(wildcards):
     return plan.cross_evaluation_spec(CFG, wildcards.model, wildcards.dataset)
 

@@ -23,7 +23,7 @@ rule evaluate_model:
         "results/benchmarks/evaluate/{model}.tsv"
     conda:
         "../../envs/deeplense.yaml"
-    threads: 1
+    threads: model_threads
     resources:
         mem_mb=scaled(4000),
         runtime=scaled(30),
@@ -62,7 +62,7 @@ rule evaluate_on_dataset:
         "results/benchmarks/evaluate/{model}_on_{dataset}.tsv"
     conda:
         "../../envs/deeplense.yaml"
-    threads: 1
+    threads: model_threads
     resources:
         mem_mb=scaled(4000),
         runtime=scaled(30),

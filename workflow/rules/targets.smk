@@ -1,11 +1,11 @@
-# Named targets: `snakemake datasets`, `snakemake train`, `snakemake report`, and one per
-# dataset (`snakemake dataset_<name>`) and per model (`snakemake model_<name>`).
+# Named targets: `snakemake datasets`, `snakemake train`, and one per dataset
+# (`snakemake dataset_<name>`) and per model (`snakemake model_<name>`). The HTML report is
+# Snakemake's own: `snakemake --report results/report.html --report-after-run` (what `make run` does).
 
 
 localrules:
     datasets,
     train,
-    report,
 
 
 rule datasets:
@@ -17,11 +17,6 @@ rule datasets:
 rule train:
     input:
         all_checkpoints(),
-
-
-rule report:
-    input:
-        all_outputs(),
 
 
 for _dataset in CFG.datasets:

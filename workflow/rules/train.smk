@@ -19,7 +19,7 @@ rule train_model:
         "results/benchmarks/train/{model}.tsv"
     conda:
         "../../envs/deeplense.yaml"
-    threads: 2
+    threads: model_threads
     resources:
         mem_mb=scaled(8000),
         runtime=scaled(240),
@@ -53,7 +53,7 @@ rule lr_range_test:
         "results/benchmarks/lr_range/{model}.tsv"
     conda:
         "../../envs/deeplense.yaml"
-    threads: 2
+    threads: model_threads
     resources:
         mem_mb=scaled(8000),
         runtime=scaled(60),

@@ -7,13 +7,15 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from deeplense.physics.distributions import Param, draw
+from deeplense.physics.distributions import Domain, PositiveParam, draw, param_in
 from deeplense.physics.scenarios.base import LensContext, ScenarioParams, Substructure, RecipeScenario, register_scenario
 from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
 from deeplense.physics.scenarios.vortex import vortex_line
 
 
 AXION_REFERENCE_MASS_EV = 1e-22  # m_a at which the DeepLense vortex half-length is 0.03″
+# Ultralight axions: a guard against writing the mass itself (1e-22) for its log10 (-22).
+Log10AxionMass = param_in(Domain(-30.0, -10.0, closed_low=True, closed_high=True, why="log10 of the axion mass in eV: write -22 for 1e-22 eV"))
 
 
 def axion_vortex_half_length(m_axion_ev: float | np.ndarray, half_length_ref: float = 0.03) -> float | np.ndarray:
@@ -26,9 +28,9 @@ class AxionDeepLenseParams(ScenarioParams):
     3e10 Msun through the lens centre, half-length 0.03″ × (1e-22 eV / m_a)."""
 
     recipe: Literal["deeplense"] = "deeplense"
-    log10_m_axion: Param = Field({"dist": "uniform", "low": -24.0, "high": -22.0}, description="log10 m_a [eV]")
+    log10_m_axion: Log10AxionMass = Field({"dist": "uniform", "low": -24.0, "high": -22.0}, description="log10 m_a [eV]")
     n_points: int = Field(100, ge=2)
-    mass: Param = Field(3e10, description="total vortex mass [Msun]")
+    mass: PositiveParam = Field(3e10, description="total vortex mass [Msun]")
     half_length_ref: float = Field(0.03, gt=0, description="half-length at m_a = 1e-22 eV [arcsec]")
 
 
@@ -37,7 +39,7 @@ class AxionPyHaloParams(PyHaloPopulation):
     function, optional granule fluctuations (``flucs``; costly: up to 50,000 blobs)."""
 
     recipe: Literal["pyhalo"] = "pyhalo"
-    log10_m_axion: Param = Field(-21.0, description="log10 m_a [eV] (pyHalo's log10_m_uldm)")
+    log10_m_axion: Log10AxionMass = Field(-21.0, description="log10 m_a [eV] (pyHalo's log10_m_uldm)")
     flucs: bool = Field(False, description="add granule fluctuations in the host halo")
     flucs_args: dict[str, Any] = Field(default_factory=dict, description="pyHalo's flucs_args")
     log10_fluc_amplitude: float = -0.8
@@ -53,6 +55,10 @@ class Axion(RecipeScenario):
 
     recipes = {"deeplense": AxionDeepLenseParams, "pyhalo": AxionPyHaloParams}
     default_recipe = "deeplense"
+    recipe_records = {
+        "deeplense": ("log10_m_axion", "vortex_mass", "vortex_length", "vortex_angle"),
+        "pyhalo": ("log10_m_axion", *PYHALO_RECORD_UNITS),
+    }
     record_units = {"log10_m_axion": "log10 eV", "vortex_mass": "Msun", "vortex_length": "arcsec", "vortex_angle": "rad", **PYHALO_RECORD_UNITS}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:

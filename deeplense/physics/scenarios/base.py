@@ -7,13 +7,13 @@ import functools
 import json
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from deeplense.physics.components import Component
 from deeplense.registry import Registry
+from deeplense.validation import StrictModel, problem
 
 SCENARIOS: Registry[type["Scenario"]] = Registry("dark-matter scenario")
 register_scenario = SCENARIOS.register
@@ -54,8 +54,8 @@ class Substructure:
     summary: dict[str, float]
 
 
-class ScenarioParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+class ScenarioParams(StrictModel):
+    """A scenario's parameters: unknown names are refused, naming the closest allowed one."""
 
 
 def require_ordered(params: ScenarioParams, *pairs: tuple[str, str]) -> Any:
@@ -63,7 +63,7 @@ def require_ordered(params: ScenarioParams, *pairs: tuple[str, str]) -> Any:
     for low, high in pairs:
         lo, hi = getattr(params, low), getattr(params, high)
         if not lo < hi:
-            raise ValueError(f"{low} ({lo}) must be below {high} ({hi})")
+            raise problem(f"must be below {high} ({hi:g})", low, value=lo)
     return params
 
 
@@ -71,7 +71,7 @@ class Scenario:
     """Base class: ``Params`` validates the config, ``draw`` makes one image's substructure."""
 
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
-    record_units: ClassVar[dict[str, str]] = {}
+    record_units: ClassVar[dict[str, str]] = {}  # every field any image of the scenario may record
 
     def __init__(self, params: ScenarioParams) -> None:
         self.params = params
@@ -80,6 +80,12 @@ class Scenario:
     def validate_params(cls, raw: dict[str, Any]) -> ScenarioParams:
         """Validated parameters (defaults resolved); errors name the bad field and value."""
         return cls.Params.model_validate(raw)
+
+    @classmethod
+    def recorded(cls, params: ScenarioParams) -> frozenset[str]:
+        """The record fields every image drawn with ``params`` fills (what a regression can
+        target): the common ones and the scenario's own."""
+        return frozenset(COMMON_RECORD_UNITS) | frozenset(cls.record_units)
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:  # pragma: no cover
         raise NotImplementedError
@@ -108,12 +114,19 @@ class RecipeScenario(Scenario):
 
     recipes: ClassVar[dict[str, type[ScenarioParams]]] = {}
     default_recipe: ClassVar[str] = ""
+    # The scenario's own record fields each recipe fills (a subset of ``record_units``).
+    recipe_records: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def validate_params(cls, raw: dict[str, Any]) -> ScenarioParams:
-        raw = {"recipe": cls.default_recipe, **raw}
-        union = Annotated[Union[tuple(cls.recipes.values())], Field(discriminator="recipe")]  # type: ignore[valid-type]
-        return TypeAdapter(union).validate_python(raw)
+        recipe = raw.get("recipe", cls.default_recipe)
+        if recipe not in cls.recipes:
+            raise problem(f"unknown recipe; allowed: {', '.join(cls.recipes)}", "recipe", value=recipe)
+        return cls.recipes[recipe].model_validate({**raw, "recipe": recipe})
+
+    @classmethod
+    def recorded(cls, params: ScenarioParams) -> frozenset[str]:
+        return frozenset(COMMON_RECORD_UNITS) | frozenset(cls.recipe_records[params.recipe])  # type: ignore[attr-defined]
 
 
 def make_scenario(name: str, params: dict | None = None) -> Scenario:

@@ -52,6 +52,7 @@ class CDM(RecipeScenario):
 
     recipes = {"deeplense": CDMPointMassParams, "pyhalo": CDMPyHaloParams}
     default_recipe = "deeplense"
+    recipe_records = {"deeplense": ("cdm_beta", "sub_mass_max"), "pyhalo": tuple(PYHALO_RECORD_UNITS)}
     record_units = {"cdm_beta": "1", "sub_mass_max": "Msun", **PYHALO_RECORD_UNITS}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from deeplense.physics import pyhalo_adapter
 from deeplense.physics.components import Component
-from deeplense.physics.distributions import Param, draw
+from deeplense.physics.distributions import NonNegativeParam, draw
 from deeplense.physics.scenarios.base import LensContext, ScenarioParams, Substructure, require_ordered
 
 
@@ -18,11 +18,11 @@ class PyHaloPopulation(ScenarioParams):
     grows steeply as ``log_mlow`` falls and ``cone_opening_angle_arcsec`` grows: ≈ 5,000 halos
     and several seconds per image at the defaults, ≈ 100 halos at log_mlow 7.5 and a 5″ cone."""
 
-    sigma_sub: Param = Field(0.025, description="subhalo mass-function amplitude at 1e8 Msun [kpc^-2]")
+    sigma_sub: NonNegativeParam = Field(0.025, description="subhalo mass-function amplitude at 1e8 Msun [kpc^-2]")
     log_mlow: float = Field(6.0, ge=4, le=11, description="log10 lightest halo rendered [Msun]")
     log_mhigh: float = Field(10.0, ge=5, le=12, description="log10 heaviest halo rendered [Msun]")
     shmf_log_slope: float = Field(-1.9, description="logarithmic slope of the subhalo mass function")
-    log_m_host: float = Field(13.3, description="log10 host halo mass [Msun]")
+    log_m_host: float = Field(13.3, gt=0, le=20, description="log10 host halo mass [Msun] (13.3 for 2e13 Msun)")
     LOS_normalization: float = Field(1.0, ge=0, description="line-of-sight halo density relative to Sheth-Tormen (0: none)")
     cone_opening_angle_arcsec: float = Field(6.0, gt=0, description="opening angle of the rendering cone [arcsec]")
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from deeplense.physics.scenarios.base import LensContext, Scenario, Substructure, register_scenario
 from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+from deeplense.validation import problem
 
 
 class SIDMParams(PyHaloPopulation):
@@ -28,16 +29,24 @@ class SIDMParams(PyHaloPopulation):
 
     @model_validator(mode="after")
     def _bins(self) -> "SIDMParams":
-        for ranges, probs, name in (
-            (self.mass_ranges_subhalos, self.probabilities_subhalos, "subhalos"),
-            (self.mass_ranges_field_halos, self.probabilities_field_halos, "field_halos"),
-        ):
+        for name in ("subhalos", "field_halos"):
+            ranges, probs = getattr(self, f"mass_ranges_{name}"), getattr(self, f"probabilities_{name}")
             if len(ranges) != len(probs):
-                raise ValueError(f"mass_ranges_{name} and probabilities_{name} need the same length")
-            if any(not 0 <= q <= 1 for q in probs):
-                raise ValueError(f"probabilities_{name} must lie in [0, 1], got {probs}")
+                raise problem(
+                    f"needs the same length as mass_ranges_{name} ({len(ranges)}): one probability per mass bin",
+                    f"probabilities_{name}", value=probs,
+                )
+            for i, q in enumerate(probs):
+                if not 0 <= q <= 1:
+                    raise problem("must lie in [0, 1] (a collapsed fraction)", f"probabilities_{name}", i, value=q)
+            for i, (low, high) in enumerate(ranges):
+                if not low < high:
+                    raise problem("a mass bin (log10 low, log10 high) needs low < high", f"mass_ranges_{name}", i, value=[low, high])
         if self.model == "parametric" and len(self.log10_effective_cross_section) != len(self.mass_ranges_subhalos):
-            raise ValueError("log10_effective_cross_section needs one value per mass_ranges_subhalos bin")
+            raise problem(
+                f"model parametric needs one value per mass_ranges_subhalos bin ({len(self.mass_ranges_subhalos)})",
+                "log10_effective_cross_section", value=self.log10_effective_cross_section,
+            )
         return self
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from deeplense.physics.components import Component
-from deeplense.physics.distributions import Param, draw
+from deeplense.physics.distributions import PositiveParam, draw
 from deeplense.physics.scenarios.base import LensContext, Scenario, ScenarioParams, Substructure, point_masses, register_scenario
 
 
@@ -16,8 +16,8 @@ class VortexParams(ScenarioParams):
 
     n_vortices: int = Field(1, ge=1, le=20, description="number of vortex lines")
     n_points: int = Field(100, ge=2, description="point masses along each vortex line")
-    mass: Param = Field(3e10, description="mass of each vortex [Msun]")
-    length: Param = Field(1.0, description="full length of each line [arcsec]")
+    mass: PositiveParam = Field(3e10, description="mass of each vortex [Msun]")
+    length: PositiveParam = Field(1.0, description="full length of each line [arcsec]")
     offset_max: float = Field(0.0, ge=0, description="largest offset of a line centre from the lens centre [arcsec]")
 
 
@@ -72,7 +72,7 @@ class SphereParams(ScenarioParams):
     """PyAutoLens Model A/B "sphere": equal point masses uniformly in radius within ``r_max``."""
 
     n_points: int = Field(25, ge=1)
-    mass: Param = Field(1e10, description="total mass of the point masses [Msun]")
+    mass: PositiveParam = Field(1e10, description="total mass of the point masses [Msun]")
     r_max: float = Field(1.0, gt=0, description="largest radius from the lens centre [arcsec]")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from deeplense.physics.distributions import Param, draw
+from deeplense.physics.distributions import LOG10_MASS, draw, param_in
 from deeplense.physics.scenarios.base import LensContext, Scenario, Substructure, register_scenario
 from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
 
@@ -14,7 +14,7 @@ class WDMParams(PyHaloPopulation):
     """pyHalo's WDM preset: Lovell (2020) suppression of the subhalo and field mass functions
     below the half-mode mass 10^log_mc, Bose (2016) concentrations."""
 
-    log_mc: Param = Field(7.5, description="log10 half-mode mass [Msun]: the physics knob")
+    log_mc: param_in(LOG10_MASS) = Field(7.5, description="log10 half-mode mass [Msun]: the physics knob")
 
 
 @register_scenario("wdm")

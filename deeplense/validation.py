@@ -1,0 +1,140 @@
+"""How a config mistake is explained: every problem names the field path as the user wrote it,
+the bad value and what is allowed.
+
+Validators raise :class:`FieldProblems` (a ``ValueError``, so pydantic keeps it in its error)
+with paths relative to the model they check; :func:`problems_of` flattens a pydantic
+``ValidationError`` into :class:`Problem` s with full paths; :class:`StrictModel` refuses unknown
+fields naming the closest allowed one. Only pydantic and PyYAML here: config validation stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
+UNKNOWN_FIELD = "unknown_field"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake: where (a path of field names and list indices), what is wrong, the value."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    value: Any = NO_VALUE
+    kind: str = "value"  # pydantic's error type, or UNKNOWN_FIELD
+
+    @property
+    def where(self) -> str:
+        return location(self.loc)
+
+    def line(self) -> str:
+        shown = show_value(self.value)
+        return f"{self.where}{'' if shown is None else ' = ' + shown}: {self.message}"
+
+
+class FieldProblems(ValueError):
+    """Problems found by a validator, at paths relative to the model it validates."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(p.line() for p in problems))
+
+
+def problem(message: str, *loc: str | int, value: Any = NO_VALUE) -> FieldProblems:
+    """A single problem at field path ``loc`` (relative to the model being validated)."""
+    return FieldProblems([Problem(tuple(loc), message, value)])
+
+
+def location(loc: tuple[str | int, ...]) -> str:
+    """``datasets.demo.classes[1].params.mass`` from its parts."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def show_value(value: Any) -> str | None:
+    """The value as the user would write it (strings quoted, mappings and lists in YAML flow
+    style); None when there is none, or when it is a whole section of the config (a long mapping:
+    the field path says which)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if value is NO_VALUE:
+        return None
+    if isinstance(value, (dict, list)):
+        try:
+            text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 20).strip()
+        except yaml.YAMLError:
+            text = repr(value)
+    else:
+        text = repr(value)
+    if len(text) <= 120:
+        return text
+    return None if isinstance(value, dict) else text[:117] + "..."
+
+
+def problems_of(errors: ValidationError | list[dict[str, Any]], prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+    """Flatten pydantic errors (and the FieldProblems raised inside validators) into problems
+    with full paths."""
+    if isinstance(errors, ValidationError):
+        errors = errors.errors()
+    out: list[Problem] = []
+    for err in errors:
+        loc = prefix + tuple(err["loc"])
+        raised = (err.get("ctx") or {}).get("error")
+        if isinstance(raised, FieldProblems):
+            out += [Problem(loc + p.loc, p.message, p.value, p.kind) for p in raised.problems]
+            continue
+        value = NO_VALUE if err["type"] == "missing" else err.get("input", NO_VALUE)
+        out.append(Problem(loc, err["msg"].removeprefix("Value error, "), value, err["type"]))
+    return out
+
+
+def nested(error: ValidationError | FieldProblems, *prefix: str | int) -> FieldProblems:
+    """The problems of a nested validation, at paths under ``prefix``."""
+    if isinstance(error, FieldProblems):
+        return FieldProblems([Problem((*prefix, *p.loc), p.message, p.value, p.kind) for p in error.problems])
+    return FieldProblems(problems_of(error, prefix))
+
+
+def did_you_mean(name: str, allowed: list[str], n: int = 1) -> str:
+    """``"; did you mean 'theta_E'?"`` for the closest of ``allowed`` (by difflib, ignoring case), or ``""``."""
+    lowered = {a.lower(): a for a in allowed}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    return f"; did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
+
+
+def unknown_field_message(name: str, allowed: list[str]) -> str:
+    """'unknown field; did you mean 'theta_E'? allowed: ...'."""
+    return f"unknown field{did_you_mean(name, allowed) or ';'} allowed: {', '.join(allowed)}"
+
+
+class StrictModel(BaseModel):
+    """A config section: unknown fields are refused, naming the closest allowed field; NaN and
+    infinity are refused wherever a number is expected."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explain_unknown_fields(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as e:
+            errors = e.errors()
+            if not any(err["type"] == "extra_forbidden" and len(err["loc"]) == 1 for err in errors):
+                raise
+            allowed = list(cls.model_fields)
+            problems = [
+                Problem(p.loc, unknown_field_message(str(p.loc[0]), allowed), p.value, UNKNOWN_FIELD)
+                if p.kind == "extra_forbidden" and len(p.loc) == 1
+                else p
+                for p in problems_of(errors)
+            ]
+            raise FieldProblems(problems) from None
