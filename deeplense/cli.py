@@ -186,43 +186,63 @@ def _cmd_unlock_stale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_job(args: argparse.Namespace) -> dict:
+    """The model spec a command works on: the rule's ``--spec`` JSON, or, by hand, the model
+    ``--model`` of the experiment ``--config`` (the same spec the workflow would pass)."""
+    from deeplense.config import load_config
+    from deeplense.errors import DeeplenseError
+    from deeplense.workflow import plan
+
+    if args.spec:
+        return plan.parse_spec(args.spec)
+    if not args.model:
+        raise DeeplenseError("name the model: --model NAME (a model of --config), or give the workflow's --spec")
+    cfg = load_config(args.config)
+    if args.model not in cfg.models:
+        raise DeeplenseError(f"--model {args.model!r} is not a model of {args.config}; allowed: {', '.join(cfg.models) or 'none'}")
+    return plan.parse_spec(plan.model_spec(cfg, args.model))
+
+
+def _store(args: argparse.Namespace, dataset: str) -> str:
+    """``--store``, or the workflow's store of ``dataset``, which must exist."""
+    from deeplense.errors import DeeplenseError
+    from deeplense.workflow.plan import store_path
+
+    store = args.store or store_path(dataset)
+    if not Path(store).exists():
+        raise DeeplenseError(f"dataset store {store} does not exist; build it first (snakemake {store})")
+    return store
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from deeplense.config import ModelConfig
     from deeplense.report.figures import plot_training_curves
     from deeplense.training.trainer import TrainOutputs, train_model
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.plan import model_dir
 
-    spec = parse_spec(args.spec)
-    cfg = ModelConfig.model_validate(spec["model"])
-    outputs = TrainOutputs(Path(args.checkpoint), Path(args.history), Path(args.info), Path(args.tensorboard) if args.tensorboard else None)
-    out = train_model(
-        spec["model_name"], cfg, args.store, outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device,
+    spec = _model_job(args)
+    name, cfg = spec["model_name"], ModelConfig.model_validate(spec["model"])
+    default = TrainOutputs.in_dir(model_dir(name))
+    outputs = TrainOutputs(
+        Path(args.checkpoint or default.checkpoint), Path(args.history or default.history), Path(args.info or default.info),
+        Path(args.tensorboard) if args.tensorboard else (None if args.spec else default.tensorboard),
     )
-    title = f"{spec['model_name']} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
-    plot_training_curves(out.history, args.curves, title, loss_name=cfg.loss_name or "objective")
+    out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device)
+    title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
+    curves = args.curves or Path(model_dir(name)) / "training_curves.png"
+    plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective")
     print(f"wrote {out.checkpoint}")
     return 0
 
 
 def _cmd_lr_find(args: argparse.Namespace) -> int:
-    from deeplense.config import ModelConfig, load_config
+    from deeplense.config import ModelConfig
     from deeplense.training.lr_range import lr_range_test, write_lr_range
-    from deeplense.workflow.plan import parse_spec, store_path
 
-    if args.spec:  # from the workflow's rule
-        spec = parse_spec(args.spec)
-        name, model, seed, split = spec["model_name"], ModelConfig.model_validate(spec["model"]), spec["seed"], spec["split"]
-    else:
-        cfg = load_config(args.config)
-        if args.model not in cfg.models:
-            raise SystemExit(f"deeplense lr-find: --model {args.model!r} is not in {args.config}; allowed: {', '.join(cfg.models) or 'none'}")
-        name, model, seed = args.model, cfg.models[args.model], cfg.seed
-        split = cfg.datasets[model.dataset].split.model_dump()
-    store = args.store or store_path(model.dataset)
-    if not Path(store).exists():
-        raise SystemExit(f"deeplense lr-find: dataset store {store} does not exist; build it first (snakemake {store})")
+    spec = _model_job(args)
+    name, model = spec["model_name"], ModelConfig.model_validate(spec["model"])
     result = lr_range_test(
-        model, store, seed=seed, split=split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
+        model, _store(args, model.dataset), seed=spec["seed"], split=spec["split"], start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
     )
     title = f"LR range test: {name} ({model.architecture}, {model.optimizer}) on {model.dataset}"
     write_lr_range(result, args.output, Path(args.output).with_suffix(".csv"), title)
@@ -232,12 +252,15 @@ def _cmd_lr_find(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.plan import model_dir
 
-    spec = parse_spec(args.spec)
-    outputs = EvalOutputs(Path(args.metrics), Path(args.predictions), Path(args.figures))
+    spec = _model_job(args)
+    name = spec["model_name"]
+    default = EvalOutputs.in_dir(model_dir(name))
+    outputs = EvalOutputs(Path(args.metrics or default.metrics), Path(args.predictions or default.predictions), Path(args.figures or default.figures))
+    checkpoint = args.checkpoint or Path(model_dir(name)) / "checkpoint.pt"
     m = evaluate_model(
-        spec["model_name"], args.checkpoint, args.store, outputs, split=spec["split"], spec=spec, n_resamples=args.resamples
+        name, checkpoint, _store(args, spec["model"]["dataset"]), outputs, split=spec["split"], spec=spec, n_resamples=args.resamples, device=args.device
     )
     headline = {"classification": ("accuracy", "auc_macro"), "regression": ("mae", "baseline_mae", "r2"), "anomaly": ("auc",)}[m["task"]]
     print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
@@ -257,6 +280,13 @@ def _cmd_parameters(args: argparse.Namespace) -> int:
 
     plot_parameter_histograms(args.store, args.output)
     return 0
+
+
+def _model_arguments(s: argparse.ArgumentParser, store_help: str = "dataset store") -> None:
+    s.add_argument("--model", help="a model of the config's `models` (by hand)")
+    s.add_argument("--config", default="config.yaml", help="experiment config of --model (default config.yaml)")
+    s.add_argument("--spec", help="the workflow's JSON model spec instead of --model/--config (what the rules pass)")
+    s.add_argument("--store", help=f"{store_help}; default results/datasets/<dataset>/dataset.zarr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,37 +353,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--directory", default=".", help="the workflow's working directory")
     s.set_defaults(func=_cmd_unlock_stale)
 
-    s = sub.add_parser("train", help="train one model on a dataset store")
-    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")
-    s.add_argument("--store", required=True)
-    s.add_argument("--checkpoint", required=True, help="best checkpoint (.pt)")
-    s.add_argument("--history", required=True, help="per-epoch metrics (.csv)")
-    s.add_argument("--info", required=True, help="provenance (.json)")
-    s.add_argument("--curves", required=True, help="training-curves figure (.png)")
+    s = sub.add_parser("train", help="train one model on its dataset store (by hand: --model NAME [--config FILE])")
+    _model_arguments(s)
+    s.add_argument("--checkpoint", help="best checkpoint (.pt); default results/models/<model>/checkpoint.pt")
+    s.add_argument("--history", help="per-epoch metrics (.csv); default beside the checkpoint")
+    s.add_argument("--info", help="provenance (.json); default beside the checkpoint")
+    s.add_argument("--curves", help="training-curves figure (.png); default beside the checkpoint")
     s.add_argument("--tensorboard", help="TensorBoard event directory")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run from its train_state.pt (same config, data, seed)")
-    s.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+    s.add_argument("--device", help="override the model's `device` setting: auto, cpu, cuda, cuda:1, ...")
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("lr-find", help="learning-rate range test of a configured model; saves the loss-vs-lr plot")
-    s.add_argument("--config", default="config.yaml", help="experiment config (with --model)")
-    s.add_argument("--model", help="a model name in the config's `models`")
-    s.add_argument("--spec", help="JSON model spec instead of --config/--model (what the workflow passes)")
-    s.add_argument("--store", help="dataset store (default: the workflow's results/datasets/<dataset>/dataset.zarr)")
+    _model_arguments(s)
     s.add_argument("--output", required=True, help="plot (.png); the table goes beside it (.csv)")
     s.add_argument("--start-lr", type=float, default=1e-7)
     s.add_argument("--end-lr", type=float, default=10.0)
     s.add_argument("--steps", type=int, default=100)
     s.set_defaults(func=_cmd_lr_find)
 
-    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the test split of a dataset store")
-    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.model_spec)")
-    s.add_argument("--checkpoint", required=True)
-    s.add_argument("--store", required=True, help="the model's dataset, or another one (domain shift)")
-    s.add_argument("--metrics", required=True, help="metrics with provenance (.json)")
-    s.add_argument("--predictions", required=True, help="per-sample predictions (.csv)")
-    s.add_argument("--figures", required=True, help="folder for the task's figures (.png)")
+    s = sub.add_parser("evaluate", help="evaluate a model's checkpoint on the test split of a dataset store (by hand: --model NAME)")
+    _model_arguments(s, store_help="the model's dataset (default), or another one with the same classes (domain shift)")
+    s.add_argument("--checkpoint", help="default results/models/<model>/checkpoint.pt")
+    s.add_argument("--metrics", help="metrics with provenance (.json); default beside the checkpoint")
+    s.add_argument("--predictions", help="per-sample predictions (.csv); default beside the checkpoint")
+    s.add_argument("--figures", help="folder for the task's figures (.png); default beside the checkpoint")
     s.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test set for intervals")
+    s.add_argument("--device", help="override the model's `device` setting")
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("leaderboard", help="collect metrics.json files into CSV, Markdown and HTML tables")

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from deeplense.errors import DeeplenseError
 from deeplense.physics.distributions import (
     ComponentParam,
     Domain,
@@ -37,7 +38,7 @@ from deeplense.validation import NO_VALUE, FieldProblems, Problem, StrictModel, 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
 
 
-class ConfigError(ValueError):
+class ConfigError(DeeplenseError):
     """A config that cannot run; the message names the field, the value and what is allowed."""
 
 
@@ -422,6 +423,16 @@ class ModelConfig(_Strict):
     monitor: Literal["val_loss", "val_auc", "val_accuracy", "val_mae"] = Field(
         "val_loss", description="validation metric that selects the checkpoint and drives early stopping"
     )
+    checkpoint: Literal["best", "last"] = Field(
+        "best",
+        description="the weights kept: `best` on `monitor` over the validation split (which the dataset must have), "
+        "or `last`, the final epoch's (needed without a validation split: nothing is ever selected on training data)",
+    )
+    device: str = Field(
+        "auto",
+        description="where training and evaluation run: auto (CUDA when present, with bfloat16/float16 autocast, "
+        "else the CPU), cpu, cuda, cuda:N",
+    )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
     num_workers: int = Field(
         0, ge=0, description="DataLoader worker processes (spawned); the batches and the trained weights do not depend on it"
@@ -475,6 +486,15 @@ class ModelConfig(_Strict):
     def loss_name(self) -> str | None:
         """The loss actually used (the config's, or the task's default)."""
         return self.loss or {"classification": "cross_entropy", "regression": "mse"}.get(self.task)
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+            raise ValueError("unknown device; allowed: auto, cpu, cuda, cuda:N (N: the GPU's index)")
+        return name
 
     @field_validator("architecture")
     @classmethod
@@ -565,6 +585,16 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                            "list it and at least one other class", chosen))
     if model.task == "classification" and len(chosen) < 2:
         out.append(Problem((*at, "classes"), "classification needs at least 2 classes to tell apart", chosen))
+    if dataset.split.val == 0:
+        needs = [what for what, used in (("checkpoint: best", model.checkpoint == "best"), ("early_stopping", model.early_stopping),
+                                         ("scheduler: plateau", model.scheduler == "plateau")) if used]
+        if needs:
+            out.append(Problem(
+                ("datasets", model.dataset, "split", "val"),
+                f"model {name} needs a validation split for {', '.join(needs)}; give the dataset one (e.g. val: 0.15) "
+                f"or set models.{name}.checkpoint: last without early_stopping or plateau (never select on training data)",
+                0.0,
+            ))
     for i, other in enumerate(model.evaluate_on):
         if other not in cfg.datasets:
             out.append(Problem((*at, "evaluate_on", i), f"not a dataset; allowed: {', '.join(cfg.datasets)}", other))

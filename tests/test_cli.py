@@ -47,3 +47,24 @@ def test_every_rule_passes_its_threads_and_scaled_resources():
             assert re.search(r"deeplense(\}\})? --threads \{threads\}", rule), name
             assert "threads:" in rule and "log:" in rule and "benchmark:" in rule and "conda:" in rule, name
             assert "mem_mb=scaled(" in rule and "runtime=scaled(" in rule, name
+
+
+def test_train_and_evaluate_by_hand_with_a_config_and_a_model_name(small_cfg, small_store, tmp_path):
+    """`deeplense train --model NAME` runs the rule's step on a model of a config, writing where
+    the workflow would; a wrong name says which models there are."""
+    import yaml
+
+    raw = small_cfg.model_dump(mode="json")
+    raw["models"] = {"r18": {"architecture": "resnet18", "dataset": "small", "epochs": 1, "batch_size": 8, "shuffle_buffer_mb": 1}}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "results/datasets/small").mkdir(parents=True)
+    (tmp_path / "results/datasets/small/dataset.zarr").symlink_to(small_store)
+    deeplense = [sys.executable, "-m", "deeplense"]
+    for step in ("train", "evaluate"):
+        out = subprocess.run([*deeplense, step, "--model", "r18", "--config", "exp.yaml"], capture_output=True, text=True, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-2000:]
+    model = tmp_path / "results/models/r18"
+    for name in ("checkpoint.pt", "history.csv", "train_info.json", "training_curves.png", "metrics.json", "predictions.csv"):
+        assert (model / name).is_file(), name
+    wrong = subprocess.run([*deeplense, "train", "--model", "r81", "--config", "exp.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert wrong.returncode == 2 and "--model 'r81' is not a model of exp.yaml; allowed: r18" in wrong.stderr and "Traceback" not in wrong.stderr

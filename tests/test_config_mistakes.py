@@ -146,6 +146,14 @@ MISTAKES = [
     in_model("unknown_dataset", {"dataset": "tyni"}, "dataset = 'tyni': not a dataset", "allowed: tiny"),
     in_model("one_class", {"classes": ["cdm"]}, "classes = [cdm]: classification needs at least 2 classes"),
     in_model("pretrained_missing", {"pretrained": "weights/none.pth"}, "pretrained = 'weights/none.pth': no such file", batch="model_fields"),
+    in_model("device_name", {"device": "gpu"}, "device = 'gpu': unknown device", "allowed: auto, cpu, cuda, cuda:N", batch="model_fields"),
+    Mistake(
+        "selected_on_training_data", "models",
+        lambda c: (c["datasets"].update(no_val={**copy.deepcopy(TINY["datasets"]["tiny"]), "split": {"train": 0.8, "val": 0.0, "test": 0.2}}),
+                   c["models"].update(on_no_val={"architecture": "resnet18", "dataset": "no_val", "epochs": 1, "early_stopping": 2})),
+        ("datasets.no_val.split.val = 0.0: model on_no_val needs a validation split for checkpoint: best, early_stopping",
+         "or set models.on_no_val.checkpoint: last without early_stopping or plateau"),
+    ),
     # sweeps: told as the user wrote them, not as the generated datasets
     Mistake(
         "sweep_value", "sweeps", sweep("vmass", "classes.vortex.params.mass", [1e10, -2e10]),

@@ -171,3 +171,44 @@ def test_a_last_batch_of_one_image_is_skipped(small_store, tmp_path):
     cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=17, shuffle_buffer_mb=1)
     out = train_model("one", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
     assert np.isfinite(pd.read_csv(out.history)["train_loss"]).all()
+
+
+def test_checkpoint_last_keeps_the_final_epoch_and_best_keeps_the_best(small_store, tmp_path):
+    """`checkpoint: best` keeps the epoch best on `monitor`; `last` the final epoch's weights."""
+    base = ModelConfig(architecture="resnet18", dataset="small", epochs=3, batch_size=4, shuffle_buffer_mb=1, lr=0.05, scheduler="constant")
+    runs = {kind: train_model(kind, base.model_copy(update={"checkpoint": kind}), small_store, TrainOutputs.in_dir(tmp_path / kind), seed=4, split=SPLIT)
+            for kind in ("best", "last")}
+    history = pd.read_csv(runs["best"].history)
+    best_epoch = int(history["val_loss"].idxmin())
+    kept = {kind: load_checkpoint(out.checkpoint)[1] for kind, out in runs.items()}
+    assert kept["best"]["epoch"] == best_epoch and kept["last"]["epoch"] == 2
+    assert kept["last"]["selected_by"] == "last epoch"
+    final = torch.load(runs["last"].train_state, weights_only=True)["model_state"]
+    assert all(torch.equal(final[k], kept["last"]["model_state"][k]) for k in final)
+
+
+def test_no_validation_split_needs_checkpoint_last(small_store, tmp_path):
+    """Without validation images nothing is selected on training data: `best` fails, naming why;
+    `last` trains and records no validation figure."""
+    split = {"train": 0.75, "val": 0.0, "test": 0.25}
+    cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=4, shuffle_buffer_mb=1)
+    with pytest.raises(ValueError, match=r"validation split .* holds no image .* checkpoint: best needs one"):
+        train_model("v", cfg, small_store, TrainOutputs.in_dir(tmp_path / "best"), seed=0, split=split)
+    out = train_model("v", cfg.model_copy(update={"checkpoint": "last"}), small_store, TrainOutputs.in_dir(tmp_path / "last"), seed=0, split=split)
+    history = pd.read_csv(out.history)
+    assert "val_loss" not in history or history["val_loss"].isna().all()
+    assert load_checkpoint(out.checkpoint)[1]["epoch"] == 0
+
+
+def test_a_monitored_metric_that_validation_cannot_give_is_an_error():
+    """val_auc is missing when the validation images lack a class or the model diverged: an
+    error naming what validation gave, never a silent fall back to val_loss."""
+    from deeplense.training.trainer import _select
+
+    cfg = ModelConfig(architecture="resnet18", dataset="small", monitor="val_auc")
+    best = {"value": None, "epoch": -1, "last_value": None, "model_state": None, "kept_epoch": -1}
+    row = {"epoch": 0, "train_loss": 1.0, "val_loss": 1.1, "val_accuracy": 0.3}
+    with pytest.raises(ValueError, match=r"model m: validation gave no val_auc at epoch 0 \(it gave val_accuracy, val_loss\)"):
+        _select("m", cfg, row, best, torch.nn.Linear(1, 1), maximise=True)
+    kept = _select("m", cfg, {**row, "val_auc": 0.7}, best, torch.nn.Linear(1, 1), maximise=True)
+    assert kept["value"] == 0.7 and kept["kept_epoch"] == 0

@@ -54,7 +54,7 @@ def edited_tiny(tmp_path: Path, edit) -> Path:
     cfg = yaml.safe_load(TINY.read_text())
     edit(cfg)
     path = tmp_path / "edited.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))  # as a person edits: the order kept
     return path
 
 
@@ -174,6 +174,20 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "leaderboard": 1,
         "all": 1,
     }
+
+
+@pytest.mark.e2e
+def test_what_job_and_storage_settings_rebuild(tiny_run, tmp_path):
+    """As the README says: new shards rebuild the store (same bytes) and, Snakemake rerunning
+    everything downstream of a rerun job, the models; a new chunk layout rebuilds the store and the
+    models (their batches follow the chunks); the gallery size only the gallery."""
+    downstream = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "all": 1}
+    shards = edited_tiny(tmp_path, lambda c: c["simulation"].update(shard_size=8))
+    assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9, **downstream}
+    chunks = edited_tiny(tmp_path, lambda c: c["storage"].update(chunk_images=8))
+    assert planned_jobs(tiny_run, chunks) == downstream
+    gallery = edited_tiny(tmp_path, lambda c: c["report"].update(gallery_per_class=2))
+    assert planned_jobs(tiny_run, gallery) == {"gallery": 1, "all": 1}
 
 
 @pytest.mark.e2e

@@ -74,15 +74,20 @@ def evaluate_model(
     split: dict[str, float],
     spec: dict[str, Any] | None = None,
     n_resamples: int = N_RESAMPLES,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate model ``name`` from ``checkpoint`` on the test split (fractions ``split``) of
     ``store``, its own dataset or another one (domain shift), and write ``outputs``. ``spec`` is
     the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance.
-    torch runs on the threads the model trained with, so predictions do not depend on the job."""
+    torch runs on the threads the model trained with, so predictions do not depend on the job, and
+    on ``device`` (default: the model's ``device`` setting), in float32."""
     import torch
+
+    from deeplense.training.device import select_device
 
     model, state = load_checkpoint(checkpoint)
     torch.set_num_threads(state["threads"])
+    dev = select_device(device or state["device"]).device
     ds = open_dataset(store)
     if list(ds.attrs["classes"]) != state["classes"]:
         raise ValueError(f"{store} has classes {ds.attrs['classes']}, model {name} was trained on {state['classes']}")
@@ -90,7 +95,7 @@ def evaluate_model(
     test = task.eval_indices(ds, dataset_splits(ds, split)["test"])
     if test.size == 0:
         raise ValueError(f"dataset store {store}: no test sample of classes {task.model_classes} for model {name}")
-    preds = predict(model, task, state["normalisation"], store, test)
+    preds = predict(model, task, state["normalisation"], store, test, device=dev)
     prov = provenance(name, state, dict(ds.attrs), split, spec)
     shift = "" if prov["dataset"] == prov["train_dataset"] else f" (trained on {prov['train_dataset']})"
     title = f"{name} ({state['architecture']}) on {prov['dataset']}{shift}, test n={test.size}"

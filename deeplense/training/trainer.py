@@ -165,6 +165,32 @@ def _is_better(value: float, best: float | None, maximise: bool) -> bool:
     return best is None or (value > best if maximise else value < best)
 
 
+def _select(name: str, cfg: ModelConfig, row: dict[str, Any], best: dict[str, Any], model: torch.nn.Module, maximise: bool) -> dict[str, Any]:
+    """The kept weights after an epoch (``model_state``, from epoch ``kept_epoch``): the best so far
+    on ``monitor`` (``checkpoint: best``) or this epoch's; ``epoch``/``value`` follow the best
+    monitored epoch (early stopping reads them), ``last_value`` is this epoch's monitored value
+    (None without validation)."""
+    if "val_loss" not in row:  # no validation split: only `checkpoint: last` gets here (config check)
+        return {"value": None, "epoch": row["epoch"], "last_value": None, "model_state": _copy_state(model), "kept_epoch": row["epoch"]}
+    if cfg.monitor not in row:
+        metrics = sorted(k for k in row if k.startswith("val_"))
+        raise ValueError(
+            f"model {name}: validation gave no {cfg.monitor} at epoch {row['epoch']} (it gave {', '.join(metrics)}); "
+            f"val_auc needs every class in the validation split: give the dataset more images or monitor val_loss"
+        )
+    value = row[cfg.monitor]
+    improved = _is_better(value, best["value"], maximise)
+    keep_now = improved or cfg.checkpoint == "last"
+    kept = {"model_state": _copy_state(model), "kept_epoch": row["epoch"]} if keep_now else {}
+    if improved:
+        return {**best, "value": value, "epoch": row["epoch"], "last_value": value, **kept}
+    return {**best, "last_value": value, **kept}
+
+
+def _copy_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
 def train_model(
     name: str,
     cfg: ModelConfig,
@@ -174,19 +200,28 @@ def train_model(
     seed: int,
     split: dict[str, float],
     resume: bool = False,
-    device: str = "auto",
+    device: str | None = None,
 ) -> TrainOutputs:
     """Train model ``name`` on the dataset store; write the checkpoint, history and provenance.
 
     ``resume``: continue from the run's saved state (same config, data and seed) if there is one.
+    ``device``: overrides the config's ``device``. The checkpoint keeps the weights of the epoch
+    best on ``monitor`` over the validation split (``checkpoint: best``) or of the last epoch.
     """
-    setup = prepare(cfg, store, seed=seed, split=split, device=device)
+    setup = prepare(cfg, store, seed=seed, split=split, device=device or cfg.device)
     ds, task, splits, stats, dev, model = setup.ds, setup.task, setup.splits, setup.stats, setup.device, setup.model
     in_chans, img_size = setup.in_chans, setup.img_size
     train_data = setup.stream(splits["train"], train=True)
     train_loader = make_loader(train_data, cfg.num_workers)
-    val_split = splits["val"] if splits["val"].size else splits["train"]
-    val_loader = make_loader(setup.stream(val_split, train=False), cfg.num_workers)
+    needs_validation = [why for why, used in (("checkpoint: best", cfg.checkpoint == "best"), ("early_stopping", cfg.early_stopping),
+                                              ("scheduler: plateau", cfg.scheduler == "plateau")) if used]
+    if splits["val"].size == 0 and needs_validation:
+        raise ValueError(
+            f"model {name}: the validation split of {store} holds no image of classes {task.model_classes}, and "
+            f"{', '.join(needs_validation)} needs one (never selected on training data): give the dataset more images "
+            "or a larger split.val, or set checkpoint: last without early_stopping or plateau"
+        )
+    val_loader = make_loader(setup.stream(splits["val"], train=False), cfg.num_workers) if splits["val"].size else None
     maximise = cfg.monitor in MAXIMISED
     optimizer = build_optimizer(cfg, model.parameters())
     schedule = build_schedule(cfg, optimizer, len(train_data), maximise)
@@ -195,7 +230,7 @@ def train_model(
     fingerprint = f"{cfg.config_hash(seed, split)}|{ds.attrs['content_hash']}"
     saved = checkpoints.load_train_state(outputs.train_state, fingerprint) if resume else None
     history: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"value": None, "epoch": -1, "model_state": None}
+    best: dict[str, Any] = {"value": None, "epoch": -1, "last_value": None, "model_state": None, "kept_epoch": -1}
     first_epoch = 0
     if saved is not None:
         model.load_state_dict(saved["model_state"])
@@ -216,15 +251,13 @@ def train_model(
         train_data.set_epoch(epoch)
         lr = optimizer.param_groups[0]["lr"]
         train_loss, wait = _train_epoch(model, train_loader, task, optimizer, schedule, dev, scaler, f"epoch {epoch}")
-        row = {"epoch": epoch, "train_loss": train_loss, **validate(model, val_loader, task, dev)}
+        row = {"epoch": epoch, "train_loss": train_loss, **(validate(model, val_loader, task, dev) if val_loader else {})}
         row.update(lr=lr, seconds=time.perf_counter() - start, data_wait_fraction=wait)
         history.append(row)
         if log:
             log.log(row)
-        monitored = row.get(cfg.monitor, row["val_loss"])
-        schedule.epoch_end(monitored)
-        if _is_better(monitored, best["value"], maximise):
-            best = {"value": monitored, "epoch": epoch, "model_state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        best = _select(name, cfg, row, best, model, maximise)
+        schedule.epoch_end(best["last_value"])
         stopped_early = cfg.early_stopping is not None and epoch - best["epoch"] >= cfg.early_stopping
         checkpoints.save(
             {
@@ -256,11 +289,13 @@ def train_model(
         "num_outputs": task.num_outputs(),
         "classes": task.classes,
         "normalisation": stats,
-        "epoch": best["epoch"],
+        "epoch": best["kept_epoch"],
+        "selected_by": f"{cfg.monitor} (best)" if cfg.checkpoint == "best" else "last epoch",
         "monitor": cfg.monitor,
         "monitor_value": best["value"],
         "seed": seed,
         "threads": cfg.threads,
+        "device": cfg.device,
         "config_hash": cfg.config_hash(seed, split),
         "dataset": ds.attrs["dataset"],
         "dataset_hash": ds.attrs["content_hash"],
@@ -282,6 +317,8 @@ def train_model(
         "split_sizes": {k: int(v.size) for k, v in splits.items()},
         "normalisation": stats,
         "best_epoch": best["epoch"],
+        "checkpoint_epoch": best["kept_epoch"],
+        "checkpoint": cfg.checkpoint,
         "monitor": {cfg.monitor: best["value"]},
         "epochs_run": len(history),
         "stopped_early": stopped_early,

@@ -155,7 +155,9 @@ def store_spec(cfg: ExperimentConfig, dataset: str) -> Spec:
 
 
 def model_spec(cfg: ExperimentConfig, model: str) -> Spec:
-    """What training and evaluation of ``model`` depend on (the dataset enters as an input file)."""
+    """What training and evaluation of ``model`` depend on (the dataset enters as an input file:
+    a rebuilt store retrains, even with the same bytes, as Snakemake reruns everything downstream
+    of a job it reruns)."""
     m = cfg.models[model]
     return _spec(
         {

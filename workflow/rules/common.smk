@@ -69,7 +69,8 @@ def dataset_caption(wildcards):
 
 
 def all_model_captions():
-    return [captions.model_summary(CFG, model) for model in CFG.models]
+    """Sorted: reordering models in the config changes no output."""
+    return sorted(captions.model_summary(CFG, model) for model in CFG.models)
 
 
 def all_metrics():

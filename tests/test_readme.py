@@ -1,0 +1,149 @@
+"""Every code block of the README runs, taken from the README itself so that the two cannot
+drift: shell commands (Snakemake runs as dry runs, `make` targets with `make -n`), Python
+snippets, YAML snippets merged into `config.yaml` and validated, the example error message
+reproduced, and the listing of outputs found in a real (tiny) run."""
+
+import glob
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+README_CONFIG = ROOT / "tests" / "configs" / "readme.yaml"
+
+
+def code_blocks(language: str | None) -> list[str]:
+    """The README's fenced blocks of ``language`` (None: blocks without one)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+    return [body for lang, body in blocks if lang == (language or "")]
+
+
+def test_every_block_is_of_a_kind_this_test_runs():
+    text = (ROOT / "README.md").read_text()
+    languages = set(re.findall(r"^```(\w*)\n", text, flags=re.M))
+    assert languages <= {"bash", "python", "yaml", "text", ""}, languages
+    assert all(code_blocks(lang) for lang in ("bash", "python", "yaml", "text", None))
+
+
+def run(cmd: str | list[str], cwd: Path) -> subprocess.CompletedProcess:
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV, shell=isinstance(cmd, str), timeout=1200)
+    assert out.returncode == 0, f"{cmd}\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """A finished workflow run on the README config (dataset `demo`, model `resnet18`), with that
+    config also as `config.yaml` and `my_experiment.yaml`, as a user who ran `make run` has."""
+    work = tmp_path_factory.mktemp("readme")
+    for name in ("config.yaml", "my_experiment.yaml"):
+        shutil.copy(README_CONFIG, work / name)
+    run([str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "2"], work)
+    return work
+
+
+def shell_commands() -> list[str]:
+    commands = []
+    for block in code_blocks("bash"):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                commands.append(line)
+    return commands
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", shell_commands())
+def test_shell_command_runs(command, workdir):
+    words = shlex.split(command)
+    if words[0] == "source":  # environment set-up: the test already runs inside .venv
+        assert words[1] == ".venv/bin/activate" and (ROOT / ".venv" / "bin" / "activate").is_file()
+        return
+    if words[0] == "make":  # its targets build environments and run for minutes: check what they would do
+        out = run(["make", "-n", *[w.replace("CONFIG=", f"CONFIG={workdir}/") if w.startswith("CONFIG=") else w for w in words[1:]]], ROOT)
+        assert out.stdout.strip()
+        return
+    if words[0] == "snakemake":
+        words = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), *words[1:]]
+        if "--report" not in words:
+            words.append("--dry-run")
+        run(words, workdir)
+        if "--report" in words:
+            report = workdir / words[words.index("--report") + 1]
+            assert report.stat().st_size > 100_000 and "Leaderboard" in report.read_text()
+        return
+    assert words[0] in {"deeplense", "python"}, command
+    run(words, workdir)
+
+
+@pytest.mark.e2e
+def test_python_blocks_run(workdir):
+    for block in code_blocks("python"):
+        out = run([sys.executable, "-c", block], workdir)
+        if "vortex images with" in block:
+            assert int(out.stdout.split()[0]) > 0, out.stdout  # the selection found vortex images
+
+
+@pytest.mark.e2e
+def test_output_listing_matches_a_real_run(workdir):
+    (listing,) = code_blocks(None)
+    for line in listing.splitlines():
+        paths = re.split(r"\s{2,}", line.strip())[0]
+        base = ""
+        for part in [p.strip() for p in re.split(r",\s*(?![^{]*\})", paths)]:  # commas outside braces
+            if part.startswith("results/"):
+                path, base = part, part.rsplit("/", 1)[0]
+            else:  # a file beside the line's first path
+                path = f"{base}/{part}"
+            pattern = re.sub(r"<[^>]+>", "*", path).replace("…", "*")
+            for alternative in _braces(pattern):
+                assert glob.glob(str(workdir / alternative)), (line, alternative)
+
+
+def _braces(pattern: str) -> list[str]:
+    found = re.search(r"\{([^}]*)\}", pattern)
+    if not found:
+        return [pattern]
+    return [x for option in found.group(1).split(",") for x in _braces(pattern[: found.start()] + option + pattern[found.end():])]
+
+
+def _merged(snippet: dict) -> dict:
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for key, value in snippet.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+@pytest.mark.parametrize("snippet", code_blocks("yaml"))
+def test_yaml_snippets_are_valid_in_the_default_config(snippet, tmp_path):
+    """Pasted into config.yaml, every YAML example is a valid experiment."""
+    path = tmp_path / "pasted.yaml"
+    path.write_text(yaml.safe_dump(_merged(yaml.safe_load(snippet))))
+    run([str(BIN / "deeplense"), "check-config", str(path)], tmp_path)
+
+
+def test_example_error_message_is_what_deeplense_prints(tmp_path):
+    """The README's example of a config error, reproduced from config.yaml with its three mistakes."""
+    (example,) = code_blocks("text")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    lens = cfg["datasets"]["demo"]["lens"]
+    lens["theta_e"] = lens.pop("theta_E")
+    cfg["datasets"]["demo"]["instrument"]["exposure_time"] = 0
+    cfg["sweeps"] = {"vortex_mass": {"dataset": "demo", "parameter": "classes.vortex.params.mass", "values": [1.0e10, -3.0e10]}}
+    (tmp_path / "my_experiment.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    out = subprocess.run([str(BIN / "deeplense"), "check-config", "my_experiment.yaml"], cwd=tmp_path, capture_output=True, text=True, env=ENV)
+    assert out.returncode == 1
+    printed = out.stderr.splitlines()
+    for line in example.splitlines():
+        expected = re.escape(line.strip()).replace(re.escape("..."), ".*")
+        assert any(re.fullmatch(expected, p.strip()) for p in printed), (line, out.stderr)
