@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m deeplense.simulation.warmup  # compile the simulation kernels once (numba caches them)
 	@touch $(STAMP)
 
 autolens-env: $(AUTOLENS_STAMP)
@@ -44,6 +45,7 @@ NEEDS_AUTOLENS = $(filter autolens,$(shell $(BIN)/deeplense backends --config $(
 # the profile reruns incomplete jobs.
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: $(STAMP)
+	@deeplense check-config $(CONFIG) > /dev/null  # a broken config stops here, naming its file and line
 	@if [ -n "$(NEEDS_AUTOLENS)" ]; then $(MAKE) autolens-env; fi
 	deeplense unlock-stale
 	snakemake --profile profiles/local --cores $(CORES) --configfile $(CONFIG) --report $(REPORT) --report-after-run

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["PHASES", "PhaseTimer", "emit", "pin_to_one_core", "rate", "real_images", "reset_peak_rss", "rss_mb",
+           "Timer", "write_tiled_store"]
+
 
 def pin_to_one_core() -> None:
     """Measure 'per core': this process, Blosc, Zarr and torch each use one CPU."""
@@ -109,3 +112,60 @@ def reset_peak_rss() -> None:
 def emit(result: dict) -> None:
     """The benchmark's last line: one JSON object with its figures."""
     print(json.dumps(result, sort_keys=True))
+
+
+# ---- per-phase CPU time of deeplense's simulate_image ------------------------------------------
+PHASES = ("population", "halo_parameters", "ray_tracing", "light_psf_noise")
+
+
+class PhaseTimer:
+    """While active (``with timer:``), wraps the package functions of each simulation phase with
+    CPU-time counters: the scenario's ``draw`` (population, which contains the halo parameters),
+    the fast path's halo-parameter steps, and the tracer (set-up and rays). ``split(total)``
+    returns the last image's seconds per phase; the rest of ``total`` is light, PSF and noise."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._saved: list[tuple[object, str, object]] = []
+
+    def _wrap(self, owner: object, name: str, phase: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[phase] = self.seconds.get(phase, 0.0) + time.process_time() - start
+
+        self._saved.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def __enter__(self) -> "PhaseTimer":
+        from deeplense.physics import pyhalo_adapter
+        from deeplense.physics.halos import population, sidm
+        from deeplense.physics.scenarios import SCENARIOS
+        from deeplense.simulation.raytracing.tracer import LensTracer
+
+        self.seconds = {}
+        for cls in {SCENARIOS.get(name) for name in SCENARIOS.names()}:
+            if "draw" in vars(cls):
+                self._wrap(cls, "draw", "draw")
+        self._wrap(population, "lens_components", "halo_parameters")
+        self._wrap(sidm, "add_core_collapsed_halos", "halo_parameters")
+        self._wrap(pyhalo_adapter, "_components", "halo_parameters")
+        self._wrap(LensTracer, "__init__", "ray_tracing")
+        self._wrap(LensTracer, "ray_shooting", "ray_tracing")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved = []
+
+    def split(self, total: float) -> dict[str, float]:
+        s = self.seconds
+        out = {"population": s.get("draw", 0.0) - s.get("halo_parameters", 0.0),
+               "halo_parameters": s.get("halo_parameters", 0.0), "ray_tracing": s.get("ray_tracing", 0.0)}
+        out["light_psf_noise"] = total - sum(out.values())
+        return out

@@ -1,14 +1,24 @@
 """Simulation speed: images per second per core, deeplense against the plain loop peers write.
 
 For every scenario at 64×64 and 150×150, one image of deeplense (``simulate_image``: draw, pyHalo
-fast path, lenstronomy render, noise, record) and one image of the peer loop are made in turn, in
-this one process, and their CPU times recorded side by side. The peer loop is the usual script:
-for pyHalo scenarios ``np.random.seed`` → preset → ``realization.lensing_quantities()`` → a
-multi-plane lenstronomy ``ImageModel`` image with noise; for point-mass recipes the masses are
-drawn with numpy and turned into lenstronomy ``POINT_MASS`` deflectors with ``LensCosmo``.
-Both make the same physics (same presets and parameters, same grid, PSF and noise model).
+population with all halo parameters at once, deeplense's multi-plane ray tracing inside
+lenstronomy's image model, noise, record) and one image of the peer loop are made in turn, in
+this one process (one core: one numba thread, one BLAS thread), and their CPU times recorded side
+by side. The peer loop is the usual script: for pyHalo scenarios ``np.random.seed`` → preset →
+``realization.lensing_quantities()`` → a multi-plane lenstronomy ``ImageModel`` image with noise
+(inside ``pyhalo_compat.patched(speed=False)``: numpy's ``trapz`` restored, nothing else); for
+point-mass recipes the masses are drawn with numpy and turned into lenstronomy ``POINT_MASS``
+deflectors with ``LensCosmo``. Both make the same physics (same presets and parameters, same
+grid, PSF and noise model).
 
-    python benchmarks/simulate.py            # pyHalo presets at their defaults (several minutes)
+Each deeplense image's CPU time is split into phases (timers around the package's functions):
+``population`` (pyHalo's preset: halo masses, positions, redshifts; or a recipe's draws),
+``halo_parameters`` (lens-model parameters of all halos, SIDM core collapse included),
+``ray_tracing`` (deeplense's tracer: set-up and rays) and ``light_psf_noise`` (the rest: light
+profiles, supersampling, PSF convolution, noise, record). Peak memory of a simulation job
+(``--memory-probe``: a fresh process simulating images of one scenario) is reported at 150×150.
+
+    python benchmarks/simulate.py            # pyHalo presets at their defaults (~5 minutes)
     python benchmarks/simulate.py --quick    # cheap pyHalo settings, fewer images (< 1 minute)
     python benchmarks/simulate.py --backends [--quick]   # PyAutoLens beside lenstronomy
 
@@ -26,20 +36,23 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core per image, as in a simulation job
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from deeplense.config import load_config  # noqa: E402
-from deeplense.physics import pyhalo_adapter  # noqa: E402  (also restores np.trapz for pyHalo)
+from deeplense.physics import pyhalo_adapter, pyhalo_compat  # noqa: E402
 from deeplense.physics.cosmology import flat_lcdm  # noqa: E402
 from deeplense.simulation.image import simulate_image  # noqa: E402
+from _common import PHASES, PhaseTimer  # noqa: E402  (benchmarks/_common.py)
 
 Z_LENS, Z_SOURCE = 0.5, 1.0
 GRIDS = {64: 0.1, 150: 0.05}  # num_pix: pixel scale [arcsec]
@@ -107,8 +120,9 @@ class PeerLoop:
         np.random.seed(seed)
         lens, kw, z = ["SIE", "SHEAR"], [MAIN, SHEAR], None
         if preset is not None:
-            realization = pyhalo_adapter.preset_function(preset)(Z_LENS, Z_SOURCE, kwargs_cosmo={"H0": 70.0, "Om0": 0.3, "Ob0": 0.05}, **kwargs)
-            names, z_list, kwargs_halos, _ = realization.lensing_quantities()
+            with pyhalo_compat.patched(speed=False):  # pyHalo 1.4.6 on numpy 2.4 needs np.trapz back
+                realization = pyhalo_adapter.preset_function(preset)(Z_LENS, Z_SOURCE, kwargs_cosmo={"H0": 70.0, "Om0": 0.3, "Ob0": 0.05}, **kwargs)
+                names, z_list, kwargs_halos, _ = realization.lensing_quantities()
             lens, kw, z = lens + list(names), kw + list(kwargs_halos), [Z_LENS, Z_LENS, *z_list]
         elif name == "cdm_deeplense":
             u = np.random.uniform(size=25)
@@ -145,46 +159,83 @@ def deeplense_dataset(num_pix: int, pixel_scale: float, scenario: str, params: d
     return ds, ds.classes[0]
 
 
+def memory_probe(name: str, size: int, quick: bool, n: int = 3) -> dict:
+    """Peak resident memory [MB] of a fresh process simulating ``n`` images of scenario ``name``
+    at ``size`` (deeplense only), and the mean number of lens components per image."""
+    out = subprocess.run([sys.executable, __file__, "--memory-probe", name, str(size), str(n), *(["--quick"] if quick else [])],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _probe(name: str, size: int, n: int, quick: bool) -> None:
+    from _common import rss_mb
+
+    scenario, params, _, _ = scenarios(CHEAP if quick else DEFAULTS)[name]
+    ds, cls = deeplense_dataset(size, GRIDS[size], scenario, params)
+    counts = [simulate_image(ds, cls, 1000 + i).record.get("n_subhalos", 0.0) for i in range(n)]
+    print(json.dumps({"peak_rss_mb": round(rss_mb()[1], 1), "n_halos": float(np.mean(counts))}))
+
+
+def measure(name: str, scenario: str, params: dict, preset: str | None, preset_kwargs: dict, size: int, n: int) -> dict:
+    """Alternate deeplense and peer images (machine-load drift affects both alike)."""
+    pixel = GRIDS[size]
+    ds, cls = deeplense_dataset(size, pixel, scenario, params)
+    peer = PeerLoop(size, pixel)
+    # warm up, untimed: deeplense with the measured settings (compiled kernels, tables and memos
+    # a process builds once and every later image of its shard reuses), the peer with cheap ones
+    # (its imports: it keeps nothing from one image to the next)
+    simulate_image(ds, cls, 0)
+    peer.run(name, preset, {**preset_kwargs, **CHEAP} if preset else preset_kwargs, 0)
+    timer = PhaseTimer()
+    t_ours, t_peer, phases = [], [], []
+    for i in range(n):
+        with timer:
+            t_ours.append(cpu_seconds(lambda: simulate_image(ds, cls, 1000 + i)))
+        phases.append(timer.split(t_ours[-1]))
+        t_peer.append(cpu_seconds(lambda: peer.run(name, preset, preset_kwargs, 1000 + i)))
+    ours, theirs = 1 / np.mean(t_ours), 1 / np.mean(t_peer)
+    return {"deeplense_img_per_s": round(ours, 3), "peer_img_per_s": round(theirs, 3), "ratio": round(ours / theirs, 3),
+            "n_images": n, "deeplense_s_per_image": [round(t, 4) for t in t_ours],
+            "peer_s_per_image": [round(t, 4) for t in t_peer],
+            "breakdown_s_per_image": {p: round(float(np.mean([ph[p] for ph in phases])), 4) for p in PHASES}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="cheap pyHalo settings, few images (< 1 min)")
     parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
     parser.add_argument("--backends", action="store_true", help="PyAutoLens against lenstronomy (Model A classes)")
+    parser.add_argument("--memory-probe", nargs=3, metavar=("SCENARIO", "SIZE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backends:
         from backends import compare_backends  # benchmarks/backends.py
 
         compare_backends(args.quick)
         return
+    if args.memory_probe:
+        name, size, n = args.memory_probe
+        _probe(name, int(size), int(n), args.quick)
+        return
     pyhalo = CHEAP if args.quick else DEFAULTS
     n_cheap, n_pyhalo = (4, 1) if args.quick else (30, 3)
     sizes = (64, 150)
     results: dict[str, dict] = {}
-    print(f"{'scenario':18s} {'size':>7s} {'deeplense img/s':>16s} {'peer img/s':>11s} {'ratio':>6s}")
+    print(f"{'scenario':18s} {'size':>7s} {'deeplense img/s':>16s} {'peer img/s':>11s} {'ratio':>6s}   "
+          + " ".join(f"{p:>15s}" for p in PHASES) + "  peak MB")
     for name, (scenario, params, preset, preset_kwargs) in scenarios(pyhalo).items():
         if args.only and name not in args.only:
             continue
         for size in sizes:
-            pixel = GRIDS[size]
-            ds, cls = deeplense_dataset(size, pixel, scenario, params)
-            peer = PeerLoop(size, pixel)
-            # warm up both (imports, cached tables) with cheap settings, untimed
-            ds_warm, cls_warm = deeplense_dataset(size, pixel, scenario, {**params, **CHEAP} if preset else params)
-            simulate_image(ds_warm, cls_warm, 0)
-            peer.run(name, preset, {**preset_kwargs, **CHEAP} if preset else preset_kwargs, 0)
-            n = n_pyhalo if preset else n_cheap
-            t_ours, t_peer = [], []
-            for i in range(n):  # alternate: machine-load drift affects both alike
-                t_ours.append(cpu_seconds(lambda: simulate_image(ds, cls, 1000 + i)))
-                t_peer.append(cpu_seconds(lambda: peer.run(name, preset, preset_kwargs, 1000 + i)))
-            ours, theirs = 1 / np.mean(t_ours), 1 / np.mean(t_peer)
             key = f"{name}@{size}"
-            results[key] = {"deeplense_img_per_s": round(ours, 3), "peer_img_per_s": round(theirs, 3),
-                            "ratio": round(ours / theirs, 3), "n_images": n,
-                            "deeplense_s_per_image": [round(t, 4) for t in t_ours],
-                            "peer_s_per_image": [round(t, 4) for t in t_peer]}
-            print(f"{name:18s} {size:>3d}×{size:<3d} {ours:16.3f} {theirs:11.3f} {ours / theirs:6.2f}", flush=True)
+            results[key] = r = measure(name, scenario, params, preset, preset_kwargs, size, n_pyhalo if preset else n_cheap)
+            if preset and size == 150 and (not args.quick or name == "cdm_pyhalo"):
+                r.update(memory_probe(name, size, args.quick))
+            b = r["breakdown_s_per_image"]
+            print(f"{name:18s} {size:>3d}×{size:<3d} {r['deeplense_img_per_s']:16.3f} {r['peer_img_per_s']:11.3f} "
+                  f"{r['ratio']:6.2f}   " + " ".join(f"{b[p]:15.4f}" for p in PHASES)
+                  + (f"  {r['peak_rss_mb']:7.0f}" if "peak_rss_mb" in r else ""), flush=True)
     print(json.dumps({"benchmark": "simulate", "mode": "quick" if args.quick else "full", "unit": "images/s per core",
+                      "phases": "CPU seconds per deeplense image: " + ", ".join(PHASES),
                       "pyhalo_settings": pyhalo, "results": results}, sort_keys=True))
 
 

@@ -52,7 +52,7 @@ def test_cores_granted_to_the_job_do_not_change_weights_or_predictions(small_sto
 def test_loader_workers_do_not_change_weights(small_store, tmp_path):
     runs = {}
     for workers in (0, 2):
-        cfg = CFG.model_copy(update={"num_workers": workers, "augment": True})
+        cfg = CFG.model_copy(update={"num_workers": workers, "augment": True, "epochs": 1})  # workers start anew each epoch
         runs[workers] = train_model("w", cfg, small_store, TrainOutputs.in_dir(tmp_path / f"w{workers}"), seed=3, split=SPLIT)
     assert _same_weights(runs[0].checkpoint, runs[2].checkpoint)
     pd.testing.assert_frame_equal(

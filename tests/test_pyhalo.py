@@ -1,6 +1,6 @@
-"""pyHalo populations: the fast path renders the same halos as ``lensing_quantities()``; images
-are reproducible per seed whatever the sharding; WDM suppression, CDM slope, SIDM cores and ULDM
-solitons follow the physics of pyHalo's presets."""
+"""pyHalo populations: images are reproducible per seed whatever the sharding or the process
+history; WDM suppression, CDM slope, SIDM cores and ULDM solitons follow the physics of pyHalo's
+presets (the fast path's equality with pyHalo's own parameters: tests/test_halo_params.py)."""
 
 import numpy as np
 import pytest
@@ -9,9 +9,8 @@ from pyHalo.mass_function_models import preset_mass_function_models
 from scipy import integrate
 
 from deeplense.config import load_config
-from deeplense.physics import pyhalo_adapter
+from deeplense.physics import pyhalo_adapter, pyhalo_compat
 from deeplense.physics.components import LensSystem
-from deeplense.physics.cosmology import flat_lcdm
 from deeplense.physics.scenarios import LensContext, make_scenario
 from deeplense.simulation.lenstronomy_renderer import lens_model, render
 from deeplense.simulation.shards import simulate_shard
@@ -29,43 +28,15 @@ def realization(preset, seed, **kw):
     return pyhalo_adapter.realize(preset, 0.5, 1.0, {**POP, **kw}, COSMO, np.random.default_rng(seed))
 
 
-def test_fast_path_renders_the_same_halos_as_lensing_quantities():
-    """Plain pyHalo (preset → lensing_quantities(), what peers run) and deeplense's fast path
-    (cached set-up, tabulated concentrations) from the same seed give the same halos."""
-    kw = {"log_mlow": 6.5, "LOS_normalization": 1.0, "cone_opening_angle_arcsec": 4.0}
-    np.random.seed(int(np.random.default_rng(5).integers(0, 2**32 - 1)))  # the seed realize() uses
-    slow_real = pyhalo_adapter.preset_function("CDM")(0.5, 1.0, kwargs_cosmo=COSMO, **{**POP, **kw})
-    names, zs, kwargs, numerical_alpha = slow_real.lensing_quantities()
-    assert numerical_alpha is None
-    fast = pyhalo_adapter.halo_components(realization("CDM", 5, **kw), fast=True)
-    assert [c.profile for c in fast] == list(names) and len(set(names)) == 2  # TNFW + mass sheets
-    assert np.array_equal([c.redshift for c in fast], np.asarray(zs, dtype=float))
-    assert len(set(np.round(zs, 6))) > 5  # several planes: line-of-sight halos are present
-    for c, kw_slow in zip(fast, kwargs):
-        for key in ("center_x", "center_y", "ra_0", "dec_0"):  # positions: identical draws
-            if key in kw_slow:
-                assert c.kwargs[key] == kw_slow[key]
-        for key, value in kw_slow.items():
-            assert c.kwargs[key] == pytest.approx(value, rel=2e-3, abs=1e-12), (c.profile, key)
-    # deflection and convergence on a grid through every plane agree to 1e-4 of their range
-    common = dict(z_source=1.0, lens_redshift_list=list(zs), cosmo=flat_lcdm(70.0, 0.3, 0.05), multi_plane=True)
-    model = LensModel(list(names), **common)
-    x, y = np.meshgrid(np.linspace(-1.9, 1.9, 40), np.linspace(-1.9, 1.9, 40))
-    a_slow = np.array(model.alpha(x.ravel(), y.ravel(), kwargs))
-    a_fast = np.array(model.alpha(x.ravel(), y.ravel(), [c.kwargs for c in fast]))
-    assert np.abs(a_fast - a_slow).max() < 1e-4 * np.abs(a_slow).max()
-    k_slow = model.kappa(x.ravel(), y.ravel(), kwargs)
-    k_fast = model.kappa(x.ravel(), y.ravel(), [c.kwargs for c in fast])
-    assert np.abs(k_fast - k_slow).max() < 1e-3 * np.abs(k_slow).max()
-
-
 def test_halos_do_not_depend_on_process_history():
-    """A realization made with cold caches (set-up memos; pyHalo's own truncation table, which
-    it would otherwise widen as it meets extreme halos) and one made after others, from the
-    same seed, give identical components: images are functions of their seeds alone."""
-    pyhalo_adapter._SETUP_CACHE.clear()
-    cold = pyhalo_adapter.halo_components(realization("WDM", 8, log_mc=8.0, LOS_normalization=1.0))
-    warm = pyhalo_adapter.halo_components(realization("WDM", 8, log_mc=8.0, LOS_normalization=1.0))
+    """A population drawn with cold caches (set-up memos, pyHalo's own truncation table, which
+    it widens as it meets extreme halos) and one drawn after others, from the same seed, give
+    identical components: images are functions of their seeds alone."""
+    pyhalo_compat.clear_memos()
+    kw = {**POP, "log_mc": 8.0, "LOS_normalization": 1.0}
+    cold = pyhalo_adapter.population("WDM", 0.5, 1.0, kw, COSMO, np.random.default_rng(8)).components
+    pyhalo_adapter.population("CDM", 0.5, 1.0, {**POP, "log_mlow": 7.0}, COSMO, np.random.default_rng(1))
+    warm = pyhalo_adapter.population("WDM", 0.5, 1.0, kw, COSMO, np.random.default_rng(8)).components
     assert len(cold) == len(warm) > 0
     for a, b in zip(cold, warm):
         assert a.profile == b.profile and a.redshift == b.redshift and a.kwargs == b.kwargs

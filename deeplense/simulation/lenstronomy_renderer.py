@@ -2,8 +2,13 @@
 convolution, pixel grid.
 
 The only place lenstronomy is imported for imaging; a second backend (PyAutoLens) implements the
-same ``render`` signature. Deflectors at several redshifts (pyHalo line-of-sight halos) are traced
-through lenstronomy's multi-plane lens model with the system's cosmology.
+same ``render`` signature. Rays are traced by deeplense's kernels
+(:class:`deeplense.simulation.raytracing.tracer.LensTracer`: all halos of a plane in one call,
+planes traversed as lenstronomy's multi-plane model does, with the system's cosmology), plugged
+into lenstronomy's ``ImageModel`` in place of its ``LensModel``; light profiles, supersampling and
+PSF convolution are lenstronomy's. ``tracer=False`` renders with lenstronomy's own
+``LensModel`` (the reference the tracer is tested against: deflections to 1e-6 arcsec, images
+to 1e-5 of their peak, ``tests/test_raytracing.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from lenstronomy.Util import simulation_util
 
 from deeplense.physics.components import LensSystem
 from deeplense.physics.cosmology import flat_lcdm
+from deeplense.simulation.raytracing.tracer import LensTracer, TracerLensModel
 
 
 @lru_cache(maxsize=8)
@@ -67,7 +73,8 @@ def _single_plane_model(
 
 
 def image_model(system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int) -> ImageModel:
-    """lenstronomy's ImageModel of ``system`` (cached for single-plane, pixel-free profiles)."""
+    """lenstronomy's ImageModel of ``system`` with lenstronomy's LensModel (cached for
+    single-plane, pixel-free profiles)."""
     source_profiles = tuple(c.profile for c in system.source_light)
     light_profiles = tuple(c.profile for c in system.lens_light)
     if not system.multi_plane and "INTERPOL" not in source_profiles + light_profiles:
@@ -84,13 +91,43 @@ def image_model(system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: 
     )
 
 
+def _traced_model_uncached(source: tuple[str, ...], light: tuple[str, ...], grid: tuple[int, float, float], supersampling: int) -> ImageModel:
+    data, psf = _grid(*grid)
+    return ImageModel(
+        data,
+        psf,
+        lens_model_class=TracerLensModel(),
+        source_model_class=LightModel(list(source)),
+        lens_light_model_class=LightModel(list(light)) if light else None,
+        kwargs_numerics={"supersampling_factor": supersampling},
+    )
+
+
+# An ImageModel with the tracer holds no per-image state (the tracer is passed per image)
+_traced_model = lru_cache(maxsize=32)(_traced_model_uncached)
+
+
+def traced_image_model(system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int) -> ImageModel:
+    """lenstronomy's ImageModel with deeplense's tracer as its lens model (cached unless a light
+    profile holds pixels)."""
+    source_profiles = tuple(c.profile for c in system.source_light)
+    light_profiles = tuple(c.profile for c in system.lens_light)
+    build = _traced_model_uncached if "INTERPOL" in source_profiles + light_profiles else _traced_model
+    return build(source_profiles, light_profiles, (num_pix, pixel_scale, psf_fwhm), supersampling)
+
+
 def render_parts(
-    system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1
+    system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1, tracer: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noiseless lensed-source and lens-light images [counts/s], each (num_pix, num_pix) float64:
-    a band's image is a linear combination of the two (its light scalings)."""
-    model = image_model(system, num_pix, pixel_scale, psf_fwhm, supersampling)
-    kwargs_lens = [c.kwargs for c in system.lens]
+    a band's image is a linear combination of the two (its light scalings). ``tracer=False``:
+    lenstronomy's own lens model (the reference)."""
+    if tracer:
+        model = traced_image_model(system, num_pix, pixel_scale, psf_fwhm, supersampling)
+        kwargs_lens = LensTracer(system)
+    else:
+        model = image_model(system, num_pix, pixel_scale, psf_fwhm, supersampling)
+        kwargs_lens = [c.kwargs for c in system.lens]
     src = model.image(
         kwargs_lens=kwargs_lens,
         kwargs_source=[c.kwargs for c in system.source_light],
@@ -111,8 +148,8 @@ def render_parts(
 
 
 def render(
-    system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1
+    system: LensSystem, num_pix: int, pixel_scale: float, psf_fwhm: float, supersampling: int = 1, tracer: bool = True
 ) -> np.ndarray:
     """Noiseless image [counts/s] of ``system`` (source plus lens light) as (num_pix, num_pix)."""
-    src, light = render_parts(system, num_pix, pixel_scale, psf_fwhm, supersampling)
+    src, light = render_parts(system, num_pix, pixel_scale, psf_fwhm, supersampling, tracer)
     return src + light

@@ -51,11 +51,11 @@ def pyhalo_substructure(
 ) -> Substructure:
     """Realize a pyHalo preset around the lens centre and summarise it (``n_subhalos`` counts
     every halo, subhalos and line-of-sight; ``n_halos_subhalo``/``n_halos_los`` split them)."""
-    realization = pyhalo_adapter.realize(preset, ctx.z_lens, ctx.z_source, kwargs, ctx.cosmology, rng)
-    components = pyhalo_adapter.halo_components(realization)
+    drawn = pyhalo_adapter.population(preset, ctx.z_lens, ctx.z_source, kwargs, ctx.cosmology, rng)
+    components = drawn.components
     if ctx.center_x or ctx.center_y:  # pyHalo renders around (0, 0): follow the main lens
         components = [_shifted(c, ctx.center_x, ctx.center_y) for c in components]
-    summary = {**pyhalo_adapter.summary(realization), "sigma_sub": float(kwargs["sigma_sub"]), **knobs}
+    summary = {**drawn.summary, "sigma_sub": float(kwargs["sigma_sub"]), **knobs}
     return Substructure(components, summary)
 
 
