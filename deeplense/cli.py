@@ -179,6 +179,17 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_learning_curve(args: argparse.Namespace) -> int:
+    from deeplense.report.learning_curve import learning_curve_table, plot_learning_curve
+    from deeplense.workflow.plan import parse_spec
+
+    spec = parse_spec(args.spec)
+    table = learning_curve_table(args.metrics, args.infos, spec["metric"])
+    plot_learning_curve(table, spec["metric"], f"learning curve {spec['curve']}: {spec['metric']}", args.output, args.csv)
+    print(table.to_string(index=False))
+    return 0
+
+
 def _cmd_unlock_stale(args: argparse.Namespace) -> int:
     from deeplense.workflow.locks import clear_stale_lock
 
@@ -348,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="figure (.png)")
     s.add_argument("--csv", required=True, help="table (.csv)")
     s.set_defaults(func=_cmd_sensitivity)
+
+    s = sub.add_parser("learning-curve", help="plot a metric against the training images per class of a learning curve's models")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.learning_curve_spec)")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--infos", nargs="+", required=True, help="the models' train_info.json, in the same order")
+    s.add_argument("--output", required=True, help="figure (.png)")
+    s.add_argument("--csv", required=True, help="table (.csv)")
+    s.set_defaults(func=_cmd_learning_curve)
 
     s = sub.add_parser("unlock-stale", help="remove a Snakemake lock left by a killed run (never a live one's)")
     s.add_argument("--directory", default=".", help="the workflow's working directory")

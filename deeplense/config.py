@@ -68,6 +68,18 @@ class Cosmology(_Strict):
     H0: float = Field(70.0, gt=0, description="Hubble constant [km/s/Mpc]")
     Om0: float = Field(0.3, gt=0, lt=1, description="matter density")
     Ob0: float = Field(0.05, ge=0, lt=1, description="baryon density")
+    mass_distances: Literal["angular_diameter", "luminosity_as_published"] = Field(
+        "angular_diameter",
+        description="distances in every mass-to-Einstein-radius conversion (main lens `mass`, point-mass "
+        "substructure): angular-diameter distances (physical), or `luminosity_as_published`, the original "
+        "DeepLense simulator's luminosity distances (θ_E 1.28″ instead of 1.66″ for 1e12 Msun at z 0.5 → 1), "
+        "to reproduce the published datasets",
+    )
+
+    @property
+    def parameters(self) -> tuple[float, float, float]:
+        """(H0, Om0, Ob0)."""
+        return (self.H0, self.Om0, self.Ob0)
 
     @model_validator(mode="after")
     def _baryons_are_matter(self) -> "Cosmology":
@@ -184,6 +196,11 @@ class InstrumentConfig(_Strict):
     supersampling: int = Field(1, ge=1, le=8, description="sub-pixels per pixel side when ray-tracing")
     background_rms: float = Field(0.01, ge=0, description="Gaussian background noise [counts/s]")
     exposure_time: PositiveParam = Field(1000.0, description="exposure for Poisson noise [s]")
+    noise: bool = Field(
+        True,
+        description="add Poisson and background noise; false stores noiseless images (as the original DeepLense "
+        "Models II and III did; their signal-to-noise records are then NaN)",
+    )
     bands: list[BandConfig] = Field(default_factory=lambda: [BandConfig(name="band0")], min_length=1)
 
     @model_validator(mode="before")
@@ -324,7 +341,7 @@ class DatasetConfig(_Strict):
         from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only for a lens mass
 
         c = self.cosmology
-        return float(point_mass_einstein_radius(mass, self.z_lens, self.z_source, c.H0, c.Om0, c.Ob0))
+        return float(point_mass_einstein_radius(mass, self.z_lens, self.z_source, *c.parameters, distances=c.mass_distances))
 
     @property
     def class_names(self) -> list[str]:
@@ -422,6 +439,9 @@ class ModelConfig(_Strict):
     )
     monitor: Literal["val_loss", "val_auc", "val_accuracy", "val_mae"] = Field(
         "val_loss", description="validation metric that selects the checkpoint and drives early stopping"
+    )
+    train_images_per_class: int | None = Field(
+        None, gt=0, description="train on the first N training images of each class only (a learning-curve point; default: all)"
     )
     checkpoint: Literal["best", "last"] = Field(
         "best",
@@ -535,15 +555,19 @@ class ExperimentConfig(_Strict):
     sweeps: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="grids over one physics parameter (see deeplense.workflow.sweeps)"
     )
+    learning_curves: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="a model trained on growing training sets (see deeplense.workflow.learning_curves)"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _expand_sweeps(cls, data: Any) -> Any:
+        from deeplense.workflow.learning_curves import expand_learning_curves
         from deeplense.workflow.sweeps import expand_sweeps
 
-        return expand_sweeps(data) if isinstance(data, dict) else data
+        return expand_learning_curves(expand_sweeps(data)) if isinstance(data, dict) else data
 
-    @field_validator("datasets", "models")
+    @field_validator("datasets", "models", "learning_curves")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         import re

@@ -31,6 +31,28 @@ def test_main_lens_of_1e12_msun_has_the_deeplense_einstein_radius():
     assert point_mass_einstein_radius(4e12, 0.5, 1.0) == pytest.approx(2 * theta)  # θ_E ∝ √M
 
 
+def test_the_published_luminosity_distance_variant_gives_the_original_einstein_radius():
+    """The original DeepLense simulator's θ_E of 1e12 Msun was 1.28″ (luminosity distances)
+    where angular-diameter distances give 1.66″; `luminosity_as_published` reproduces it, for the
+    main lens and for point-mass substructure alike."""
+    assert point_mass_einstein_radius(1e12, 0.5, 1.0) == pytest.approx(1.66, abs=0.01)
+    assert point_mass_einstein_radius(1e12, 0.5, 1.0, distances="luminosity_as_published") == pytest.approx(1.28, abs=0.01)
+    published = LensContext(0.5, 1.0, 70.0, 0.3, 0.05, 0.0, 0.0, "luminosity_as_published")
+    ratio = published.theta_e_of_mass(np.array([1e8]))[0] / CTX.theta_e_of_mass(np.array([1e8]))[0]
+    assert ratio == pytest.approx(1.2815 / 1.6645, rel=1e-3)
+
+
+def test_noise_off_stores_the_noiseless_image(small_cfg):
+    from deeplense.simulation.image import simulate_image
+
+    dataset = small_cfg.datasets["small"].model_copy(deep=True)
+    noisy = simulate_image(dataset, dataset.classes[0], 5)
+    dataset.instrument.noise = False
+    clean = simulate_image(dataset, dataset.classes[0], 5)
+    assert np.array_equal(clean.image, clean.noiseless.astype(np.float32)) and np.array_equal(clean.noiseless, noisy.noiseless)
+    assert not np.array_equal(noisy.image, clean.image) and np.isnan(clean.record["snr"]) and noisy.record["snr"] > 0
+
+
 @pytest.mark.parametrize("beta", [-1.9, -1.0, -0.9])
 def test_subhalo_masses_follow_the_power_law(beta):
     m_min, m_max = 1e6, 1e10

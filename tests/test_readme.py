@@ -137,7 +137,7 @@ def test_example_error_message_is_what_deeplense_prints(tmp_path):
     (example,) = code_blocks("text")
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     lens = cfg["datasets"]["demo"]["lens"]
-    lens["theta_e"] = lens.pop("theta_E")
+    lens["masss"] = lens.pop("mass")
     cfg["datasets"]["demo"]["instrument"]["exposure_time"] = 0
     cfg["sweeps"] = {"vortex_mass": {"dataset": "demo", "parameter": "classes.vortex.params.mass", "values": [1.0e10, -3.0e10]}}
     (tmp_path / "my_experiment.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))

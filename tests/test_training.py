@@ -175,7 +175,7 @@ def test_a_last_batch_of_one_image_is_skipped(small_store, tmp_path):
 
 def test_checkpoint_last_keeps_the_final_epoch_and_best_keeps_the_best(small_store, tmp_path):
     """`checkpoint: best` keeps the epoch best on `monitor`; `last` the final epoch's weights."""
-    base = ModelConfig(architecture="resnet18", dataset="small", epochs=3, batch_size=4, shuffle_buffer_mb=1, lr=0.05, scheduler="constant")
+    base = ModelConfig(architecture="resnet18", dataset="small", epochs=3, batch_size=8, shuffle_buffer_mb=1, lr=0.05, scheduler="constant")
     runs = {kind: train_model(kind, base.model_copy(update={"checkpoint": kind}), small_store, TrainOutputs.in_dir(tmp_path / kind), seed=4, split=SPLIT)
             for kind in ("best", "last")}
     history = pd.read_csv(runs["best"].history)

@@ -55,3 +55,13 @@ def dataset_splits(ds: xr.Dataset, fractions: dict[str, float]) -> dict[str, np.
     labels = ds["label"].values
     names = assign_splits(labels, ds["index_in_class"].values, list(ds.attrs["classes"]), int(ds.attrs["seed"]), fractions)
     return {s: np.flatnonzero(names == s) for s in SPLITS}
+
+
+def first_per_class(indices: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` of ``indices`` (sorted sample indices) of each label: a smaller training set
+    that is a subset of every larger one, so points of a learning curve are nested."""
+    indices = np.sort(np.asarray(indices))
+    keep = np.zeros(indices.size, dtype=bool)
+    for label in np.unique(labels[indices]):
+        keep[np.flatnonzero(labels[indices] == label)[:n]] = True
+    return indices[keep]

@@ -127,7 +127,7 @@ def draw_system(
     if lens_cfg.mass is not None:
         record["lens_mass"] = draw(lens_cfg.mass, rl)
         theta_e = point_mass_einstein_radius(
-            record["lens_mass"], dataset.z_lens, dataset.z_source, cosmo.H0, cosmo.Om0, cosmo.Ob0
+            record["lens_mass"], dataset.z_lens, dataset.z_source, *cosmo.parameters, distances=cosmo.mass_distances
         )
     else:
         theta_e = draw(lens_cfg.theta_E, rl)
@@ -154,7 +154,7 @@ def draw_system(
         record.update({f"lens_light_{k}": v for k, v in kw.items()})
 
     ctx = LensContext(
-        dataset.z_lens, dataset.z_source, cosmo.H0, cosmo.Om0, cosmo.Ob0, main["center_x"], main["center_y"]
+        dataset.z_lens, dataset.z_source, cosmo.H0, cosmo.Om0, cosmo.Ob0, main["center_x"], main["center_y"], cosmo.mass_distances
     )
     sub = make_scenario(cls.scenario, cls.params).draw(ctx, streams["substructure"])
     record.update(sub.summary)
@@ -203,6 +203,10 @@ def simulate_image(dataset: DatasetConfig, cls: ClassConfig, seed: int) -> Simul
     inst = dataset.instrument
     exposure = draw(inst.exposure_time, streams["instrument"])
     noiseless = render_bands(system, dataset)
+    record["exposure_time"] = exposure
+    if not inst.noise:  # noiseless images, as the original DeepLense Models II and III
+        record["peak_snr"] = record["snr"] = float("nan")
+        return SimulatedImage(noiseless.astype(np.float32), noiseless, record)
     noisy = np.empty_like(noiseless)
     for b, band in enumerate(inst.bands):
         bkg = inst.background_rms if band.background_rms is None else band.background_rms
@@ -210,7 +214,6 @@ def simulate_image(dataset: DatasetConfig, cls: ClassConfig, seed: int) -> Simul
     bkg0 = inst.background_rms if inst.bands[0].background_rms is None else inst.bands[0].background_rms
     first = noiseless[0]
     peak = np.unravel_index(np.argmax(first), first.shape)
-    record["exposure_time"] = exposure
     record["peak_snr"] = float(first[peak] / noise_sigma(first[peak], exposure, bkg0))
     record["snr"] = integrated_snr(first, exposure, bkg0)
     return SimulatedImage(noisy.astype(np.float32), noiseless, record)

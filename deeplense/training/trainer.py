@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from deeplense.config import ModelConfig, dump_json
 from deeplense.data.normalisation import image_stats
-from deeplense.data.splits import dataset_splits
+from deeplense.data.splits import dataset_splits, first_per_class
 from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.models.registry import create_model
 from deeplense.pause_points import pause_point
@@ -101,6 +101,8 @@ def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, 
     ds = open_dataset(store)
     task = make_task(cfg, ds)
     splits = {k: task.train_indices(ds, v) for k, v in dataset_splits(ds, split).items()}
+    if cfg.train_images_per_class is not None:  # a point of a learning curve: the first N of each class
+        splits["train"] = first_per_class(splits["train"], ds["label"].values, cfg.train_images_per_class)
     if splits["train"].size == 0:
         raise ValueError(f"dataset store {store}: no training sample for {cfg.task} on classes {task.model_classes}")
     task.fit(ds, splits["train"])
@@ -315,6 +317,7 @@ def train_model(
         "task": task.state(),
         "classes": task.classes,
         "split_sizes": {k: int(v.size) for k, v in splits.items()},
+        "train_per_class": {c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
         "normalisation": stats,
         "best_epoch": best["epoch"],
         "checkpoint_epoch": best["kept_epoch"],

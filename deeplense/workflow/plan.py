@@ -185,6 +185,26 @@ def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
     return [f"{RESULTS}/models/{p['model']}/metrics.json" for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
 
 
+def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:
+    """What a learning-curve plot depends on: its models and metric."""
+    from deeplense.workflow.learning_curves import LearningCurveConfig, curve_points
+
+    spec = LearningCurveConfig.model_validate(cfg.learning_curves[curve])
+    models = curve_points(cfg.model_dump(mode="json"), curve)
+    return _spec({"version": deeplense.__version__, "curve": curve, "models": models, "metric": spec.metric})
+
+
+def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[str]]:
+    """The metrics and training provenance of every point of learning curve ``curve``."""
+    from deeplense.workflow.learning_curves import curve_points
+
+    models = curve_points(cfg.model_dump(mode="json"), curve)
+    return {
+        "metrics": [f"{RESULTS}/models/{m}/metrics.json" for m in models],
+        "infos": [f"{RESULTS}/models/{m}/train_info.json" for m in models],
+    }
+
+
 def parse_spec(text: str) -> dict[str, Any]:
     return json.loads(text)
 

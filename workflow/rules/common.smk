@@ -16,6 +16,7 @@ wildcard_constraints:
     cls=NAME,
     model=NAME,
     sweep=NAME,
+    curve=NAME,
     shard=r"\d{4}",
 
 
@@ -90,6 +91,14 @@ def sweep_metrics(wildcards):
     return plan.sweep_metrics(CFG, wildcards.sweep)
 
 
+def learning_curve_spec(wildcards):
+    return plan.learning_curve_spec(CFG, wildcards.curve)
+
+
+def learning_curve_inputs(wildcards):
+    return plan.learning_curve_inputs(CFG, wildcards.curve)
+
+
 def all_stores():
     return expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
 
@@ -108,6 +117,7 @@ def all_outputs():
     targets += expand("results/datasets/{dataset}/parameters.png", dataset=CFG.datasets)
     targets += expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
     targets += expand("results/sweeps/{sweep}.png", sweep=CFG.sweeps)
+    targets += expand("results/learning_curves/{curve}.png", curve=CFG.learning_curves)
     if CFG.models:
         targets += all_metrics()
         targets.append("results/leaderboard.html")

@@ -82,3 +82,31 @@ rule sensitivity:
     shell:
         "deeplense --threads {threads} sensitivity --spec {params.spec:q} --metrics {input:q} "
         "--output {output.png:q} --csv {output.csv:q} > {log:q} 2>&1"
+
+
+rule learning_curve:
+    input:
+        unpack(learning_curve_inputs),
+    output:
+        png=report(
+            "results/learning_curves/{curve}.png",
+            caption="../report/learning_curve.rst",
+            category="Learning curves",
+            labels={"curve": "{curve}", "figure": "learning curve"},
+        ),
+        csv="results/learning_curves/{curve}.csv",
+    log:
+        "results/logs/learning_curve/{curve}.log",
+    benchmark:
+        "results/benchmarks/learning_curve/{curve}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(5),
+    params:
+        spec=learning_curve_spec,
+    shell:
+        "deeplense --threads {threads} learning-curve --spec {params.spec:q} --metrics {input.metrics:q} "
+        "--infos {input.infos:q} --output {output.png:q} --csv {output.csv:q} > {log:q} 2>&1"

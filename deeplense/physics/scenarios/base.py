@@ -33,6 +33,7 @@ class LensContext:
     Ob0: float
     center_x: float
     center_y: float
+    mass_distances: str = "angular_diameter"  # see deeplense.physics.cosmology.lensing_distances
 
     @property
     def cosmology(self) -> dict[str, float]:
@@ -42,7 +43,7 @@ class LensContext:
         from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only when drawing
 
         return np.asarray(
-            point_mass_einstein_radius(mass_msun, self.z_lens, self.z_source, self.H0, self.Om0, self.Ob0)
+            point_mass_einstein_radius(mass_msun, self.z_lens, self.z_source, self.H0, self.Om0, self.Ob0, self.mass_distances)
         )
 
 

@@ -1,0 +1,66 @@
+"""Learning curves: one model trained on the first N training images of each class for several
+N, expanded into ordinary models before validation (as sweeps are), so each point trains,
+evaluates and reruns like any model; the report plots the test metric against N.
+
+    learning_curves:
+      resnet18:
+        model: resnet18                      # the model whose training set grows
+        images_per_class: [250, 500, 1000]   # models resnet18__n250, ...; the model itself is the last point
+        metric: auc_macro                    # plotted, with its 95% interval (dotted path in metrics.json)
+
+Smaller training sets are subsets of larger ones (the first N of each class in store order), and
+the validation and test splits are the model's own, so the points differ only in training data.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from deeplense.validation import StrictModel, nested, problem
+
+
+class LearningCurveConfig(StrictModel):
+    model: str = Field(description="the model trained on growing training sets")
+    images_per_class: list[int] = Field(min_length=1, description="training images per class of the smaller points, ascending")
+    metric: str = Field("auc_macro", description="metric plotted against the training images (dotted path in metrics.json)")
+
+    @field_validator("images_per_class")
+    @classmethod
+    def _ascending(cls, values: list[int]) -> list[int]:
+        if any(v <= 0 for v in values) or values != sorted(set(values)):
+            raise ValueError("must be positive and strictly ascending, e.g. [250, 500, 1000]")
+        return values
+
+
+def point_name(model: str, images: int) -> str:
+    return f"{model}__n{images}"
+
+
+def expand_learning_curves(raw: dict[str, Any]) -> dict[str, Any]:
+    """The config with each learning curve's points added as models (raw mapping in, out)."""
+    curves = raw.get("learning_curves") or {}
+    if not curves:
+        return raw
+    out = copy.deepcopy(raw)
+    models = out.setdefault("models", {}) or {}
+    out["models"] = models
+    for name, spec in curves.items():
+        at = ("learning_curves", name)
+        try:
+            curve = LearningCurveConfig.model_validate(spec)
+        except ValidationError as e:
+            raise nested(e, *at) from None
+        if curve.model not in models:
+            raise problem(f"not a model; allowed: {', '.join(models)}", *at, "model", value=curve.model)
+        for n in curve.images_per_class:
+            models[point_name(curve.model, n)] = {**raw["models"][curve.model], "train_images_per_class": n}
+    return out
+
+
+def curve_points(raw: dict[str, Any], name: str) -> list[str]:
+    """The models of learning curve ``name``: its points, then the full model."""
+    curve = LearningCurveConfig.model_validate(raw["learning_curves"][name])
+    return [point_name(curve.model, n) for n in curve.images_per_class] + [curve.model]
