@@ -190,6 +190,16 @@ def _cmd_learning_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduction(args: argparse.Namespace) -> int:
+    from deeplense.report.reproduction import reproduction_table, write_reproduction
+    from deeplense.workflow.plan import parse_spec
+
+    table = reproduction_table(parse_spec(args.spec)["entries"], args.metrics, args.infos)
+    write_reproduction(table, args.csv, args.html, args.markdown)
+    print(table.drop(columns=["source"]).to_string(index=False))
+    return 0
+
+
 def _cmd_unlock_stale(args: argparse.Namespace) -> int:
     from deeplense.workflow.locks import clear_stale_lock
 
@@ -367,6 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="figure (.png)")
     s.add_argument("--csv", required=True, help="table (.csv)")
     s.set_defaults(func=_cmd_learning_curve)
+
+    s = sub.add_parser("reproduction", help="tables of the models that reproduce published DeepLense values, beside them")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.reproduction_spec)")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--infos", nargs="+", required=True, help="the models' train_info.json, in the same order")
+    s.add_argument("--csv", required=True)
+    s.add_argument("--html", required=True)
+    s.add_argument("--markdown", required=True)
+    s.set_defaults(func=_cmd_reproduction)
 
     s = sub.add_parser("unlock-stale", help="remove a Snakemake lock left by a killed run (never a live one's)")
     s.add_argument("--directory", default=".", help="the workflow's working directory")

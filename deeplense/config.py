@@ -469,6 +469,12 @@ class ModelConfig(_Strict):
     evaluate_on: list[str] = Field(
         default_factory=list, description="other datasets to evaluate on as well (domain shift), same classes"
     )
+    reproduces: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="evaluation dataset (its own or an evaluate_on one) → the published DeepLense value it reproduces, "
+        "\"<DeepLense dataset>: <model>\" (e.g. {model_iii: \"Model III: XResNet18 hybrid\"}); the report's "
+        "Reproduction table puts them side by side",
+    )
 
     @model_validator(mode="after")
     def _task_fields(self) -> "ModelConfig":
@@ -495,8 +501,12 @@ class ModelConfig(_Strict):
         return self
 
     def training_dump(self) -> dict[str, Any]:
-        """The fields training reads (not where the model is evaluated)."""
-        return self.model_dump(mode="json", exclude={"evaluate_on"})
+        """The fields training reads (not where the model is evaluated, nor what it is compared with)."""
+        return self.model_dump(mode="json", exclude={"evaluate_on", "reproduces"})
+
+    def reproductions(self) -> list[tuple[str, str]]:
+        """(evaluation dataset, published value's name) for every value ``reproduces`` names."""
+        return [(where, key) for where, keys in self.reproduces.items() for key in ([keys] if isinstance(keys, str) else keys)]
 
     def config_hash(self, seed: int, split: dict[str, float]) -> str:
         """sha256 naming the trained model's configuration (see ``model_config_hash``)."""
@@ -628,6 +638,17 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                 f"dataset {other} has classes {cfg.datasets[other].class_names}, {model.dataset} has {known}; "
                 "cross-dataset evaluation needs the same classes in the same order", other,
             ))
+    from deeplense.report.published import published_keys
+
+    for where, keys in model.reproduces.items():
+        if where != model.dataset and where not in model.evaluate_on:
+            out.append(Problem((*at, "reproduces", where), f"{where} is not where the model is evaluated; allowed: "
+                               f"{', '.join([model.dataset, *model.evaluate_on])}", keys))
+            continue
+        for key in [keys] if isinstance(keys, str) else keys:
+            if key not in published_keys(model.task):
+                out.append(Problem((*at, "reproduces", where), f"not a published {model.task} value; allowed: "
+                                   f"{', '.join(published_keys(model.task))}", key))
     if not out and model.task == "regression":
         for where in [model.dataset, *model.evaluate_on]:
             recorded = cfg.datasets[where].record_fields(chosen)

@@ -49,7 +49,7 @@ def broken(path: list, value) -> dict:
         (["datasets", "demo", "classes", 1, "params", "n_subhaloes"], 3, ["datasets.demo.classes[1].params.n_subhaloes = 3", "unknown field", "allowed: sigma_sub"]),
         (["datasets", "demo", "classes", 1, "params", "recipe"], "fuzzy", ["datasets.demo.classes[1].params.recipe = 'fuzzy'", "unknown recipe; allowed: deeplense, pyhalo"]),
         (["datasets", "demo", "classes", 2, "params", "log_mlow"], 11.5, ["datasets.demo.classes[2].params.log_mlow = 11.5", "less than or equal to 11"]),
-        (["datasets", "demo", "classes", 3, "params", "probabilities_subhalos"], [0.5], ["datasets.demo.classes[3].params.probabilities_subhalos = [0.5]", "same length as mass_ranges_subhalos"]),
+        (["datasets", "demo", "classes", 3, "params"], {"probabilities_subhalos": [0.5]}, ["datasets.demo.classes[3].params.probabilities_subhalos = [0.5]", "same length as mass_ranges_subhalos"]),
         (["datasets", "demo", "source", "profile"], "INTERPOL", ["datasets.demo.source.images: profile INTERPOL needs `images`"]),
         (["datasets", "demo", "instrument", "preset"], "jwst", ["datasets.demo.instrument.preset = 'jwst'", "allowed: custom, deeplense_model_i, euclid_vis, hst_wfc3"]),
         (["datasets", "demo", "split", "test"], 0.5, ["datasets.demo.split: train + val + test must be 1, got 1.35"]),

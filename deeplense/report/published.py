@@ -59,6 +59,16 @@ REFERENCES: dict[str, Reference] = {
     ),
 }
 
+# DeepLense dataset → its published training images per class and image side [px] (None where the
+# source does not state it).
+PUBLISHED_DATA: dict[str, tuple[int | None, int]] = {
+    "Model I": (30000, 150),
+    "Model II": (30000, 64),
+    "Model III": (30000, 64),
+    "Model A": (None, 150),
+    "Model B": (None, 150),
+}
+
 # DeepLense dataset → (the instrument preset that reproduces its instrument, or None where the
 # preset config sets the instrument field by field; the dataset name in configs/presets/).
 PRESETS: dict[str, tuple[str | None, str]] = {
@@ -81,6 +91,11 @@ class PublishedValue:
     value: float
     reference: str  # a key of REFERENCES
     note: str = ""
+
+    @property
+    def key(self) -> str:
+        """How a model's config names it (``reproduces``): ``"Model III: XResNet18 hybrid"``."""
+        return f"{self.dataset}: {self.model}"
 
     def matches(self, preset: str | None, dataset: str | None) -> bool:
         """Whether our dataset (its instrument preset and name) reproduces this DeepLense dataset."""
@@ -112,6 +127,10 @@ PUBLISHED: tuple[PublishedValue, ...] = tuple(
         "Model B", "classification", "accuracy", {"equivariant, trained on Model A": 0.675}, "domain_adaptation",
         "domain shift A → B without adaptation (0.971 on Model A)",
     )
+    + _many(
+        "Model B", "classification", "auc_macro", {"equivariant, trained on Model A (AUROC)": 0.856}, "domain_adaptation",
+        "domain shift A → B without adaptation; the paper's AUROC (its class averaging taken as macro)",
+    )
     + [
         v
         for dataset, values in {
@@ -132,3 +151,14 @@ def published_for(preset: str | None, task: str, dataset: str | None = None) -> 
     """Published values for ``task`` on the DeepLense dataset that our dataset (instrument
     ``preset``, name ``dataset``) reproduces."""
     return [v for v in PUBLISHED if v.task == task and v.matches(preset, dataset)]
+
+
+def published_keys(task: str) -> list[str]:
+    """The names (``"<DeepLense dataset>: <model>"``) of the published values of ``task``."""
+    return [v.key for v in PUBLISHED if v.task == task]
+
+
+def published_value(key: str, task: str) -> PublishedValue:
+    """The published value ``key`` of ``task`` (see ``published_keys``)."""
+    (value,) = [v for v in PUBLISHED if v.task == task and v.key == key]
+    return value

@@ -317,6 +317,7 @@ def train_model(
         "task": task.state(),
         "classes": task.classes,
         "split_sizes": {k: int(v.size) for k, v in splits.items()},
+        "image_shape": [in_chans, img_size, img_size],
         "train_per_class": {c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
         "normalisation": stats,
         "best_epoch": best["epoch"],

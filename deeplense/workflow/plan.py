@@ -205,6 +205,30 @@ def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[s
     }
 
 
+def reproduction_entries(cfg: ExperimentConfig) -> list[dict[str, str]]:
+    """Every (model, evaluation dataset, published value) the models' ``reproduces`` name."""
+    return [
+        {"model": name, "eval_dataset": where, "published": key}
+        for name, m in cfg.models.items()
+        for where, key in m.reproductions()
+    ]
+
+
+def reproduction_spec(cfg: ExperimentConfig) -> Spec:
+    return _spec({"version": deeplense.__version__, "entries": reproduction_entries(cfg)})
+
+
+def reproduction_inputs(cfg: ExperimentConfig) -> dict[str, list[str]]:
+    """The metrics (own test split, or on another dataset) and training provenance of each entry."""
+    entries = reproduction_entries(cfg)
+
+    def metrics(e: dict[str, str]) -> str:
+        own = cfg.models[e["model"]].dataset == e["eval_dataset"]
+        return f"{RESULTS}/models/{e['model']}/" + ("metrics.json" if own else f"on/{e['eval_dataset']}/metrics.json")
+
+    return {"metrics": [metrics(e) for e in entries], "infos": [f"{RESULTS}/models/{e['model']}/train_info.json" for e in entries]}
+
+
 def parse_spec(text: str) -> dict[str, Any]:
     return json.loads(text)
 

@@ -91,6 +91,14 @@ def sweep_metrics(wildcards):
     return plan.sweep_metrics(CFG, wildcards.sweep)
 
 
+def reproduction_spec(wildcards):
+    return plan.reproduction_spec(CFG)
+
+
+def reproduction_inputs(wildcards):
+    return plan.reproduction_inputs(CFG)
+
+
 def learning_curve_spec(wildcards):
     return plan.learning_curve_spec(CFG, wildcards.curve)
 
@@ -121,4 +129,6 @@ def all_outputs():
     if CFG.models:
         targets += all_metrics()
         targets.append("results/leaderboard.html")
+    if plan.reproduction_entries(CFG):
+        targets.append("results/reproduction.html")
     return targets

@@ -110,3 +110,32 @@ rule learning_curve:
     shell:
         "deeplense --threads {threads} learning-curve --spec {params.spec:q} --metrics {input.metrics:q} "
         "--infos {input.infos:q} --output {output.png:q} --csv {output.csv:q} > {log:q} 2>&1"
+
+
+rule reproduction:
+    input:
+        unpack(reproduction_inputs),
+    output:
+        csv="results/reproduction.csv",
+        markdown="results/reproduction.md",
+        html=report(
+            "results/reproduction.html",
+            caption="../report/reproduction.rst",
+            category="Reproduction",
+            labels={"table": "published DeepLense values beside ours"},
+        ),
+    log:
+        "results/logs/reproduction.log",
+    benchmark:
+        "results/benchmarks/reproduction.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(1000),
+        runtime=scaled(5),
+    params:
+        spec=reproduction_spec,
+    shell:
+        "deeplense --threads {threads} reproduction --spec {params.spec:q} --metrics {input.metrics:q} "
+        "--infos {input.infos:q} --csv {output.csv:q} --html {output.html:q} --markdown {output.markdown:q} > {log:q} 2>&1"
