@@ -55,8 +55,9 @@ def expand_learning_curves(raw: dict[str, Any]) -> dict[str, Any]:
             raise nested(e, *at) from None
         if curve.model not in models:
             raise problem(f"not a model; allowed: {', '.join(models)}", *at, "model", value=curve.model)
+        base = {k: v for k, v in raw["models"][curve.model].items() if k != "reproduces"}  # the full model is compared
         for n in curve.images_per_class:
-            models[point_name(curve.model, n)] = {**raw["models"][curve.model], "train_images_per_class": n}
+            models[point_name(curve.model, n)] = {**base, "train_images_per_class": n}
     return out
 
 
