@@ -40,7 +40,7 @@ class Timer:
 
 def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Real lenstronomy images of the three skeleton classes (no_sub, cdm, vortex) and labels."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
     from deeplense.simulation.shards import simulate_shard
 
     cfg = load_config(

@@ -39,7 +39,7 @@ def _reexec_in_autolens_env() -> None:
 
 def model_a(backend: str, num_pix: int):
     """The PyAutoLens Model A dataset on a ``num_pix`` grid, rendered by ``backend``."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
 
     raw = yaml.safe_load((ROOT / "configs" / "presets" / "autolens_model_a.yaml").read_text())
     ds = raw["datasets"]["model_a"]
@@ -54,7 +54,7 @@ def autolens_script(dataset, cls, seed: int) -> np.ndarray:
 
     from deeplense.simulation import autolens_mapping as mapping
     from deeplense.simulation.autolens_renderer import light_galaxy, mass_galaxy
-    from deeplense.simulation.image import draw_system
+    from deeplense.physics.system import draw_system
     from deeplense.simulation.seeds import image_streams
 
     system, _ = draw_system(dataset, cls, image_streams(seed))

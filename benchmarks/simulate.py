@@ -48,7 +48,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from deeplense.config import load_config  # noqa: E402
+from deeplense.experiment import load_config  # noqa: E402
 from deeplense.physics import pyhalo_adapter, pyhalo_compat  # noqa: E402
 from deeplense.physics.cosmology import flat_lcdm  # noqa: E402
 from deeplense.simulation.image import simulate_image  # noqa: E402

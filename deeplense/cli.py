@@ -21,7 +21,8 @@ def limit_threads(threads: int) -> None:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from deeplense.config import ConfigError, load_config
+    from deeplense.config import ConfigError
+    from deeplense.experiment import load_config
     from deeplense.workflow.plan import shard_paths
 
     try:
@@ -45,7 +46,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_backends(args: argparse.Namespace) -> int:
-    from deeplense.config import ConfigError, load_config
+    from deeplense.config import ConfigError
+    from deeplense.experiment import load_config
     from deeplense.workflow.plan import dataset_backends
 
     try:
@@ -60,7 +62,7 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from deeplense.config import ClassConfig, DatasetConfig
     from deeplense.simulation.backends import backend_provenance
-    from deeplense.simulation.image import record_units
+    from deeplense.physics.records import record_units
     from deeplense.simulation.shards import shard_range, simulate_shard
     from deeplense.storage.shard_store import write_shard
     from deeplense.workflow.plan import parse_spec
@@ -210,7 +212,7 @@ def _cmd_unlock_stale(args: argparse.Namespace) -> int:
 def _model_job(args: argparse.Namespace) -> dict:
     """The model spec a command works on: the rule's ``--spec`` JSON, or, by hand, the model
     ``--model`` of the experiment ``--config`` (the same spec the workflow would pass)."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
     from deeplense.errors import DeeplenseError
     from deeplense.workflow import plan
 
@@ -237,7 +239,8 @@ def _store(args: argparse.Namespace, dataset: str) -> str:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from deeplense.config import ModelConfig
-    from deeplense.report.figures import plot_training_curves
+    from deeplense.plots.training import plot_training_curves
+    from deeplense.tasks import TASKS
     from deeplense.training.trainer import TrainOutputs, train_model
     from deeplense.workflow.plan import model_dir
 
@@ -251,7 +254,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device)
     title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
     curves = args.curves or Path(model_dir(name)) / "training_curves.png"
-    plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective")
+    monitors = {column: (m.label, m.fraction) for column, m in TASKS.get(cfg.task).monitors.items() if column != "val_loss"}
+    plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective", metrics=monitors)
     print(f"wrote {out.checkpoint}")
     return 0
 
@@ -273,6 +277,7 @@ def _cmd_lr_find(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
+    from deeplense.tasks import TASKS
     from deeplense.workflow.plan import model_dir
 
     spec = _model_job(args)
@@ -283,7 +288,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     m = evaluate_model(
         name, checkpoint, _store(args, spec["model"]["dataset"]), outputs, split=spec["split"], spec=spec, n_resamples=args.resamples, device=args.device
     )
-    headline = {"classification": ("accuracy", "auc_macro"), "regression": ("mae", "baseline_mae", "r2"), "anomaly": ("auc",)}[m["task"]]
+    headline = TASKS.get(m["task"]).headline
     print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
     return 0
 

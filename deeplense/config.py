@@ -1,23 +1,28 @@
 """The experiment config: pydantic models are the single source of defaults, types, docs and the
 exported JSON schema (workflow/schemas/config.schema.json).
 
-``load_config`` turns the raw YAML mapping into an ``ExperimentConfig`` or raises ``ConfigError``
-naming the file, the field path as the user wrote it, the bad value and what is allowed, before
-any job runs (see deeplense.validation). Beyond types and ranges it checks what would otherwise
-fail, or silently make garbage, only in a later job: a distribution reaching outside its
-parameter's domain, an Einstein ring outside the image, a regression target that no chosen class
-records, an architecture that cannot be built for the dataset's images (deeplense.architecture_check).
+Validation here needs the config's values and deeplense's registries only (scenarios, instrument
+presets by name, tasks): beyond types and ranges it refuses what would otherwise fail, or silently
+make garbage, only in a later job: a distribution reaching outside its parameter's domain, an
+Einstein ring outside the image, a loss or monitor that does not fit the task, a regression target
+that no chosen class records. What needs files or heavy imports (source images, pretrained
+weights, architecture names, whether a network builds) is asked of a ``ConfigChecks`` that
+``deeplense.experiment.load_config`` passes in the validation context, so those problems are
+reported in the same place as the others; a config validated without one (a job reading its spec,
+a store's attributes) is checked on its values alone. ``load_config`` also expands sweeps and
+learning curves and fills instrument presets before validation, and turns problems into a
+``ConfigError`` naming the file, the field path as the user wrote it, the bad value and what is
+allowed (see deeplense.validation).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import os
-from pathlib import Path
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal, Protocol
 
-import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from deeplense.errors import DeeplenseError
@@ -32,14 +37,38 @@ from deeplense.physics.distributions import (
     support,
 )
 from deeplense.physics.instruments import INSTRUMENTS
+from deeplense.physics.records import record_units
 from deeplense.physics.scenarios import SCENARIOS
-from deeplense.validation import NO_VALUE, FieldProblems, Problem, StrictModel, did_you_mean, nested, problem, problems_of
+from deeplense.published import published_keys
+from deeplense.tasks import TASKS, loss_names, monitor_names, task_names
+from deeplense.validation import NO_VALUE, FieldProblems, OneOf, Problem, StrictModel, did_you_mean, nested, problem
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
 
 
 class ConfigError(DeeplenseError):
     """A config that cannot run; the message names the field, the value and what is allowed."""
+
+
+class ConfigChecks(Protocol):
+    """What validating a config asks beyond its values (files, heavy imports): each answer is why a
+    value cannot be used, or None. deeplense.experiment.checks implements it; ``load_config``
+    passes it as ``context={"checks": ...}``."""
+
+    def source_images(self, path: str) -> str | None: ...
+
+    def backend(self, dataset: DatasetConfig) -> str | None: ...
+
+    def architecture(self, name: str) -> str | None: ...
+
+    def pretrained(self, path: str) -> str | None: ...
+
+    def build(self, cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]: ...
+
+
+def _checks(info: ValidationInfo) -> ConfigChecks | None:
+    """The validation's ConfigChecks, if it was given one."""
+    return (info.context or {}).get("checks")
 
 
 _Strict = StrictModel  # a config section: unknown fields refused, naming the closest allowed one
@@ -161,16 +190,14 @@ class SourceConfig(LightConfig):
     phi_G: Param = Field({"dist": "uniform", "low": 0.0, "high": 6.283185307179586}, description="INTERPOL: rotation [rad]")
 
     @model_validator(mode="after")
-    def _images_for_interpol(self) -> "SourceConfig":
+    def _images_for_interpol(self, info: ValidationInfo) -> "SourceConfig":
         if self.profile == "INTERPOL":
             if not self.images:
                 raise problem("profile INTERPOL needs `images`: a folder of .npy/.png/.fits files or an .npy array", "images")
-            from deeplense.physics.source_images import load_source_images
-
-            try:
-                load_source_images(self.images)  # fails now, naming the path, if unreadable
-            except (OSError, ValueError) as e:
-                raise problem(str(e), "images", value=self.images) from None
+            checks = _checks(info)
+            why = checks.source_images(self.images) if checks else None  # unreadable images fail now, naming the path
+            if why:
+                raise problem(why, "images", value=self.images)
         return self
 
 
@@ -186,8 +213,9 @@ class BandConfig(_Strict):
 
 
 class InstrumentConfig(_Strict):
-    """Pixel grid, Gaussian PSF and noise. ``preset`` fills the fields the config leaves out.
-    ``bands`` makes multi-channel images (band, y, x); one unnamed band by default."""
+    """Pixel grid, Gaussian PSF and noise. ``preset`` fills the fields the config leaves out (when
+    ``load_config`` reads the config: deeplense.physics.instruments.with_preset). ``bands`` makes
+    multi-channel images (band, y, x); one unnamed band by default."""
 
     preset: str = "custom"
     num_pix: int = Field(64, ge=8, le=1024, description="image side [pixels]")
@@ -203,15 +231,12 @@ class InstrumentConfig(_Strict):
     )
     bands: list[BandConfig] = Field(default_factory=lambda: [BandConfig(name="band0")], min_length=1)
 
-    @model_validator(mode="before")
+    @field_validator("preset")
     @classmethod
-    def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            name = data.get("preset", "custom")
-            if name not in INSTRUMENTS:
-                raise problem(f"unknown instrument preset; allowed: {', '.join(INSTRUMENTS.names())}", "preset", value=name)
-            data = {**INSTRUMENTS.get(name)(), **data}
-        return data
+    def _known_preset(cls, name: str) -> str:
+        if name not in INSTRUMENTS:
+            raise ValueError(f"unknown instrument preset; allowed: {', '.join(INSTRUMENTS.names())}")
+        return name
 
     @model_validator(mode="after")
     def _unique_bands(self) -> "InstrumentConfig":
@@ -301,15 +326,13 @@ class DatasetConfig(_Strict):
     )
 
     @model_validator(mode="after")
-    def _checks(self) -> "DatasetConfig":
+    def _checks(self, info: ValidationInfo) -> "DatasetConfig":
         if not self.z_lens < self.z_source:
             raise problem(f"must be below z_source ({self.z_source:g}): the lens lies in front of the source", "z_lens", value=self.z_lens)
-        if self.backend == "autolens":
-            from deeplense.simulation.autolens_mapping import autolens_config_problem
-
-            why = autolens_config_problem(self.source.profile, [(c.name, c.params) for c in self.classes])
-            if why:
-                raise problem(why, "backend", value=self.backend)
+        checks = _checks(info)
+        why = checks.backend(self) if checks else None  # what the renderer cannot draw
+        if why:
+            raise problem(why, "backend", value=self.backend)
         names = self.class_names
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -350,8 +373,6 @@ class DatasetConfig(_Strict):
     def record_fields(self, classes: list[str] | None = None) -> list[str]:
         """The per-image record fields that images of ``classes`` (default: all) fill: what a
         regression can target (sorted)."""
-        from deeplense.simulation.image import record_units  # the dataset-wide fields, as stored
-
         scenario_fields = {f for s in SCENARIOS for f in SCENARIOS.get(s).record_units}
         shared = {f for f in record_units(self) if f not in scenario_fields}
         chosen = [c for c in self.classes if classes is None or c.name in classes]
@@ -405,7 +426,7 @@ class ModelConfig(_Strict):
         default_factory=dict,
         description="keyword arguments of the architecture (e.g. fusion backbones, equivariant group order)",
     )
-    task: Literal["classification", "regression", "anomaly"] = "classification"
+    task: Annotated[str, OneOf(task_names)] = Field("classification", description="a registered task (deeplense.tasks)")
     dataset: str = Field(description="name of a dataset in `datasets`")
     classes: list[str] | None = Field(
         None,
@@ -416,10 +437,10 @@ class ModelConfig(_Strict):
         default_factory=list,
         description="regression: per-image physics parameters to predict (record fields, e.g. log10_m_axion, theta_E)",
     )
-    loss: Literal["cross_entropy", "mse", "mae", "huber", "gaussian_nll"] | None = Field(
+    loss: Annotated[str, OneOf(loss_names)] | None = Field(
         None,
-        description="training loss; default cross_entropy (classification), mse (regression); "
-        "gaussian_nll also predicts an uncertainty; anomaly models use their own objective",
+        description="training loss, one the task allows; default the task's first: cross_entropy (classification), "
+        "mse (regression); gaussian_nll also predicts an uncertainty; anomaly models use their own objective",
     )
     normal_class: str = Field("no_sub", description="anomaly: the class the autoencoder trains on")
     epochs: int = Field(5, gt=0)
@@ -437,8 +458,8 @@ class ModelConfig(_Strict):
     early_stopping: int | None = Field(
         None, gt=0, description="stop after this many epochs without improvement of `monitor` (none: never)"
     )
-    monitor: Literal["val_loss", "val_auc", "val_accuracy", "val_mae"] = Field(
-        "val_loss", description="validation metric that selects the checkpoint and drives early stopping"
+    monitor: Annotated[str, OneOf(monitor_names)] = Field(
+        "val_loss", description="validation metric that selects the checkpoint and drives early stopping (one the task allows)"
     )
     train_images_per_class: int | None = Field(
         None, gt=0, description="train on the first N training images of each class only (a learning-curve point; default: all)"
@@ -477,28 +498,25 @@ class ModelConfig(_Strict):
     )
 
     @model_validator(mode="after")
-    def _task_fields(self) -> "ModelConfig":
-        if self.task == "regression" and not self.targets:
-            raise problem("task regression needs `targets`: the per-image record fields to predict (e.g. log10_m_axion)", "targets")
-        if self.task != "regression" and self.targets:
-            raise problem(f"`targets` is for task regression, not {self.task}", "targets", value=self.targets)
-        allowed = {"classification": {"cross_entropy"}, "regression": {"mse", "mae", "huber", "gaussian_nll"}, "anomaly": set()}[self.task]
-        if self.loss is not None and self.loss not in allowed:
-            raise problem(f"does not fit task {self.task}; allowed: {', '.join(sorted(allowed)) or 'none (the model’s own objective)'}", "loss", value=self.loss)
-        monitors = {"classification": {"val_loss", "val_auc", "val_accuracy"}, "regression": {"val_loss", "val_mae"}, "anomaly": {"val_loss"}}[self.task]
-        if self.monitor not in monitors:
-            raise problem(f"does not fit task {self.task}; allowed: {', '.join(sorted(monitors))}", "monitor", value=self.monitor)
+    def _task_fields(self, info: ValidationInfo) -> "ModelConfig":
+        found = TASKS.get(self.task).field_problems(self)  # targets, loss and monitor fit the task
+        if found:
+            raise FieldProblems(found[:1])
         for field in ("classes", "targets"):
             items = getattr(self, field) or []
             for i, item in enumerate(items):
                 if item in items[:i]:
                     raise problem("listed twice", field, i, value=item)
-        if self.pretrained is not None and not Path(self.pretrained).is_file():
-            raise problem(
-                f"no such file (weights load from a local file; a relative path starts at {os.getcwd()})",
-                "pretrained", value=self.pretrained,
-            )
+        checks = _checks(info)
+        why = checks.pretrained(self.pretrained) if checks and self.pretrained is not None else None
+        if why:
+            raise problem(why, "pretrained", value=self.pretrained)
         return self
+
+    def needs_validation(self) -> list[str]:
+        """The settings that need a validation split (nothing is ever selected on training data)."""
+        used = (("checkpoint: best", self.checkpoint == "best"), ("early_stopping", self.early_stopping), ("scheduler: plateau", self.scheduler == "plateau"))
+        return [what for what, on in used if on]
 
     def training_dump(self) -> dict[str, Any]:
         """The fields training reads (not where the model is evaluated, nor what it is compared with)."""
@@ -515,36 +533,23 @@ class ModelConfig(_Strict):
     @property
     def loss_name(self) -> str | None:
         """The loss actually used (the config's, or the task's default)."""
-        return self.loss or {"classification": "cross_entropy", "regression": "mse"}.get(self.task)
+        return self.loss or TASKS.get(self.task).default_loss()
 
     @field_validator("device")
     @classmethod
     def _known_device(cls, name: str) -> str:
-        import re
-
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
             raise ValueError("unknown device; allowed: auto, cpu, cuda, cuda:N (N: the GPU's index)")
         return name
 
     @field_validator("architecture")
     @classmethod
-    def _known_architecture(cls, name: str) -> str:
-        from deeplense.models.catalog import architecture_names  # cached: no torch import
-
-        names = architecture_names()
-        if name not in names and not _registered_now(name):
-            raise ValueError(
-                f"unknown architecture{did_you_mean(name, sorted(names), n=3) or ';'} allowed: a timm model name "
-                f"(timm.list_models()) or a registered deeplense architecture"
-            )
+    def _known_architecture(cls, name: str, info: ValidationInfo) -> str:
+        checks = _checks(info)
+        why = checks.architecture(name) if checks else None  # a timm or deeplense-registered name
+        if why:
+            raise ValueError(why)
         return name
-
-
-def _registered_now(name: str) -> bool:
-    """The slow, exact check (imports torch): a name missing from the cache is looked up live."""
-    from deeplense.models.registry import architecture_exists
-
-    return architecture_exists(name)
 
 
 class ReportSettings(_Strict):
@@ -563,25 +568,15 @@ class ExperimentConfig(_Strict):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     report: ReportSettings = ReportSettings()
     sweeps: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="grids over one physics parameter (see deeplense.workflow.sweeps)"
+        default_factory=dict, description="grids over one physics parameter (see deeplense.experiment.sweeps)"
     )
     learning_curves: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="a model trained on growing training sets (see deeplense.workflow.learning_curves)"
+        default_factory=dict, description="a model trained on growing training sets (see deeplense.experiment.learning_curves)"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _expand_sweeps(cls, data: Any) -> Any:
-        from deeplense.workflow.learning_curves import expand_learning_curves
-        from deeplense.workflow.sweeps import expand_sweeps
-
-        return expand_learning_curves(expand_sweeps(data)) if isinstance(data, dict) else data
 
     @field_validator("datasets", "models", "learning_curves")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        import re
-
         for name in value:
             if not re.match(NAME_PATTERN, name):
                 raise problem(f"a name must match {NAME_PATTERN}: letters, digits and _, starting with a letter (it becomes a path)", name, value=name)
@@ -590,11 +585,12 @@ class ExperimentConfig(_Strict):
     @model_validator(mode="after")
     def _model_datasets(self, info: ValidationInfo) -> "ExperimentConfig":
         problems: list[Problem] = []
+        checks = _checks(info)
         for name, model in self.models.items():
             found = _model_problems(self, name, model)
             problems += found
-            if not found and (info.context or {}).get("build_models", True):
-                problems += _build_problems(self, name, model)
+            if not found and checks:  # whether the network builds for the dataset's images
+                problems += checks.build(self, name, model)
         if problems:
             raise FieldProblems(problems)
         return self
@@ -612,16 +608,10 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
         for i, c in enumerate(model.classes or []) if c not in known
     ]
     chosen = model.classes or known
-    if model.task == "anomaly" and model.normal_class not in known:
-        out.append(Problem((*at, "normal_class"), f"not a class of dataset {model.dataset}; allowed: {', '.join(known)}", model.normal_class))
-    elif model.task == "anomaly" and not (model.normal_class in chosen and len(chosen) > 1):
-        out.append(Problem((*at, "classes"), f"anomaly detection is evaluated on normal_class ({model.normal_class}) against the others: "
-                           "list it and at least one other class", chosen))
-    if model.task == "classification" and len(chosen) < 2:
-        out.append(Problem((*at, "classes"), "classification needs at least 2 classes to tell apart", chosen))
+    task = TASKS.get(model.task)
+    out += [Problem((*at, *p.loc), p.message, p.value, p.kind) for p in task.class_problems(model, known, chosen)]
     if dataset.split.val == 0:
-        needs = [what for what, used in (("checkpoint: best", model.checkpoint == "best"), ("early_stopping", model.early_stopping),
-                                         ("scheduler: plateau", model.scheduler == "plateau")) if used]
+        needs = model.needs_validation()
         if needs:
             out.append(Problem(
                 ("datasets", model.dataset, "split", "val"),
@@ -638,8 +628,6 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                 f"dataset {other} has classes {cfg.datasets[other].class_names}, {model.dataset} has {known}; "
                 "cross-dataset evaluation needs the same classes in the same order", other,
             ))
-    from deeplense.report.published import published_keys
-
     for where, keys in model.reproduces.items():
         if where != model.dataset and where not in model.evaluate_on:
             out.append(Problem((*at, "reproduces", where), f"{where} is not where the model is evaluated; allowed: "
@@ -649,7 +637,7 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
             if key not in published_keys(model.task):
                 out.append(Problem((*at, "reproduces", where), f"not a published {model.task} value; allowed: "
                                    f"{', '.join(published_keys(model.task))}", key))
-    if not out and model.task == "regression":
+    if not out and task.uses_targets:
         for where in [model.dataset, *model.evaluate_on]:
             recorded = cfg.datasets[where].record_fields(chosen)
             out += [
@@ -658,84 +646,6 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                 for i, t in enumerate(model.targets) if t not in recorded
             ]
     return out
-
-
-def _build_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
-    """Whether the architecture can be built for the dataset's images and the task's outputs."""
-    from deeplense.architecture_check import build_problem
-
-    inst = cfg.datasets[model.dataset].instrument
-    why = build_problem(model, cfg.datasets[model.dataset].class_names, inst.num_bands, inst.num_pix)
-    if why is None:
-        return []
-    field, message = why
-    return [Problem(("models", name, field), message, getattr(model, field))]
-
-
-def format_problems(problems: list[Problem], source: str, raw: dict[str, Any] | None = None) -> str:
-    """One line per problem: ``field.path = value: what is wrong / allowed``; problems inside a
-    sweep's generated datasets and models are told as the sweep the user wrote."""
-    from deeplense.workflow.sweeps import as_written
-
-    lines, seen = [f"invalid config {source}:"], set()
-    for p in as_written(problems, raw or {}):
-        line = "  " + p.line()
-        if line not in seen:
-            seen.add(line)
-            lines.append(line)
-    return "\n".join(lines)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML whose mappings refuse a repeated key (PyYAML keeps the last one silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if not isinstance(key, (str, int, float, bool)):
-                continue  # PyYAML itself refuses unhashable keys
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice in one mapping (first on line {seen[key] + 1}); "
-                    "the first would be ignored", key_node.start_mark,
-                )
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: str | Path) -> Any:
-    """The content of a YAML config file, or a ``ConfigError`` naming the file, line and column."""
-    try:
-        return yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as e:
-        raise ConfigError(f"config file {path} cannot be read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        mark, context = getattr(e, "problem_mark", None), getattr(e, "context", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what = getattr(e, "problem", None) or str(e)
-        if context:
-            start = getattr(e, "context_mark", None)
-            what += f" ({context}{f' from line {start.line + 1}' if start is not None else ''})"
-        raise ConfigError(f"invalid config {path}{where}: not valid YAML: {what}") from None
-
-
-def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, build_models: bool = True) -> ExperimentConfig:
-    """Validate a config mapping (or a YAML file) into an ``ExperimentConfig``. ``build_models``
-    False skips building each architecture (Snakemake's job processes: their main process did)."""
-    if isinstance(raw, (str, Path)):
-        source = source or str(raw)
-        raw = read_yaml(raw)
-    source = source or "config"
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else type(raw).__name__
-        raise ConfigError(f"invalid config {source}: expected a mapping (datasets:, models:, ...) at the top level, got {got}")
-    try:
-        return ExperimentConfig.model_validate(raw, context={"build_models": build_models})
-    except ValidationError as e:
-        raise ConfigError(format_problems(problems_of(e), source, raw)) from None
 
 
 def json_schema() -> dict[str, Any]:
@@ -752,7 +662,5 @@ def model_config_hash(model_config: dict[str, Any], seed: int, split: dict[str, 
     """sha256 of everything besides the data that determines a model's trained weights: its
     training config (less the fields that cannot change a weight, ``NOT_IN_RESULT``), the seed and
     the split fractions. Names the model in checkpoints, metrics and report captions."""
-    import hashlib
-
     model_config = {k: v for k, v in model_config.items() if k not in NOT_IN_RESULT}
     return "sha256:" + hashlib.sha256(dump_json({"model": model_config, "seed": seed, "split": split}).encode()).hexdigest()

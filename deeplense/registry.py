@@ -36,7 +36,18 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        """Registered names, sorted."""
         return sorted(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, object) pairs in registration order."""
+        return list(self._items.items())
+
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` (a test's temporary entry); unknown names fail as in ``get``."""
+        obj = self.get(name)
+        del self._items[name]
+        return obj
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

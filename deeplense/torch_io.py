@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from deeplense.errors import DeeplenseError
-from deeplense.storage.atomic import atomic_path
+from deeplense.atomic import atomic_path
 
 _SCALARS = (str, int, float, bool, type(None))
 

@@ -10,11 +10,13 @@ fields naming the closest allowed one. Only pydantic and PyYAML here: config val
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError, model_validator
+from pydantic_core import PydanticCustomError, core_schema
 
 NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
 UNKNOWN_FIELD = "unknown_field"
@@ -138,3 +140,26 @@ class StrictModel(BaseModel):
                 for p in problems_of(errors)
             ]
             raise FieldProblems(problems) from None
+
+
+class OneOf:
+    """``Annotated[str, OneOf(names)]``: a ``Literal`` whose values are ``names()``, read from a
+    registry each time a value is validated and each time the JSON schema is exported, so an entry
+    registered after the config module was imported (a new task) is allowed like the others.
+    Errors and schema are pydantic's own for a ``Literal``."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self.names = names
+
+    def _check(self, value: Any) -> str:
+        allowed = list(self.names())
+        if value not in allowed:
+            expected = " or ".join(filter(None, [", ".join(map(repr, allowed[:-1])), repr(allowed[-1])])) if allowed else "nothing"
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self._check)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"enum": list(self.names()), "type": "string"}

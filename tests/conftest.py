@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from deeplense.config import ExperimentConfig, load_config
-from deeplense.simulation.image import record_units
+from deeplense.config import ExperimentConfig
+from deeplense.experiment import load_config
+from deeplense.physics.records import record_units
 from deeplense.simulation.shards import shard_count, shard_range, simulate_shard
 from deeplense.storage.dataset_store import ClassShards, combine_shards
 from deeplense.storage.shard_store import write_shard

@@ -20,7 +20,8 @@ import pytest
 import xarray as xr
 import yaml
 
-from deeplense.config import ConfigError, load_config
+from deeplense.config import ConfigError
+from deeplense.experiment import load_config
 from deeplense.physics.components import Component
 from deeplense.simulation import autolens_mapping as mapping
 from deeplense.simulation.backends import autolens_executable

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deeplense.config import ConfigError, json_schema, load_config
+from deeplense.config import ConfigError, json_schema
+from deeplense.experiment import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -276,7 +276,7 @@ RECIPES = [
 def test_declared_record_fields_are_what_an_image_records(scenario, params):
     """The fields a regression target is checked against are exactly those a simulated image of
     that scenario (and recipe) fills."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
 
     pyhalo = scenario in ("wdm", "sidm") or params.get("recipe") == "pyhalo"
     raw = copy.deepcopy(TINY)

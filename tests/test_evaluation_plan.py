@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from deeplense.config import load_config
+from deeplense.experiment import load_config
 from deeplense.workflow import plan
 from tests.test_workflow import TINY, planned_jobs
 

@@ -13,10 +13,9 @@ import torch
 from deeplense.config import ModelConfig
 from deeplense.data.splits import dataset_splits
 from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
-from deeplense.evaluation.predict import Predictions, predict
-from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
+from deeplense.evaluation.predict import predict
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.training.tasks import Anomaly, Regression
+from deeplense.tasks import Anomaly, EvalContext, Predictions, Regression
 from deeplense.training.trainer import TrainOutputs, train_model
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
@@ -63,7 +62,7 @@ def test_anomaly_scores_from_a_store(small_store, tmp_path):
     test = task.eval_indices(ds, dataset_splits(ds, SPLIT)["test"])
     preds = predict(_BrightnessScore(), task, {"mean": [0.0], "std": [1.0]}, small_store, test)
     ctx = EvalContext("brightness score", tmp_path, {}, n_resamples=100, seed=0)
-    metrics, table = evaluate_predictions(preds, task, ctx)
+    metrics, table = task.evaluate(preds, ctx)
     assert set(metrics["auc_per_class"]) == {"cdm", "vortex"} and 0 <= metrics["auc"] <= 1
     assert metrics["class_counts"]["no_sub"] == int((preds.labels == 0).sum()) > 0
     assert (tmp_path / "scores.png").stat().st_size > 10_000 and (tmp_path / "roc.png").stat().st_size > 10_000
@@ -75,7 +74,7 @@ def test_regression_figures_without_uncertainty(tmp_path):
     truth = rng.normal(size=(30, 2))
     task = Regression(["a"], target_names=["log10_m_axion", "theta_E"], mean=[0.0, 0.0], std=[1.0, 1.0])
     preds = Predictions(np.arange(30), np.zeros(30, dtype=int), truth, {"y_pred": truth + 0.1})
-    metrics, _ = evaluate_predictions(preds, task, EvalContext("synthetic", tmp_path, {"theta_E": "arcsec"}, 0, 0))
+    metrics, _ = task.evaluate(preds, EvalContext("synthetic", tmp_path, {"theta_E": "arcsec"}, 0, 0))
     assert metrics["bias"] == pytest.approx(0.1) and "ci" not in metrics
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pred_vs_true.png", "residuals.png"]
 
@@ -83,7 +82,7 @@ def test_regression_figures_without_uncertainty(tmp_path):
 def test_cross_dataset_evaluation_on_another_instrument(small_cfg, small_store, tmp_path):
     """Domain shift: a classifier trained on one store, evaluated on a store of another instrument
     (wider PSF, more background noise) with the same classes; provenance names both datasets."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
     from tests.conftest import build_store
 
     raw = small_cfg.model_dump(mode="json")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-from deeplense.config import ConfigError, ModelConfig, load_config
+from deeplense.config import ConfigError, ModelConfig
+from deeplense.experiment import load_config
 from deeplense.data.splits import first_per_class
 from deeplense.report.learning_curve import learning_curve_table, plot_learning_curve
 from deeplense.training.trainer import TrainOutputs, train_model

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from deeplense.evaluation.anomaly_metrics import anomaly_metrics
-from deeplense.evaluation.bootstrap import bootstrap_ci
-from deeplense.evaluation.metrics import classification_metrics, roc_curves
+from deeplense.metrics.anomaly import anomaly_metrics
+from deeplense.metrics.bootstrap import bootstrap_ci
+from deeplense.metrics.classification import classification_metrics, roc_curves
 from deeplense.config import model_config_hash
-from deeplense.evaluation.regression_metrics import regression_metrics, uncertainty_metrics
+from deeplense.metrics.regression import regression_metrics, uncertainty_metrics
 from deeplense.report.leaderboard import write_leaderboard
 
 CLASSES = ["a", "b", "c"]
@@ -163,7 +163,7 @@ def test_leaderboard_sorted_by_task_metric(tmp_path):
 
 
 def test_published_values_match_by_preset_or_dataset_name():
-    from deeplense.report.published import published_for
+    from deeplense.published import published_for
 
     assert {v.model for v in published_for("hst_wfc3", "anomaly")} == {"VAE", "AAE"}  # Model III
     assert {v.value for v in published_for("custom", "anomaly", "model_a")} == {0.932, 0.899, 0.730}  # configs/presets/autolens_model_a.yaml
@@ -173,7 +173,7 @@ def test_published_values_match_by_preset_or_dataset_name():
 def test_every_published_value_names_its_work():
     """The published-values table cites papers and repository folders a reader can open."""
     from deeplense.report.leaderboard import published_table
-    from deeplense.report.published import PUBLISHED, REFERENCES
+    from deeplense.published import PUBLISHED, REFERENCES
 
     assert {v.reference for v in PUBLISHED} <= set(REFERENCES)
     sources = published_table()["source"]

@@ -120,11 +120,11 @@ def test_cvt13_has_the_published_size_and_convolutional_attention():
 
 
 def test_catalog_lists_timm_and_registered_names_and_caches_them(tmp_path, monkeypatch):
-    from deeplense.models import catalog
+    from deeplense.experiment import architectures as catalog
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     names = catalog.architecture_names()
     registered = {"xresnet18_hybrid", "xresnet34_hybrid", "xresnet50_hybrid", "equivariant_cnn", "fusion", "conv_ae", "vae", "aae", "cvt13"}
     assert registered | {"resnet18", "vit_tiny_patch16_224"} <= names
-    assert catalog._cache_path().parent == tmp_path / "deeplense" and catalog._cache_path().is_file()
+    assert catalog.cache_path().parent == tmp_path / "deeplense" and catalog.cache_path().is_file()
     assert catalog.architecture_names() == names

@@ -8,7 +8,7 @@ from deeplense.config import ModelConfig
 from deeplense.training.device import select_device
 from deeplense.training.optim import build_optimizer, build_schedule
 from deeplense.training.steps import train_step
-from deeplense.training.tasks import Classification
+from deeplense.tasks import Classification
 
 
 def _tiny() -> nn.Module:

@@ -9,7 +9,7 @@ from scipy import stats
 from deeplense.physics.cosmology import point_mass_einstein_radius
 from deeplense.physics.noise import add_noise
 from deeplense.physics.scenarios import LensContext, make_scenario, power_law_masses
-from deeplense.simulation.image import draw_system
+from deeplense.physics.system import draw_system
 from deeplense.simulation.lenstronomy_renderer import render
 from deeplense.simulation.seeds import image_streams
 
@@ -210,7 +210,7 @@ def test_every_scenario_perturbs_the_arcs():
     """Same seed ⇒ same lens and source; each scenario's residual from no_sub is non-zero and lies
     on the lensed arcs. Physics order: at equal settings WDM (m_hm = 1e9) holds fewer halos than
     CDM; SIDM renders collapsed halos with cored profiles."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
 
     classes = [
         ("no_sub", {}),
@@ -244,7 +244,7 @@ def test_every_scenario_perturbs_the_arcs():
         assert res[on_arcs].sum() > 0.7 * res.sum(), name
     assert records[2]["n_subhalos"] < records[1]["n_subhalos"]  # WDM suppresses halos
     assert records[3]["sidm_n_collapsed"] > 0 and records[4]["sidm_n_collapsed"] > 0
-    from deeplense.simulation.image import record_units
+    from deeplense.physics.records import record_units
 
     units = record_units(ds)  # every recorded value has a declared unit (the shard writer needs it)
     for record in records:
@@ -254,7 +254,7 @@ def test_every_scenario_perturbs_the_arcs():
 def test_each_band_gets_its_own_noise_and_light():
     """Two bands: the second twice as bright with five times the background; the drawn noise
     follows each band's model (Poisson on the exposure + its Gaussian background)."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
     from deeplense.simulation.image import simulate_image
 
     cfg = load_config({"datasets": {"d": {

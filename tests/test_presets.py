@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from deeplense.config import load_config
-from deeplense.simulation.image import draw_system, render_bands, simulate_image
+from deeplense.experiment import load_config
+from deeplense.physics.system import draw_system
+from deeplense.simulation.image import render_bands, simulate_image
 from deeplense.simulation.seeds import image_seed, image_streams
 
 ROOT = Path(__file__).resolve().parents[1]

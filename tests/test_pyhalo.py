@@ -8,7 +8,7 @@ from lenstronomy.LensModel.lens_model import LensModel
 from pyHalo.mass_function_models import preset_mass_function_models
 from scipy import integrate
 
-from deeplense.config import load_config
+from deeplense.experiment import load_config
 from deeplense.physics import pyhalo_adapter, pyhalo_compat
 from deeplense.physics.components import LensSystem
 from deeplense.physics.scenarios import LensContext, make_scenario

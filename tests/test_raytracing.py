@@ -136,7 +136,7 @@ def test_images_do_not_depend_on_the_number_of_threads(tmp_path):
     code = textwrap.dedent(
         """
         import sys, numpy, numba
-        from deeplense.config import load_config
+        from deeplense.experiment import load_config
         from deeplense.simulation.image import simulate_image
         cfg = load_config({"datasets": {"d": {"instrument": {"num_pix": 40, "pixel_scale": 0.15},
             "classes": [{"name": "c", "scenario": "cdm", "n_images": 1, "params": {"recipe": "pyhalo",

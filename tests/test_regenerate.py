@@ -49,7 +49,7 @@ def test_cli_check_passes_and_detects_a_changed_image(small_store, tmp_path):
 def test_pyhalo_image_regenerates_in_a_fresh_process(tmp_path):
     """A pyHalo image rebuilt by another process (its own pyHalo tables, seeded from the record)
     is bit-identical to the stored one."""
-    from deeplense.config import load_config
+    from deeplense.experiment import load_config
     from tests.conftest import build_store
 
     cfg = load_config({

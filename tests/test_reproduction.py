@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from deeplense.config import ConfigError, load_config
+from deeplense.config import ConfigError
+from deeplense.experiment import load_config
 from deeplense.report.reproduction import reproduction_table, write_reproduction
 from deeplense.workflow import plan
 from tests.test_workflow import TINY

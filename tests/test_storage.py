@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from deeplense.data import open_dataset
-from deeplense.storage.atomic import atomic_path
+from deeplense.atomic import atomic_path
 from deeplense.storage.dataset_store import ClassShards, StoreError, combine_shards
 from tests.conftest import build_store, small_config
 

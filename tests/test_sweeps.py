@@ -5,9 +5,10 @@ import json
 import pytest
 import yaml
 
-from deeplense.config import ConfigError, load_config
+from deeplense.config import ConfigError
+from deeplense.experiment import load_config
 from deeplense.report.sensitivity import metric_value, plot_sensitivity, sensitivity_table
-from deeplense.workflow.sweeps import sweep_points
+from deeplense.experiment.sweeps import sweep_points
 from tests.conftest import TINY_CONFIG
 
 

@@ -51,7 +51,7 @@ def test_regression_with_uncertainty(small_store, tmp_path):
     split, a mean and a variance head (Gaussian NLL), predictions back in physical units."""
     from deeplense.evaluation.predict import predict
     from deeplense.storage.dataset_store import open_dataset
-    from deeplense.training.tasks import task_from_state
+    from deeplense.tasks import task_from_state
 
     cfg = ModelConfig(
         architecture="resnet18", dataset="small", task="regression", classes=["vortex"], targets=["vortex_length"],
@@ -140,7 +140,7 @@ def test_lr_suggestion_needs_a_clear_descent():
 def test_anomaly_autoencoder_trains_on_the_normal_class_only(small_store, tmp_path):
     from deeplense.evaluation.predict import predict
     from deeplense.storage.dataset_store import open_dataset
-    from deeplense.training.tasks import task_from_state
+    from deeplense.tasks import task_from_state
 
     cfg = ModelConfig(
         architecture="conv_ae", architecture_args={"latent_dim": 8, "widths": [8, 16]}, dataset="small", task="anomaly",

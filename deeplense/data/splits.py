@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from deeplense.simulation.seeds import _name_key
+from deeplense.seeds import name_key
 
 SPLITS = ("train", "val", "test")
 _SPLIT_STREAM = 0x5EED_5B17
@@ -25,7 +25,7 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 def split_keys(seed: int, class_name: str, index_in_class: np.ndarray) -> np.ndarray:
     """A pseudo-random 64-bit key per sample, from the seed, its class and its index only."""
     with np.errstate(over="ignore"):
-        base = _splitmix64(np.array([seed ^ _SPLIT_STREAM], dtype=np.uint64))[0] ^ np.uint64(_name_key(class_name))
+        base = _splitmix64(np.array([seed ^ _SPLIT_STREAM], dtype=np.uint64))[0] ^ np.uint64(name_key(class_name))
         return _splitmix64(np.asarray(index_in_class, dtype=np.uint64) ^ base)
 
 

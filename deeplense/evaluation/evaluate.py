@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from deeplense.data.splits import dataset_splits
-from deeplense.evaluation.bootstrap import N_RESAMPLES
+from deeplense.metrics.bootstrap import N_RESAMPLES
 from deeplense.evaluation.predict import predict
 from deeplense.config import model_config_hash
-from deeplense.evaluation.task_reports import EvalContext, evaluate_predictions
-from deeplense.storage.atomic import atomic_path
+from deeplense.tasks import EvalContext
+from deeplense.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.storage.provenance import git_commit, software_versions
-from deeplense.training.tasks import task_from_state
+from deeplense.tasks import task_from_state
 from deeplense.training.trainer import load_checkpoint
 
 
@@ -103,7 +103,7 @@ def evaluate_model(
     with atomic_path(outputs.figures) as figures:
         figures.mkdir(parents=True)
         ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"] or 0))
-        metrics, table = evaluate_predictions(preds, task, ctx)
+        metrics, table = task.evaluate(preds, ctx)
         metrics.update(
             {
                 "model": name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,22 +9,7 @@ import torch
 
 from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.training.tasks import Task
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """A model's outputs on some samples of a store, with what they are compared against.
-
-    ``labels``: class index in the store's class order; ``truth``: the task's ground truth
-    (classification: index in the model's classes; regression: (n, t) physical values; anomaly:
-    1 = anomalous); ``outputs``: the task's prediction arrays (see deeplense.training.tasks).
-    """
-
-    samples: np.ndarray
-    labels: np.ndarray
-    truth: np.ndarray
-    outputs: dict[str, np.ndarray]
+from deeplense.tasks import Predictions, Task
 
 
 @torch.no_grad()

@@ -1,21 +1,10 @@
-"""Network architectures: timm's zoo by name plus deeplense-registered ones. No lenstronomy here.
-
-The registry (which imports torch and timm) loads on first use, so importing
-``deeplense.models.catalog`` to validate a config stays fast.
+"""Network architectures: timm's zoo by name plus deeplense-registered ones (torch and timm; never
+lenstronomy). ``create_model`` is the one way in. Importing the package registers deeplense's own
+architectures, as timm's ``models/__init__`` does: the registry itself imports none of them.
 """
 
-from typing import Any
+from deeplense.models.registry import ARCHITECTURES, architecture_arguments, architecture_exists, create_model, register_architecture
+from deeplense.models import autoencoders, cvt, equivariant, fusion, xresnet  # noqa: E402,F401,I001  (register)
+from deeplense.models.autoencoders import AnomalyModel
 
-__all__ = ["ARCHITECTURES", "AnomalyModel", "create_model", "register_architecture"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "AnomalyModel":
-        from deeplense.models.autoencoders import AnomalyModel
-
-        return AnomalyModel
-    if name in __all__:
-        from deeplense.models import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module 'deeplense.models' has no attribute {name!r}")
+__all__ = ["ARCHITECTURES", "AnomalyModel", "architecture_arguments", "architecture_exists", "create_model", "register_architecture"]

@@ -67,7 +67,3 @@ def create_model(
     if not timm.is_model(name):
         raise KeyError(f"unknown architecture {name!r}: neither registered in deeplense nor a timm model")
     return create_timm_model(name, in_chans=in_chans, num_outputs=num_outputs, img_size=img_size, pretrained=pretrained, **architecture_args)
-
-
-# deeplense's own architectures register themselves on import (after the registry exists).
-from deeplense.models import autoencoders, cvt, equivariant, fusion, xresnet  # noqa: E402,F401

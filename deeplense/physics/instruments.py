@@ -69,3 +69,12 @@ def hst_wfc3() -> dict:
     0.08″, 5400 s, sky 22.3 mag/″², zero point 25.96, read noise 4 e⁻) on a 64×64 grid."""
     pixel, seeing, exposure, bkg = single_band_background("HST", "WFC3_F160W")
     return {"num_pix": 64, "pixel_scale": pixel, "psf_fwhm": seeing, "background_rms": bkg, "exposure_time": exposure}
+
+
+def with_preset(instrument: dict) -> dict:
+    """An instrument section of a config with its ``preset``'s values under the fields it sets
+    itself (an unknown preset is left for the config's validation to name)."""
+    name = instrument.get("preset", "custom")
+    if not isinstance(name, str) or name not in INSTRUMENTS:
+        return instrument
+    return {**INSTRUMENTS.get(name)(), **instrument}

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from deeplense.report.parameters import drawn_parameters
-from deeplense.report.style import figure, save
+from deeplense.plots.style import figure, save
 from deeplense.storage.dataset_store import open_dataset
 
 # Shown first when drawn, in this order; any other drawn parameter follows.

@@ -12,17 +12,10 @@ from typing import Any
 import pandas as pd
 
 from deeplense.report.leaderboard_html import leaderboard_page
-from deeplense.report.published import PUBLISHED, published_for
-from deeplense.storage.atomic import atomic_path
+from deeplense.published import PUBLISHED, published_for
+from deeplense.tasks import TASKS, task_names
+from deeplense.atomic import atomic_path
 
-# Per task: leaderboard column ← metrics.json key. The first is the task's ranking metric.
-TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
-    "classification": (("auc_macro", "auc_macro"), ("auc_micro", "auc_micro"), ("accuracy", "accuracy")),
-    "regression": (("mae", "mae"), ("rmse", "rmse"), ("r2", "r2"), ("bias", "bias"), ("baseline_mae", "baseline_mae"), ("baseline_r2", "baseline_r2")),
-    "anomaly": (("anomaly_auc", "auc"),),
-}
-LOWER_IS_BETTER = {"mae", "rmse"}
-TASK_ORDER = ("classification", "regression", "anomaly")
 ID_COLUMNS = ("model", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
 
 
@@ -61,15 +54,15 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
         "preset": prov.get("dataset_preset"),
     }
     ci = metrics.get("ci", {})
-    if task in TASK_METRICS:  # the task's ranking metric, in one column across tasks
-        column, key = TASK_METRICS[task][0]
-        row |= {"main_metric": column, "main_value": metrics.get(key)}
-        if key in ci:
-            row["main_value_low"], row["main_value_high"] = ci[key]["low"], ci[key]["high"]
-    for column, key in TASK_METRICS.get(task, ()):
-        row[column] = metrics.get(key)
-        if key in ci:
-            row[f"{column}_low"], row[f"{column}_high"] = ci[key]["low"], ci[key]["high"]
+    columns = TASKS.get(task).leaderboard
+    rank = columns[0]  # the task's ranking metric, in one column across tasks
+    row |= {"main_metric": rank.name, "main_value": metrics.get(rank.key)}
+    if rank.key in ci:
+        row["main_value_low"], row["main_value_high"] = ci[rank.key]["low"], ci[rank.key]["high"]
+    for column in columns:
+        row[column.name] = metrics.get(column.key)
+        if column.key in ci:
+            row[f"{column.name}_low"], row[f"{column.name}_high"] = ci[column.key]["low"], ci[column.key]["high"]
     row.update({f"auc_{c}": v for c, v in (metrics.get("auc_per_class") or {}).items()})
     row.update(
         {
@@ -84,7 +77,7 @@ def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
-    ordered = [c for task in TASK_ORDER for column, _ in TASK_METRICS[task] for c in (column, f"{column}_low", f"{column}_high")]
+    ordered = [c for task in task_names() for col in TASKS.get(task).leaderboard for c in (col.name, f"{col.name}_low", f"{col.name}_high")]
     present = {k for r in rows for k in r}
     per_class = sorted(k for k in present if k.startswith("auc_") and k not in ordered and k not in ("auc_macro", "auc_micro"))
     main = [c for c in ("main_metric", "main_value", "main_value_low", "main_value_high") if c in present]
@@ -99,12 +92,12 @@ def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:
     if table.empty:
         return table
     parts = []
-    for task in [*TASK_ORDER, *sorted(set(table["task"]) - set(TASK_ORDER))]:
+    for task in task_names():
         part = table[table["task"] == task]
         if part.empty:
             continue
-        rank = TASK_METRICS.get(task, (("model", "model"),))[0][0]
-        parts.append(part.sort_values([rank, "model"], ascending=[rank in LOWER_IS_BETTER, True], na_position="last"))
+        rank = TASKS.get(task).leaderboard[0]
+        parts.append(part.sort_values([rank.name, "model"], ascending=[rank.lower_is_better, True], na_position="last"))
     return pd.concat(parts).dropna(axis=1, how="all").reset_index(drop=True)
 
 

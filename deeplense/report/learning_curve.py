@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from deeplense.report.sensitivity import metric_value
-from deeplense.report.style import figure, save
-from deeplense.storage.atomic import atomic_path
+from deeplense.plots.style import figure, save
+from deeplense.atomic import atomic_path
 
 
 def learning_curve_table(metrics_files: list[str | Path], info_files: list[str | Path], metric: str) -> pd.DataFrame:

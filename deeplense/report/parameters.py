@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from deeplense.report.style import OKABE_ITO, figure, save
+from deeplense.plots.style import OKABE_ITO, figure, save
 from deeplense.storage.dataset_store import open_dataset
 
 # Per-sample bookkeeping, not physics.

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from deeplense.report.leaderboard_html import STYLE
-from deeplense.report.published import PUBLISHED_DATA, REFERENCES, published_value
-from deeplense.storage.atomic import atomic_path
+from deeplense.published import PUBLISHED_DATA, REFERENCES, published_value
+from deeplense.atomic import atomic_path
 
 COLUMNS = ("DeepLense dataset", "published model", "metric", "published", "published train/class", "published size",
            "our model", "architecture", "evaluated on", "ours [95% CI]", "our train/class", "our size", "source")

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deeplense.report.style import figure, save
-from deeplense.storage.atomic import atomic_path
+from deeplense.plots.style import figure, save
+from deeplense.atomic import atomic_path
 
 
 def metric_value(metrics: dict[str, Any], path: str) -> float:

@@ -3,22 +3,17 @@ so the same config gives the same images however the work is split."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
+
+from deeplense.seeds import name_key
 
 # Independent streams of one image: adding draws to one never shifts another.
 STREAMS = ("lens", "source", "substructure", "instrument", "noise")
 
 
-def _name_key(name: str) -> int:
-    """A stable 64-bit integer for a name (Python's hash() is salted per process)."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
-
-
 def image_seed(global_seed: int, dataset: str, class_name: str, index: int) -> int:
     """The 64-bit seed of one image, stored in its record so it can be regenerated alone."""
-    ss = np.random.SeedSequence([global_seed, _name_key(dataset), _name_key(class_name), index])
+    ss = np.random.SeedSequence([global_seed, name_key(dataset), name_key(class_name), index])
     return int(ss.generate_state(1, dtype=np.uint64)[0])
 
 

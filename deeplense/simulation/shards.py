@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
 from deeplense.config import ClassConfig, DatasetConfig
-from deeplense.simulation.image import record_units, simulate_image
+from deeplense.physics.records import record_units
+from deeplense.simulation.image import simulate_image
 from deeplense.simulation.seeds import image_seed
-
-
-@dataclass(frozen=True)
-class ShardResult:
-    images: np.ndarray  # (n, band, y, x) float32
-    index_in_class: np.ndarray  # (n,) int64
-    seeds: np.ndarray  # (n,) uint64
-    records: dict[str, np.ndarray]  # field -> (n,) float64, NaN where a field does not apply
+from deeplense.storage.shard_store import ShardResult
 
 
 def shard_count(n_images: int, shard_size: int) -> int:

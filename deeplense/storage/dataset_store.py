@@ -15,7 +15,7 @@ from zarr.codecs import BloscCodec, ZstdCodec
 from deeplense.config import StorageSettings
 from deeplense.errors import DeeplenseError
 from deeplense.pause_points import pause_point
-from deeplense.storage.atomic import atomic_path
+from deeplense.atomic import atomic_path
 from deeplense.storage.provenance import software_versions
 from deeplense.storage.shard_store import open_shard, write_zarr
 

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from deeplense.atomic import atomic_path
 from deeplense.pause_points import pause_point
-from deeplense.simulation.shards import ShardResult
-from deeplense.storage.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """The images of one shard and their records, as simulation hands them to storage."""
+
+    images: np.ndarray  # (n, band, y, x) float32
+    index_in_class: np.ndarray  # (n,) int64
+    seeds: np.ndarray  # (n,) uint64
+    records: dict[str, np.ndarray]  # field -> (n,) float64, NaN where a field does not apply
 
 
 def shard_to_xarray(
@@ -50,7 +60,3 @@ def write_shard(
 
 def open_shard(path: str | Path) -> xr.Dataset:
     return xr.open_zarr(path)
-
-
-def shard_images_finite(ds: xr.Dataset) -> bool:
-    return bool(np.isfinite(ds["image"].values).all())

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from deeplense.storage.atomic import atomic_path
+from deeplense.atomic import atomic_path
 
 FIRST_FIELDS = ("epoch", "train_loss", "val_loss")
 LAST_FIELDS = ("lr", "seconds", "data_wait_fraction")

@@ -18,8 +18,8 @@ import pandas as pd
 
 from deeplense.config import ModelConfig
 from deeplense.data.torch_loader import make_loader
-from deeplense.report.style import figure, save
-from deeplense.storage.atomic import atomic_path
+from deeplense.plots.style import figure, save
+from deeplense.atomic import atomic_path
 from deeplense.training.optim import build_optimizer
 from deeplense.training.steps import train_step
 from deeplense.training.trainer import prepare

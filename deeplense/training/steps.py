@@ -8,7 +8,7 @@ from pytorch_optimizer import SAM
 from pytorch_optimizer.optimizer.utils import disable_running_stats, enable_running_stats
 
 from deeplense.training.device import Device
-from deeplense.training.tasks import Task
+from deeplense.tasks import Task
 
 
 def train_step(

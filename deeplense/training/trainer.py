@@ -30,7 +30,7 @@ from deeplense.data.splits import dataset_splits, first_per_class
 from deeplense.data.torch_loader import ChunkStream, make_loader
 from deeplense.models.registry import create_model
 from deeplense.pause_points import pause_point
-from deeplense.storage.atomic import atomic_path
+from deeplense.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.storage.provenance import git_commit, software_versions
 from deeplense.training import checkpoints
@@ -39,10 +39,9 @@ from deeplense.training.device import Device, select_device
 from deeplense.training.history import TensorBoardLog, write_history
 from deeplense.training.optim import build_optimizer, build_schedule
 from deeplense.training.steps import train_step
-from deeplense.training.tasks import Task, make_task
+from deeplense.tasks import Task, make_task
 
 TRAINING_PACKAGES = ("torch", "timm", "pytorch_optimizer", "scikit-learn")
-MAXIMISED = {"val_auc", "val_accuracy"}
 
 
 @dataclass(frozen=True)
@@ -215,8 +214,7 @@ def train_model(
     in_chans, img_size = setup.in_chans, setup.img_size
     train_data = setup.stream(splits["train"], train=True)
     train_loader = make_loader(train_data, cfg.num_workers)
-    needs_validation = [why for why, used in (("checkpoint: best", cfg.checkpoint == "best"), ("early_stopping", cfg.early_stopping),
-                                              ("scheduler: plateau", cfg.scheduler == "plateau")) if used]
+    needs_validation = cfg.needs_validation()
     if splits["val"].size == 0 and needs_validation:
         raise ValueError(
             f"model {name}: the validation split of {store} holds no image of classes {task.model_classes}, and "
@@ -224,7 +222,7 @@ def train_model(
             "or a larger split.val, or set checkpoint: last without early_stopping or plateau"
         )
     val_loader = make_loader(setup.stream(splits["val"], train=False), cfg.num_workers) if splits["val"].size else None
-    maximise = cfg.monitor in MAXIMISED
+    maximise = type(task).maximised(cfg.monitor)
     optimizer = build_optimizer(cfg, model.parameters())
     schedule = build_schedule(cfg, optimizer, len(train_data), maximise)
     scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import deeplense
-from deeplense.config import ConfigError, ExperimentConfig, dump_json, load_config, read_yaml
+from deeplense.config import ConfigError, ExperimentConfig, dump_json
+from deeplense.experiment import load_config, read_yaml
 from deeplense.simulation.shards import shard_count
 
 RESULTS = "results"  # every output lives under this folder of the working directory
@@ -172,7 +173,7 @@ def model_spec(cfg: ExperimentConfig, model: str) -> Spec:
 
 def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
     """What a sweep's sensitivity plot depends on: its points, parameter and metric."""
-    from deeplense.workflow.sweeps import SweepConfig, sweep_points
+    from deeplense.experiment.sweeps import SweepConfig, sweep_points
 
     spec = SweepConfig.model_validate(cfg.sweeps[sweep])
     points = sweep_points(cfg.model_dump(mode="json"), sweep)
@@ -180,14 +181,14 @@ def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
 
 
 def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
-    from deeplense.workflow.sweeps import sweep_points
+    from deeplense.experiment.sweeps import sweep_points
 
     return [f"{RESULTS}/models/{p['model']}/metrics.json" for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
 
 
 def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:
     """What a learning-curve plot depends on: its models and metric."""
-    from deeplense.workflow.learning_curves import LearningCurveConfig, curve_points
+    from deeplense.experiment.learning_curves import LearningCurveConfig, curve_points
 
     spec = LearningCurveConfig.model_validate(cfg.learning_curves[curve])
     models = curve_points(cfg.model_dump(mode="json"), curve)
@@ -196,7 +197,7 @@ def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:
 
 def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[str]]:
     """The metrics and training provenance of every point of learning curve ``curve``."""
-    from deeplense.workflow.learning_curves import curve_points
+    from deeplense.experiment.learning_curves import curve_points
 
     models = curve_points(cfg.model_dump(mode="json"), curve)
     return {

@@ -17,13 +17,14 @@ import pytest
 import yaml
 from lenstronomy.LensModel.lens_model import LensModel
 
-from deeplense.config import load_config
+from deeplense.experiment import load_config
 from deeplense.physics.components import Component, LensSystem
 from deeplense.physics.scenarios import LensContext, point_masses
 from deeplense.physics.scenarios.vortex import vortex_line
 from deeplense.simulation import autolens_renderer, lenstronomy_renderer
 from deeplense.simulation.autolens_mapping import psf_kernel_pixels
-from deeplense.simulation.image import draw_system, simulate_image
+from deeplense.physics.system import draw_system
+from deeplense.simulation.image import simulate_image
 from deeplense.simulation.seeds import image_seed, image_streams
 from deeplense.simulation.shards import simulate_shard
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
-from deeplense.evaluation.bootstrap import N_RESAMPLES, bootstrap_ci
+from deeplense.metrics.bootstrap import N_RESAMPLES, bootstrap_ci
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:

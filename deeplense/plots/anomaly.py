@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deeplense.report.style import figure, save
+from deeplense.plots.style import figure, save
 
 
 def plot_score_histograms(scores: np.ndarray, labels: np.ndarray, classes: list[str], normal_class: str, out: str | Path, title: str) -> None:

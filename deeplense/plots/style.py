@@ -30,7 +30,7 @@ def figure(*args, **kwargs):
 
 def save(fig, path) -> None:
     """Save atomically and close."""
-    from deeplense.storage.atomic import atomic_path
+    from deeplense.atomic import atomic_path
 
     with plt.rc_context(STYLE), atomic_path(path) as tmp:
         fig.savefig(tmp, format=str(path).rsplit(".", 1)[-1])

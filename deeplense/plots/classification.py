@@ -1,34 +1,12 @@
-"""Figures of training and classification: training curves, ROC curves, confusion matrices."""
+"""Figures of classification: ROC curves (also of anomaly scores) and confusion matrices."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from deeplense.report.style import figure, save
-
-
-def plot_training_curves(history_csv: str | Path, out: str | Path, title: str, loss_name: str = "loss") -> None:
-    """Loss (train and validation) and the task's validation metrics (accuracy and AUC, or
-    standardised MAE) against epoch."""
-    h = pd.read_csv(history_csv)
-    metrics = [c for c in ("val_accuracy", "val_auc", "val_mae") if c in h]
-    fig, axes = figure(1, 1 + len(metrics), figsize=(5 * (1 + len(metrics)), 4), squeeze=False)
-    ax_loss = axes[0][0]
-    ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
-    ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel=loss_name, title="loss")
-    ax_loss.legend()
-    labels = {"val_accuracy": "validation accuracy", "val_auc": "validation macro AUC", "val_mae": "validation MAE [target std]"}
-    for ax, column in zip(axes[0][1:], metrics):
-        ax.plot(h["epoch"] + 1, h[column], marker="s", color="#009E73")
-        ax.set(xlabel="epoch", ylabel=labels[column], title=labels[column])
-        if column != "val_mae":
-            ax.set_ylim(0, 1.02)
-    fig.suptitle(title)
-    save(fig, out)
+from deeplense.plots.style import figure, save
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, float | None], out: str | Path, title: str) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
-from deeplense.evaluation.bootstrap import bootstrap_ci
+from deeplense.metrics.bootstrap import bootstrap_ci
 
 # Central probabilities of the calibration curve; 0.683 and 0.954 are the 1σ and 2σ intervals.
 CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.683, 0.8, 0.9, 0.954, 0.99)

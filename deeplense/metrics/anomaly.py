@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from deeplense.evaluation.bootstrap import bootstrap_ci
-from deeplense.evaluation.metrics import binary_auc
+from deeplense.metrics.bootstrap import bootstrap_ci
+from deeplense.metrics.classification import binary_auc
 
 
 def _aucs(scores: np.ndarray, labels: np.ndarray, classes: list[str], normal: int) -> dict[str, float | None]:

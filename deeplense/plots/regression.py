@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from deeplense.report.style import OKABE_ITO, figure, save
+from deeplense.plots.style import OKABE_ITO, figure, save
 
 
 def _label(name: str, units: dict[str, str]) -> str:

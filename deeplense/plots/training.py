@@ -1,0 +1,31 @@
+"""Figure of a training run: loss and the task's monitored validation figures against epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from deeplense.plots.style import figure, save
+
+
+def plot_training_curves(
+    history_csv: str | Path, out: str | Path, title: str, loss_name: str = "loss", metrics: dict[str, tuple[str, bool]] | None = None
+) -> None:
+    """Loss (train and validation) and the task's validation ``metrics`` against epoch: history
+    column → (label, whether it is a fraction, drawn on [0, 1]); those the history lacks are left out."""
+    h = pd.read_csv(history_csv)
+    shown = {c: how for c, how in (metrics or {}).items() if c in h}
+    fig, axes = figure(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False)
+    ax_loss = axes[0][0]
+    ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
+    ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel=loss_name, title="loss")
+    ax_loss.legend()
+    for ax, (column, (label, fraction)) in zip(axes[0][1:], shown.items()):
+        ax.plot(h["epoch"] + 1, h[column], marker="s", color="#009E73")
+        ax.set(xlabel="epoch", ylabel=label, title=label)
+        if fraction:
+            ax.set_ylim(0, 1.02)
+    fig.suptitle(title)
+    save(fig, out)
