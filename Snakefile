@@ -7,6 +7,9 @@ min_version("9.0")
 
 # The default experiment, unless the user names their own with --configfile (Snakemake would
 # otherwise merge the two, silently adding the default's datasets to every custom run).
+# `workflow.overwrite_configfiles` (the --configfile paths) is the only way a Snakefile can tell:
+# Snakemake's public alternative, --replace-workflow-config, is a flag every user would have to
+# remember, and forgetting it would merge the configs silently.
 if not workflow.overwrite_configfiles:
     # Snakemake's own message for a broken YAML file would not name it.
     plan.read_yaml_or_exit("config.yaml")

@@ -242,18 +242,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from deeplense.plots.training import plot_training_curves
     from deeplense.tasks import TASKS
     from deeplense.training.trainer import TrainOutputs, train_model
-    from deeplense.workflow.plan import model_dir
+    from deeplense.workflow import plan
 
     spec = _model_job(args)
     name, cfg = spec["model_name"], ModelConfig.model_validate(spec["model"])
-    default = TrainOutputs.in_dir(model_dir(name))
     outputs = TrainOutputs(
-        Path(args.checkpoint or default.checkpoint), Path(args.history or default.history), Path(args.info or default.info),
-        Path(args.tensorboard) if args.tensorboard else (None if args.spec else default.tensorboard),
+        Path(args.checkpoint or plan.CHECKPOINT.format(model=name)),
+        Path(args.history or plan.HISTORY.format(model=name)),
+        Path(args.info or plan.TRAIN_INFO.format(model=name)),
+        Path(args.tensorboard) if args.tensorboard else (None if args.spec else Path(plan.TENSORBOARD.format(model=name))),
     )
     out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device)
     title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
-    curves = args.curves or Path(model_dir(name)) / "training_curves.png"
+    curves = args.curves or plan.TRAINING_CURVES.format(model=name)
     monitors = {column: (m.label, m.fraction) for column, m in TASKS.get(cfg.task).monitors.items() if column != "val_loss"}
     plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective", metrics=monitors)
     print(f"wrote {out.checkpoint}")
@@ -278,13 +279,16 @@ def _cmd_lr_find(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
     from deeplense.tasks import TASKS
-    from deeplense.workflow.plan import model_dir
+    from deeplense.workflow import plan
 
     spec = _model_job(args)
     name = spec["model_name"]
-    default = EvalOutputs.in_dir(model_dir(name))
-    outputs = EvalOutputs(Path(args.metrics or default.metrics), Path(args.predictions or default.predictions), Path(args.figures or default.figures))
-    checkpoint = args.checkpoint or Path(model_dir(name)) / "checkpoint.pt"
+    outputs = EvalOutputs(
+        Path(args.metrics or plan.METRICS.format(model=name)),
+        Path(args.predictions or plan.PREDICTIONS.format(model=name)),
+        Path(args.figures or plan.FIGURES.format(model=name)),
+    )
+    checkpoint = args.checkpoint or plan.CHECKPOINT.format(model=name)
     m = evaluate_model(
         name, checkpoint, _store(args, spec["model"]["dataset"]), outputs, split=spec["split"], spec=spec, n_resamples=args.resamples, device=args.device
     )

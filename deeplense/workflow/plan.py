@@ -81,26 +81,53 @@ def load_or_exit(
 
 
 # ---- paths -------------------------------------------------------------------------------------
-def dataset_dir(dataset: str) -> str:
-    return f"{RESULTS}/datasets/{dataset}"
+# Every output's path pattern, written once: the rules, the input functions below and the CLI's
+# defaults all use these (wildcards in braces, filled by Snakemake or by ``.format``).
+DATASET_DIR = RESULTS + "/datasets/{dataset}"
+STORE = DATASET_DIR + "/dataset.zarr"
+SHARD = DATASET_DIR + "/shards/{cls}/{shard}.zarr"
+GALLERY = DATASET_DIR + "/gallery.png"
+PARAMETERS = DATASET_DIR + "/parameters.png"
+MODEL_DIR = RESULTS + "/models/{model}"
+CHECKPOINT = MODEL_DIR + "/checkpoint.pt"
+HISTORY = MODEL_DIR + "/history.csv"
+TRAIN_INFO = MODEL_DIR + "/train_info.json"
+TENSORBOARD = MODEL_DIR + "/tensorboard"
+TRAINING_CURVES = MODEL_DIR + "/training_curves.png"
+LR_RANGE = MODEL_DIR + "/lr_range.png"
+LR_RANGE_TABLE = MODEL_DIR + "/lr_range.csv"
+METRICS = MODEL_DIR + "/metrics.json"
+PREDICTIONS = MODEL_DIR + "/predictions.csv"
+FIGURES = MODEL_DIR + "/figures"
+# A model evaluated on the test split of another dataset (domain shift, `evaluate_on`).
+CROSS_DIR = MODEL_DIR + "/on/{dataset}"
+CROSS_METRICS = CROSS_DIR + "/metrics.json"
+CROSS_PREDICTIONS = CROSS_DIR + "/predictions.csv"
+CROSS_FIGURES = CROSS_DIR + "/figures"
+SWEEP_PLOT = RESULTS + "/sweeps/{sweep}.png"
+LEARNING_CURVE_PLOT = RESULTS + "/learning_curves/{curve}.png"
+LEADERBOARD = RESULTS + "/leaderboard.html"
+REPRODUCTION = RESULTS + "/reproduction.html"
 
 
 def store_path(dataset: str) -> str:
-    return f"{dataset_dir(dataset)}/dataset.zarr"
+    """The combined Zarr store of ``dataset``."""
+    return STORE.format(dataset=dataset)
 
 
 def shard_paths(cfg: ExperimentConfig, dataset: str) -> list[str]:
     """Every shard store of every class of ``dataset``."""
     ds = cfg.datasets[dataset]
     return [
-        f"{dataset_dir(dataset)}/shards/{cls.name}/{shard:04d}.zarr"
+        SHARD.format(dataset=dataset, cls=cls.name, shard=f"{shard:04d}")
         for cls in ds.classes
         for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size))
     ]
 
 
-def model_dir(model: str) -> str:
-    return f"{RESULTS}/models/{model}"
+def metrics_path(model: str, dataset: str | None = None) -> str:
+    """``model``'s metrics on its own test split, or on the test split of another ``dataset``."""
+    return METRICS.format(model=model) if dataset is None else CROSS_METRICS.format(model=model, dataset=dataset)
 
 
 # ---- renderer backends ------------------------------------------------------------------------
@@ -183,7 +210,7 @@ def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
 def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
     from deeplense.experiment.sweeps import sweep_points
 
-    return [f"{RESULTS}/models/{p['model']}/metrics.json" for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
+    return [metrics_path(p["model"]) for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
 
 
 def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:
@@ -201,8 +228,8 @@ def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[s
 
     models = curve_points(cfg.model_dump(mode="json"), curve)
     return {
-        "metrics": [f"{RESULTS}/models/{m}/metrics.json" for m in models],
-        "infos": [f"{RESULTS}/models/{m}/train_info.json" for m in models],
+        "metrics": [metrics_path(m) for m in models],
+        "infos": [TRAIN_INFO.format(model=m) for m in models],
     }
 
 
@@ -225,9 +252,9 @@ def reproduction_inputs(cfg: ExperimentConfig) -> dict[str, list[str]]:
 
     def metrics(e: dict[str, str]) -> str:
         own = cfg.models[e["model"]].dataset == e["eval_dataset"]
-        return f"{RESULTS}/models/{e['model']}/" + ("metrics.json" if own else f"on/{e['eval_dataset']}/metrics.json")
+        return metrics_path(e["model"], None if own else e["eval_dataset"])
 
-    return {"metrics": [metrics(e) for e in entries], "infos": [f"{RESULTS}/models/{e['model']}/train_info.json" for e in entries]}
+    return {"metrics": [metrics(e) for e in entries], "infos": [TRAIN_INFO.format(model=e["model"]) for e in entries]}
 
 
 def parse_spec(text: str) -> dict[str, Any]:

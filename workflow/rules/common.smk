@@ -1,4 +1,8 @@
+import os
+from pathlib import Path
+
 from deeplense.report import captions
+from deeplense.workflow import plan
 
 # Rules run the `deeplense` command: from the project's .venv (`make run` puts it on PATH) or
 # from the rule's conda environment (--use-conda).
@@ -76,11 +80,8 @@ def all_model_captions():
 
 def all_metrics():
     """Every evaluation: each model on its own test split, and on its `evaluate_on` datasets."""
-    own = expand("results/models/{model}/metrics.json", model=CFG.models)
-    return own + [
-        f"results/models/{m}/on/{d}/metrics.json"
-        for m, d in plan.cross_evaluations(CFG)
-    ]
+    own = expand(plan.METRICS, model=CFG.models)
+    return own + [plan.metrics_path(m, d) for m, d in plan.cross_evaluations(CFG)]
 
 
 def sweep_spec(wildcards):
@@ -108,27 +109,27 @@ def learning_curve_inputs(wildcards):
 
 
 def all_stores():
-    return expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
+    return expand(plan.STORE, dataset=CFG.datasets)
 
 
 def all_galleries():
-    return expand("results/datasets/{dataset}/gallery.png", dataset=CFG.datasets)
+    return expand(plan.GALLERY, dataset=CFG.datasets)
 
 
 def all_checkpoints():
-    return expand("results/models/{model}/checkpoint.pt", model=CFG.models)
+    return expand(plan.CHECKPOINT, model=CFG.models)
 
 
 def all_outputs():
     """Galleries of every dataset, and every model's evaluation with the leaderboard."""
-    targets = expand("results/datasets/{dataset}/gallery.png", dataset=CFG.datasets)
-    targets += expand("results/datasets/{dataset}/parameters.png", dataset=CFG.datasets)
-    targets += expand("results/datasets/{dataset}/dataset.zarr", dataset=CFG.datasets)
-    targets += expand("results/sweeps/{sweep}.png", sweep=CFG.sweeps)
-    targets += expand("results/learning_curves/{curve}.png", curve=CFG.learning_curves)
+    targets = (
+        all_galleries() + expand(plan.PARAMETERS, dataset=CFG.datasets) + all_stores()
+    )
+    targets += expand(plan.SWEEP_PLOT, sweep=CFG.sweeps)
+    targets += expand(plan.LEARNING_CURVE_PLOT, curve=CFG.learning_curves)
     if CFG.models:
         targets += all_metrics()
-        targets.append("results/leaderboard.html")
+        targets.append(plan.LEADERBOARD)
     if plan.reproduction_entries(CFG):
-        targets.append("results/reproduction.html")
+        targets.append(plan.REPRODUCTION)
     return targets

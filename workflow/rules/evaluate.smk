@@ -1,12 +1,12 @@
 rule evaluate_model:
     input:
-        checkpoint="results/models/{model}/checkpoint.pt",
+        checkpoint=plan.CHECKPOINT,
         store=model_store,
     output:
-        metrics="results/models/{model}/metrics.json",
-        predictions="results/models/{model}/predictions.csv",
+        metrics=plan.METRICS,
+        predictions=plan.PREDICTIONS,
         figures=report(
-            directory("results/models/{model}/figures"),
+            directory(plan.FIGURES),
             patterns=["{figure}.png"],
             caption="../report/evaluation.rst",
             category="Evaluation",
@@ -37,15 +37,15 @@ rule evaluate_model:
 
 
 # Domain shift: a model's checkpoint on the test split of another dataset (`evaluate_on`).
-rule evaluate_on_dataset:
+use rule evaluate_model as evaluate_on_dataset with:
     input:
-        checkpoint="results/models/{model}/checkpoint.pt",
-        store="results/datasets/{dataset}/dataset.zarr",
+        checkpoint=plan.CHECKPOINT,
+        store=plan.STORE,
     output:
-        metrics="results/models/{model}/on/{dataset}/metrics.json",
-        predictions="results/models/{model}/on/{dataset}/predictions.csv",
+        metrics=plan.CROSS_METRICS,
+        predictions=plan.CROSS_PREDICTIONS,
         figures=report(
-            directory("results/models/{model}/on/{dataset}/figures"),
+            directory(plan.CROSS_FIGURES),
             patterns=["{figure}.png"],
             caption="../report/evaluation.rst",
             category="Evaluation",
@@ -60,16 +60,6 @@ rule evaluate_on_dataset:
         "results/logs/evaluate/{model}_on_{dataset}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}_on_{dataset}.tsv"
-    conda:
-        "../../envs/deeplense.yaml"
-    threads: model_threads
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(30),
     params:
         spec=cross_evaluation_spec,
         summary=model_caption,
-    shell:
-        "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
-        "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
-        "--figures {output.figures:q} > {log:q} 2>&1"

@@ -1,9 +1,9 @@
 rule dataset_parameters:
     input:
-        "results/datasets/{dataset}/dataset.zarr",
+        plan.STORE,
     output:
         report(
-            "results/datasets/{dataset}/parameters.png",
+            plan.PARAMETERS,
             caption="../report/parameters.rst",
             category="Datasets",
             subcategory="{dataset}",
@@ -33,7 +33,7 @@ rule leaderboard:
         markdown="results/leaderboard.md",
         published="results/leaderboard_published.csv",
         html=report(
-            "results/leaderboard.html",
+            plan.LEADERBOARD,
             caption="../report/leaderboard.rst",
             category="Leaderboard",
             subcategory="all evaluations",
@@ -61,7 +61,7 @@ rule sensitivity:
         sweep_metrics,
     output:
         png=report(
-            "results/sweeps/{sweep}.png",
+            plan.SWEEP_PLOT,
             caption="../report/sensitivity.rst",
             category="Sweeps",
             labels={"sweep": "{sweep}", "figure": "sensitivity"},
@@ -89,7 +89,7 @@ rule learning_curve:
         unpack(learning_curve_inputs),
     output:
         png=report(
-            "results/learning_curves/{curve}.png",
+            plan.LEARNING_CURVE_PLOT,
             caption="../report/learning_curve.rst",
             category="Learning curves",
             labels={"curve": "{curve}", "figure": "learning curve"},
@@ -119,7 +119,7 @@ rule reproduction:
         csv="results/reproduction.csv",
         markdown="results/reproduction.md",
         html=report(
-            "results/reproduction.html",
+            plan.REPRODUCTION,
             caption="../report/reproduction.rst",
             category="Reproduction",
             labels={"table": "published DeepLense values beside ours"},

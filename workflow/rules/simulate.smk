@@ -1,6 +1,6 @@
 rule simulate_shard:
     output:
-        directory("results/datasets/{dataset}/shards/{cls}/{shard}.zarr"),
+        directory(plan.SHARD),
     log:
         "results/logs/simulate/{dataset}/{cls}/{shard}.log",
     benchmark:
@@ -25,7 +25,7 @@ rule simulate_shard:
 # from this repository's sources inside envs/autolens.yaml.
 rule simulate_shard_autolens:
     output:
-        directory("results/datasets/{dataset}/shards/{cls}/{shard}.zarr"),
+        directory(plan.SHARD),
     log:
         "results/logs/simulate/{dataset}/{cls}/{shard}.log",
     benchmark:

@@ -2,7 +2,7 @@ rule store_dataset:
     input:
         dataset_shards,
     output:
-        directory("results/datasets/{dataset}/dataset.zarr"),
+        directory(plan.STORE),
     log:
         "results/logs/store/{dataset}.log",
     benchmark:
@@ -21,10 +21,10 @@ rule store_dataset:
 
 rule gallery:
     input:
-        "results/datasets/{dataset}/dataset.zarr",
+        plan.STORE,
     output:
         report(
-            "results/datasets/{dataset}/gallery.png",
+            plan.GALLERY,
             caption="../report/gallery.rst",
             category="Datasets",
             subcategory="{dataset}",

@@ -25,8 +25,8 @@ for _dataset in CFG.datasets:
         name:
             f"dataset_{_dataset}"
         input:
-            f"results/datasets/{_dataset}/dataset.zarr",
-            f"results/datasets/{_dataset}/gallery.png",
+            plan.store_path(_dataset),
+            plan.GALLERY.format(dataset=_dataset),
         localrule: True
 
 
@@ -36,5 +36,5 @@ for _model in CFG.models:
         name:
             f"model_{_model}"
         input:
-            f"results/models/{_model}/metrics.json",
+            plan.metrics_path(_model),
         localrule: True

@@ -2,12 +2,12 @@ rule train_model:
     input:
         store=model_store,
     output:
-        checkpoint="results/models/{model}/checkpoint.pt",
-        history="results/models/{model}/history.csv",
-        info="results/models/{model}/train_info.json",
-        tensorboard=directory("results/models/{model}/tensorboard"),
+        checkpoint=plan.CHECKPOINT,
+        history=plan.HISTORY,
+        info=plan.TRAIN_INFO,
+        tensorboard=directory(plan.TENSORBOARD),
         curves=report(
-            "results/models/{model}/training_curves.png",
+            plan.TRAINING_CURVES,
             caption="../report/training_curves.rst",
             category="Training",
             subcategory="{model}",
@@ -40,13 +40,13 @@ rule lr_range_test:
         store=model_store,
     output:
         png=report(
-            "results/models/{model}/lr_range.png",
+            plan.LR_RANGE,
             caption="../report/lr_range.rst",
             category="Training",
             subcategory="{model}",
             labels={"model": "{model}", "figure": "learning-rate range test"},
         ),
-        csv="results/models/{model}/lr_range.csv",
+        csv=plan.LR_RANGE_TABLE,
     log:
         "results/logs/lr_range/{model}.log",
     benchmark:
