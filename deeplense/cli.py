@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from deeplense import __version__
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-
 
 def limit_threads(threads: int) -> None:
-    """Make BLAS, OpenMP, numba and torch use ``threads`` threads (a rule's `threads`). Must run
-    before numpy or torch is imported, which is why the subcommands import lazily."""
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(threads)
+    """Make BLAS and OpenMP (through threadpoolctl) and numba's parallel kernels use ``threads``
+    threads (a rule's `threads`). torch runs on the model's own `threads` setting instead."""
+    import numba
+    import numpy  # noqa: F401  (loads numpy's BLAS, so that threadpoolctl finds and limits it)
+    import scipy.linalg  # noqa: F401  (scipy bundles a BLAS of its own)
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # loads its OpenMP layer
+    threadpool_limits(limits=threads)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

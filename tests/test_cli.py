@@ -1,5 +1,7 @@
 """The `deeplense` command line exposes every step the rules call."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,10 +29,22 @@ def test_check_config(tmp_path):
     assert out.returncode == 1 and "unknown dark-matter scenario 'fuzzy'" in out.stderr
 
 
-def test_threads_reach_blas_numba_and_torch():
-    code = "from deeplense.cli import limit_threads; limit_threads(3); import os, numpy, torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS'])); print(os.environ['OMP_NUM_THREADS'], os.environ['NUMBA_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'], torch.get_num_threads())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.split() == ["3", "3", "3", "3"]
+def test_threads_reach_blas_openmp_and_numba():
+    """`--threads N` limits every BLAS and OpenMP pool the process has loaded, and numba's
+    parallel kernels, to N; measured in a fresh process with no thread variables set."""
+    code = (
+        "import json, numba; from threadpoolctl import threadpool_info; from deeplense.cli import limit_threads; limit_threads(1); "
+        "print(json.dumps({'pools': threadpool_info(), 'numba': numba.get_num_threads()}))"
+    )
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    apis = {pool["user_api"] for pool in report["pools"]}
+    assert "blas" in apis, report["pools"]  # numpy's and scipy's BLAS were found, so the check below is not vacuous
+    assert {(pool["filepath"], pool["num_threads"]) for pool in report["pools"]} == {(pool["filepath"], 1) for pool in report["pools"]}
+    assert report["numba"] == 1
 
 
 def test_every_rule_passes_its_threads_and_scaled_resources():

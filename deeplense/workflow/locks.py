@@ -7,22 +7,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psutil
+
 
 def snakemake_running_in(workdir: Path) -> list[int]:
-    """PIDs of Snakemake processes whose working directory is ``workdir`` (Linux /proc)."""
+    """PIDs of Snakemake processes whose working directory is ``workdir``."""
     target = workdir.resolve()
     pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if proc.info["pid"] == os.getpid() or "snakemake" not in cmdline or "unlock-stale" in cmdline:
             continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            if b"snakemake" not in cmdline or b"unlock-stale" in cmdline:
-                continue
-            if Path(os.readlink(entry / "cwd")).resolve() == target:
-                pids.append(int(entry.name))
-        except OSError:  # the process ended, or is not ours to read
-            continue
+        if proc.info["cwd"] and Path(proc.info["cwd"]).resolve() == target:  # None: not ours to read
+            pids.append(proc.info["pid"])
     return pids
 
 
