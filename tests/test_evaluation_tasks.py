@@ -17,11 +17,12 @@ from deeplense.evaluation.predict import predict
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.tasks import Anomaly, EvalContext, Predictions, Regression
 from deeplense.training.trainer import TrainOutputs, train_model
+from tests.figures import axis_labels, legend_entries, saved_figures  # noqa: F401 (a fixture)
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 
 
-def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path):
+def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path, saved_figures):
     cfg = ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"], loss="gaussian_nll",
                       epochs=1, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
@@ -35,8 +36,14 @@ def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path)
     prov = m["provenance"]
     assert prov["config_hash"].startswith("sha256:") and prov["seed"] == 2 and prov["train_dataset"] == "small"
     assert prov["dataset_hash"] == open_dataset(small_store).attrs["content_hash"] == prov["train_dataset_hash"]
-    for name in ("pred_vs_true", "residuals", "calibration"):
-        assert (tmp_path / "eval/figures" / f"{name}.png").stat().st_size > 10_000, name
+    pred_vs_true = saved_figures["pred_vs_true.png"]
+    assert axis_labels(pred_vs_true) == [("true source_center_x [arcsec]", "predicted source_center_x [arcsec]")]
+    assert legend_entries(pred_vs_true) == ["prediction = truth", "constant predictor (training mean)", "test images"]
+    (points,) = [c for c in pred_vs_true.axes[0].containers]  # the error bars: one point per test image
+    assert len(points.lines[0].get_xdata()) == 9
+    assert axis_labels(saved_figures["residuals.png"]) == [("true source_center_x [arcsec]", "predicted − true source_center_x [arcsec]")]
+    nll = t["uncertainty"]["nll"]
+    assert legend_entries(saved_figures["calibration.png"]) == [f"source_center_x (NLL {nll:.2f})", "perfectly calibrated"]
     table = pd.read_csv(tmp_path / "eval/predictions.csv")
     assert {"true_source_center_x", "pred_source_center_x", "sigma_source_center_x"} <= set(table.columns) and len(table) == 9
     # the baseline is the training split's mean: recompute it from the store
@@ -56,7 +63,7 @@ class _BrightnessScore(torch.nn.Module):
         return images.flatten(1).sum(dim=1)
 
 
-def test_anomaly_scores_from_a_store(small_store, tmp_path):
+def test_anomaly_scores_from_a_store(small_store, tmp_path, saved_figures):
     ds = open_dataset(small_store)
     task = Anomaly(list(ds.attrs["classes"]), normal_class="no_sub")
     test = task.eval_indices(ds, dataset_splits(ds, SPLIT)["test"])
@@ -65,7 +72,10 @@ def test_anomaly_scores_from_a_store(small_store, tmp_path):
     metrics, table = task.evaluate(preds, ctx)
     assert set(metrics["auc_per_class"]) == {"cdm", "vortex"} and 0 <= metrics["auc"] <= 1
     assert metrics["class_counts"]["no_sub"] == int((preds.labels == 0).sum()) > 0
-    assert (tmp_path / "scores.png").stat().st_size > 10_000 and (tmp_path / "roc.png").stat().st_size > 10_000
+    counts = metrics["class_counts"]
+    assert legend_entries(saved_figures["scores.png"]) == [f"no_sub (normal), n={counts['no_sub']}", f"cdm, n={counts['cdm']}", f"vortex, n={counts['vortex']}"]
+    aucs = metrics["auc_per_class"]
+    assert legend_entries(saved_figures["roc.png"]) == [f"cdm (AUC {aucs['cdm']:.3f})", f"vortex (AUC {aucs['vortex']:.3f})", "chance"]
     assert list(table.columns) == ["sample", "class", "anomalous", "score"] and table["anomalous"].sum() == (preds.labels != 0).sum()
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from deeplense.report.gallery import image_caption, plot_gallery
 from deeplense.report.parameters import drawn_parameters, plot_parameter_histograms
 from deeplense.storage.dataset_store import open_dataset
+from tests.figures import legend_entries, saved_figures  # noqa: F401 (a fixture)
 
 
 def test_drawn_parameters_are_the_varying_record_fields(small_store):
@@ -21,11 +22,18 @@ def test_drawn_parameters_are_the_varying_record_fields(small_store):
         assert any(v.size > 1 and np.ptp(v) > 0 for v in per_class), name
 
 
-def test_gallery_caption_shows_each_images_values(small_store, tmp_path):
+def test_gallery_caption_shows_each_images_values(small_store, tmp_path, saved_figures):
     ds = open_dataset(small_store)
     rec = ds.isel(sample=[0, 1]).compute()
     caption = image_caption(rec, 1, ["source_center_x", "snr"])
     assert caption == f"source_center_x={rec['source_center_x'].values[1]:.3g}″\nsnr={rec['snr'].values[1]:.3g}"
     plot_gallery(small_store, tmp_path / "gallery.png", per_class=2)
     plot_parameter_histograms(small_store, tmp_path / "parameters.png")
-    assert (tmp_path / "gallery.png").stat().st_size > 10_000 and (tmp_path / "parameters.png").stat().st_size > 10_000
+    gallery = saved_figures["gallery.png"]
+    shown = [ax for ax in gallery.axes if ax.get_images()]
+    assert len(shown) == 3 * 2 and [ax.get_ylabel() for ax in shown[::2]] == ["no_sub", "cdm", "vortex"]
+    first = ds["image"].values[np.flatnonzero(ds["label"].values == 0)[0], 0]
+    np.testing.assert_array_equal(shown[0].get_images()[0].get_array(), first)  # the store's own pixels
+    histograms = saved_figures["parameters.png"]
+    assert legend_entries(histograms) == ["no_sub", "cdm", "vortex"]
+    assert len([ax for ax in histograms.axes if ax.axison]) == len(drawn_parameters(ds))

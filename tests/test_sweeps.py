@@ -10,6 +10,7 @@ from deeplense.experiment import load_config
 from deeplense.report.sensitivity import metric_value, plot_sensitivity, sensitivity_table
 from deeplense.experiment.sweeps import sweep_points
 from tests.conftest import TINY_CONFIG
+from tests.figures import saved_figures  # noqa: F401 (a fixture)
 
 
 def tiny_with_sweep(**sweep):
@@ -61,7 +62,7 @@ def test_sweep_errors_name_the_sweep_as_written():
     assert "__vmass" not in str(err.value)
 
 
-def test_sensitivity_table_and_plot(tmp_path):
+def test_sensitivity_table_and_plot(tmp_path, saved_figures):
     cfg = load_config(tiny_with_sweep())
     points = sweep_points(cfg.model_dump(mode="json"), "vmass")
     files = []
@@ -73,6 +74,10 @@ def test_sensitivity_table_and_plot(tmp_path):
     assert table["auc_per_class.vortex"].tolist() == pytest.approx([0.5, 0.7, 0.9])
     assert table["value"].tolist() == [1e10, 3e10, 1e11]
     plot_sensitivity(table, "auc_per_class.vortex", "classes.vortex.params.mass", "vmass", tmp_path / "s.png", tmp_path / "s.csv")
-    assert (tmp_path / "s.png").stat().st_size > 10_000 and "auc_per_class.vortex" in (tmp_path / "s.csv").read_text()
+    assert "auc_per_class.vortex" in (tmp_path / "s.csv").read_text()
+    ax = saved_figures["s.png"].axes[0]
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [1e10, 3e10, 1e11] and list(line.get_ydata()) == pytest.approx([0.5, 0.7, 0.9])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("classes.vortex.params.mass", "auc_per_class.vortex (test split)")
     with pytest.raises(KeyError, match="metric 'auc_per_class.wdm' not in metrics.json"):
         metric_value({"auc_per_class": {"vortex": 1.0}}, "auc_per_class.wdm")

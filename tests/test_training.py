@@ -10,11 +10,12 @@ import torch
 from deeplense.config import ModelConfig
 from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
 from deeplense.training.trainer import TrainOutputs, load_checkpoint, train_model
+from tests.figures import axis_labels, legend_entries, saved_figures  # noqa: F401 (a fixture)
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 
 
-def test_train_then_evaluate(small_store, tmp_path):
+def test_train_then_evaluate(small_store, tmp_path, saved_figures):
     cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=2, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("r18", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=1, split=SPLIT)
     history = pd.read_csv(out.history)
@@ -34,7 +35,12 @@ def test_train_then_evaluate(small_store, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset_hash"] == info["dataset_hash"]
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(predictions[["p_no_sub", "p_cdm", "p_vortex"]].sum(axis=1), 1.0, rtol=1e-5)
-    assert (tmp_path / "figures/roc.png").stat().st_size > 10_000 and (tmp_path / "figures/confusion.png").stat().st_size > 10_000
+    roc = saved_figures["roc.png"]
+    assert legend_entries(roc) == [f"{c} (AUC {metrics['auc_per_class'][c]:.3f})" for c in ("no_sub", "cdm", "vortex")] + ["chance"]
+    confusion = saved_figures["confusion.png"]
+    counts = [t.get_text() for t in confusion.axes[0].texts]
+    assert sum(map(int, counts)) == 9 and len(counts) == 9  # every test image in one of the 3×3 cells
+    assert axis_labels(confusion)[:2] == [("predicted class", "true class")] * 2
 
 
 def test_training_is_deterministic(small_store, tmp_path):
@@ -114,7 +120,7 @@ def test_early_stopping_stops_a_diverging_run(small_store, tmp_path):
     assert info["epochs_run"] == info["best_epoch"] + 2  # one epoch of patience after the best
 
 
-def test_lr_range_test(small_store, tmp_path):
+def test_lr_range_test(small_store, tmp_path, saved_figures):
     from deeplense.training.lr_range import lr_range_test, write_lr_range
 
     cfg = ModelConfig(architecture="resnet18", dataset="small", batch_size=4, shuffle_buffer_mb=1)
@@ -123,7 +129,11 @@ def test_lr_range_test(small_store, tmp_path):
     assert len(result.lrs) <= 30 and result.losses[-1] > 2 * result.losses[0]  # stopped where it diverged
     assert result.suggestion is None  # 18 tiny images hold no signal: the loss never clearly falls
     write_lr_range(result, tmp_path / "lr.png", tmp_path / "lr.csv", "test")
-    assert (tmp_path / "lr.png").stat().st_size > 10_000 and len(pd.read_csv(tmp_path / "lr.csv")) == len(result.lrs)
+    assert len(pd.read_csv(tmp_path / "lr.csv")) == len(result.lrs)
+    ax = saved_figures["lr.png"].axes[0]
+    curve = ax.get_lines()[0]
+    np.testing.assert_array_equal(curve.get_xdata(), result.lrs)
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.texts] == ["no clear descent: no suggestion"]
 
 
 def test_lr_suggestion_needs_a_clear_descent():

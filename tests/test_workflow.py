@@ -16,6 +16,7 @@ import xarray as xr
 import yaml
 
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
+from tests.figures import assert_drawn
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -93,7 +94,7 @@ def test_checkpoint_metrics_and_figures(tiny_run):
     assert all(n > 0 for n in metrics["class_counts"].values())
     assert np.sum(metrics["confusion_matrix"]) == metrics["n_test"]
     for figure in ("figures/roc.png", "figures/confusion.png", "training_curves.png"):
-        assert (model_dir / figure).stat().st_size > 10_000
+        assert_drawn(model_dir / figure)
     for key in ("accuracy", "auc_macro", "auc_micro"):
         assert metrics["ci"][key]["low"] <= metrics[key] <= metrics["ci"][key]["high"], key
     prov = metrics["provenance"]
@@ -114,7 +115,7 @@ def test_regression_and_anomaly_metrics_and_figures(tiny_run):
     assert ano["task"] == "anomaly" and set(ano["auc_per_class"]) == {"cdm", "vortex"} and 0 <= ano["auc"] <= 1
     for figure in ("vortex_length/figures/pred_vs_true.png", "vortex_length/figures/residuals.png", "vortex_length/figures/calibration.png",
                    "anomaly_ae/figures/scores.png", "anomaly_ae/figures/roc.png"):
-        assert (models / figure).stat().st_size > 10_000, figure
+        assert_drawn(models / figure)
     with open(tiny_run / "results/leaderboard.csv", newline="") as fh:
         tasks = {row["model"]: row["task"] for row in csv.DictReader(fh)}
     assert tasks == {"resnet18": "classification", "vortex_length": "regression", "anomaly_ae": "anomaly"}
