@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,162 @@ def _copy_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
+@dataclass
+class Run:
+    """The state of a training run between epochs: what a resumed run restores."""
+
+    name: str
+    setup: Setup
+    train_data: ChunkStream
+    train_loader: Any
+    val_loader: Any | None
+    maximise: bool
+    optimizer: torch.optim.Optimizer
+    schedule: Any
+    scaler: torch.amp.GradScaler | None
+    fingerprint: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"value": None, "epoch": -1, "last_value": None, "model_state": None, "kept_epoch": -1})
+    first_epoch: int = 0
+    stopped_early: bool = False
+
+
+def start_run(name: str, setup: Setup, split: dict[str, float]) -> Run:
+    """Loaders, optimiser, schedule and loss scaler of a fresh run of ``setup``; refuses a run
+    whose checkpoint selection or early stopping needs a validation split that is empty."""
+    cfg, task, splits = setup.cfg, setup.task, setup.splits
+    train_data = setup.stream(splits["train"], train=True)
+    train_loader = make_loader(train_data, cfg.num_workers)
+    needs_validation = cfg.needs_validation()
+    if splits["val"].size == 0 and needs_validation:
+        raise ValueError(
+            f"model {name}: the validation split of {setup.store} holds no image of classes {task.model_classes}, and "
+            f"{', '.join(needs_validation)} needs one (never selected on training data): give the dataset more images "
+            "or a larger split.val, or set checkpoint: last without early_stopping or plateau"
+        )
+    val_loader = make_loader(setup.stream(splits["val"], train=False), cfg.num_workers) if splits["val"].size else None
+    maximise = type(task).maximised(cfg.monitor)
+    optimizer = build_optimizer(cfg, setup.model.parameters())
+    schedule = build_schedule(cfg, optimizer, len(train_data), maximise)
+    dev = setup.device
+    scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None
+    fingerprint = f"{cfg.config_hash(setup.seed, split)}|{setup.ds.attrs['content_hash']}"
+    return Run(name, setup, train_data, train_loader, val_loader, maximise, optimizer, schedule, scaler, fingerprint)
+
+
+def resume_run(run: Run, train_state: Path) -> None:
+    """Continue ``run`` from its saved state after the last finished epoch, if ``train_state``
+    holds one of the same config, data and seed (otherwise the run starts afresh)."""
+    saved = checkpoints.load_train_state(train_state, run.fingerprint)
+    if saved is None:
+        return
+    run.setup.model.load_state_dict(saved["model_state"])
+    run.optimizer.load_state_dict(saved["optimizer_state"])
+    run.schedule.scheduler.load_state_dict(saved["scheduler_state"])
+    if run.scaler is not None and saved.get("scaler_state"):
+        run.scaler.load_state_dict(saved["scaler_state"])
+    checkpoints.restore_rng_states(saved["rng_states"])
+    run.history, run.best, run.first_epoch = saved["history"], saved["best"], saved["epoch"] + 1
+    run.stopped_early = bool(saved.get("stopped_early"))
+    print(f"resuming {run.name} after epoch {saved['epoch']} from {train_state}")
+
+
+def run_epoch(run: Run, epoch: int, outputs: TrainOutputs, log: TensorBoardLog | None) -> None:
+    """Train and validate one epoch, keep the selected weights, decide on early stopping, and save
+    the state a killed run resumes from."""
+    setup, cfg = run.setup, run.setup.cfg
+    model, task, dev = setup.model, setup.task, setup.device
+    start = time.perf_counter()
+    run.train_data.set_epoch(epoch)
+    lr = run.optimizer.param_groups[0]["lr"]
+    train_loss, wait = _train_epoch(model, run.train_loader, task, run.optimizer, run.schedule, dev, run.scaler, f"epoch {epoch}")
+    row = {"epoch": epoch, "train_loss": train_loss, **(validate(model, run.val_loader, task, dev) if run.val_loader else {})}
+    row.update(lr=lr, seconds=time.perf_counter() - start, data_wait_fraction=wait)
+    run.history.append(row)
+    if log:
+        log.log(row)
+    run.best = _select(run.name, cfg, row, run.best, model, run.maximise)
+    run.schedule.epoch_end(run.best["last_value"])
+    run.stopped_early = cfg.early_stopping is not None and epoch - run.best["epoch"] >= cfg.early_stopping
+    checkpoints.save(
+        {
+            "fingerprint": run.fingerprint,
+            "epoch": epoch,
+            "model_state": model.state_dict(),
+            "optimizer_state": run.optimizer.state_dict(),
+            "scheduler_state": run.schedule.scheduler.state_dict(),
+            "scaler_state": run.scaler.state_dict() if run.scaler is not None else None,
+            "rng_states": checkpoints.rng_states(),
+            "history": run.history,
+            "best": run.best,
+            "stopped_early": run.stopped_early,
+        },
+        outputs.train_state,
+    )
+    write_history(run.history, outputs.history)
+    pause_point("train.epoch_saved")
+
+
+def checkpoint_state(run: Run, split: dict[str, float]) -> dict[str, Any]:
+    """The checkpoint: the kept weights and all that evaluation needs to use them."""
+    setup, cfg = run.setup, run.setup.cfg
+    return {
+        "architecture": cfg.architecture,
+        "architecture_args": cfg.architecture_args,
+        "task": cfg.task,
+        "task_state": setup.task.state(),
+        "in_chans": setup.in_chans,
+        "img_size": setup.img_size,
+        "num_outputs": setup.task.num_outputs(),
+        "classes": setup.task.classes,
+        "normalisation": setup.stats,
+        "epoch": run.best["kept_epoch"],
+        "selected_by": f"{cfg.monitor} (best)" if cfg.checkpoint == "best" else "last epoch",
+        "monitor": cfg.monitor,
+        "monitor_value": run.best["value"],
+        "seed": setup.seed,
+        "threads": cfg.threads,
+        "device": cfg.device,
+        "config_hash": cfg.config_hash(setup.seed, split),
+        "dataset": setup.ds.attrs["dataset"],
+        "dataset_hash": setup.ds.attrs["content_hash"],
+        "model_state": run.best["model_state"],
+    }
+
+
+def train_info(run: Run, split: dict[str, float]) -> dict[str, Any]:
+    """The run's provenance (train_info.json): config, data, split sizes, selection, software."""
+    setup, cfg = run.setup, run.setup.cfg
+    ds, task, splits, dev = setup.ds, setup.task, setup.splits, setup.device
+    return {
+        "model": run.name,
+        "config": json.loads(dump_json(cfg.model_dump(mode="json"))),
+        "config_hash": cfg.config_hash(setup.seed, split),
+        "seed": setup.seed,
+        "split": split,
+        "dataset": ds.attrs["dataset"],
+        "dataset_hash": ds.attrs["content_hash"],
+        "store": str(setup.store),
+        "task": task.state(),
+        "classes": task.classes,
+        "split_sizes": {k: int(v.size) for k, v in splits.items()},
+        "image_shape": [setup.in_chans, setup.img_size, setup.img_size],
+        "train_per_class": {c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
+        "normalisation": setup.stats,
+        "best_epoch": run.best["epoch"],
+        "checkpoint_epoch": run.best["kept_epoch"],
+        "checkpoint": cfg.checkpoint,
+        "monitor": {cfg.monitor: run.best["value"]},
+        "epochs_run": len(run.history),
+        "stopped_early": run.stopped_early,
+        "device": str(dev.device),
+        "mixed_precision": str(dev.autocast_dtype) if dev.autocast_dtype else None,
+        "threads": cfg.threads,
+        "software": software_versions(TRAINING_PACKAGES),
+        "git_commit": git_commit(),
+    }
+
+
 def train_model(
     name: str,
     cfg: ModelConfig,
@@ -210,126 +366,18 @@ def train_model(
     best on ``monitor`` over the validation split (``checkpoint: best``) or of the last epoch.
     """
     setup = prepare(cfg, store, seed=seed, split=split, device=device or cfg.device)
-    ds, task, splits, stats, dev, model = setup.ds, setup.task, setup.splits, setup.stats, setup.device, setup.model
-    in_chans, img_size = setup.in_chans, setup.img_size
-    train_data = setup.stream(splits["train"], train=True)
-    train_loader = make_loader(train_data, cfg.num_workers)
-    needs_validation = cfg.needs_validation()
-    if splits["val"].size == 0 and needs_validation:
-        raise ValueError(
-            f"model {name}: the validation split of {store} holds no image of classes {task.model_classes}, and "
-            f"{', '.join(needs_validation)} needs one (never selected on training data): give the dataset more images "
-            "or a larger split.val, or set checkpoint: last without early_stopping or plateau"
-        )
-    val_loader = make_loader(setup.stream(splits["val"], train=False), cfg.num_workers) if splits["val"].size else None
-    maximise = type(task).maximised(cfg.monitor)
-    optimizer = build_optimizer(cfg, model.parameters())
-    schedule = build_schedule(cfg, optimizer, len(train_data), maximise)
-    scaler = torch.amp.GradScaler(dev.device.type) if dev.needs_grad_scaler() and cfg.optimizer != "sam" else None
-
-    fingerprint = f"{cfg.config_hash(seed, split)}|{ds.attrs['content_hash']}"
-    saved = checkpoints.load_train_state(outputs.train_state, fingerprint) if resume else None
-    history: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"value": None, "epoch": -1, "last_value": None, "model_state": None, "kept_epoch": -1}
-    first_epoch = 0
-    if saved is not None:
-        model.load_state_dict(saved["model_state"])
-        optimizer.load_state_dict(saved["optimizer_state"])
-        schedule.scheduler.load_state_dict(saved["scheduler_state"])
-        if scaler is not None and saved.get("scaler_state"):
-            scaler.load_state_dict(saved["scaler_state"])
-        checkpoints.restore_rng_states(saved["rng_states"])
-        history, best, first_epoch = saved["history"], saved["best"], saved["epoch"] + 1
-        print(f"resuming {name} after epoch {saved['epoch']} from {outputs.train_state}")
-
-    log = TensorBoardLog(outputs.tensorboard, first_epoch) if outputs.tensorboard else None
-    stopped_early = bool(saved and saved.get("stopped_early"))
-    for epoch in tqdm(range(first_epoch, cfg.epochs), desc=f"train {name}", unit="epoch", initial=first_epoch, total=cfg.epochs):
-        if stopped_early:
+    run = start_run(name, setup, split)
+    if resume:
+        resume_run(run, outputs.train_state)
+    log = TensorBoardLog(outputs.tensorboard, run.first_epoch) if outputs.tensorboard else None
+    for epoch in tqdm(range(run.first_epoch, cfg.epochs), desc=f"train {name}", unit="epoch", initial=run.first_epoch, total=cfg.epochs):
+        if run.stopped_early:
             break
-        start = time.perf_counter()
-        train_data.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        train_loss, wait = _train_epoch(model, train_loader, task, optimizer, schedule, dev, scaler, f"epoch {epoch}")
-        row = {"epoch": epoch, "train_loss": train_loss, **(validate(model, val_loader, task, dev) if val_loader else {})}
-        row.update(lr=lr, seconds=time.perf_counter() - start, data_wait_fraction=wait)
-        history.append(row)
-        if log:
-            log.log(row)
-        best = _select(name, cfg, row, best, model, maximise)
-        schedule.epoch_end(best["last_value"])
-        stopped_early = cfg.early_stopping is not None and epoch - best["epoch"] >= cfg.early_stopping
-        checkpoints.save(
-            {
-                "fingerprint": fingerprint,
-                "epoch": epoch,
-                "model_state": model.state_dict(),
-                "optimizer_state": optimizer.state_dict(),
-                "scheduler_state": schedule.scheduler.state_dict(),
-                "scaler_state": scaler.state_dict() if scaler is not None else None,
-                "rng_states": checkpoints.rng_states(),
-                "history": history,
-                "best": best,
-                "stopped_early": stopped_early,
-            },
-            outputs.train_state,
-        )
-        write_history(history, outputs.history)
-        pause_point("train.epoch_saved")
+        run_epoch(run, epoch, outputs, log)
     if log:
         log.close()
-
-    state = {
-        "architecture": cfg.architecture,
-        "architecture_args": cfg.architecture_args,
-        "task": cfg.task,
-        "task_state": task.state(),
-        "in_chans": in_chans,
-        "img_size": img_size,
-        "num_outputs": task.num_outputs(),
-        "classes": task.classes,
-        "normalisation": stats,
-        "epoch": best["kept_epoch"],
-        "selected_by": f"{cfg.monitor} (best)" if cfg.checkpoint == "best" else "last epoch",
-        "monitor": cfg.monitor,
-        "monitor_value": best["value"],
-        "seed": seed,
-        "threads": cfg.threads,
-        "device": cfg.device,
-        "config_hash": cfg.config_hash(seed, split),
-        "dataset": ds.attrs["dataset"],
-        "dataset_hash": ds.attrs["content_hash"],
-        "model_state": best["model_state"],
-    }
-    checkpoints.save(state, outputs.checkpoint)
-    write_history(history, outputs.history)
-    info = {
-        "model": name,
-        "config": json.loads(dump_json(cfg.model_dump(mode="json"))),
-        "config_hash": state["config_hash"],
-        "seed": seed,
-        "split": split,
-        "dataset": ds.attrs["dataset"],
-        "dataset_hash": ds.attrs["content_hash"],
-        "store": str(store),
-        "task": task.state(),
-        "classes": task.classes,
-        "split_sizes": {k: int(v.size) for k, v in splits.items()},
-        "image_shape": [in_chans, img_size, img_size],
-        "train_per_class": {c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
-        "normalisation": stats,
-        "best_epoch": best["epoch"],
-        "checkpoint_epoch": best["kept_epoch"],
-        "checkpoint": cfg.checkpoint,
-        "monitor": {cfg.monitor: best["value"]},
-        "epochs_run": len(history),
-        "stopped_early": stopped_early,
-        "device": str(dev.device),
-        "mixed_precision": str(dev.autocast_dtype) if dev.autocast_dtype else None,
-        "threads": cfg.threads,
-        "software": software_versions(TRAINING_PACKAGES),
-        "git_commit": git_commit(),
-    }
+    checkpoints.save(checkpoint_state(run, split), outputs.checkpoint)
+    write_history(run.history, outputs.history)
     with atomic_path(outputs.info) as tmp:
-        tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
+        tmp.write_text(json.dumps(train_info(run, split), indent=2, sort_keys=True))
     return outputs
