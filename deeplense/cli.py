@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deeplense import __version__
+
+if TYPE_CHECKING:
+    from deeplense.workflow.specs import ModelSpec
 
 
 def limit_threads(threads: int) -> None:
@@ -62,31 +66,28 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from deeplense.config import ClassConfig, DatasetConfig
-    from deeplense.simulation.backends import backend_provenance
     from deeplense.physics.records import record_units
+    from deeplense.simulation.backends import backend_provenance
     from deeplense.simulation.shards import shard_range, simulate_shard
     from deeplense.storage.shard_store import write_shard
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.specs import SimulateSpec
 
-    spec = parse_spec(args.spec)
-    cls = ClassConfig.model_validate(spec["class"])
-    dataset = DatasetConfig.model_validate({**spec["dataset"], "classes": [spec["class"]]})
-    indices = shard_range(cls.n_images, spec["shard_size"], args.shard)
-    result = simulate_shard(spec["seed"], spec["dataset_name"], dataset, cls, indices)
+    spec = SimulateSpec.parse(args.spec)
+    cls, dataset = spec.class_config(), spec.dataset_config()
+    indices = shard_range(cls.n_images, spec.shard_size, args.shard)
+    result = simulate_shard(spec.seed, spec.dataset_name, dataset, cls, indices)
     write_shard(result, args.output, cls.name, record_units(dataset), renderer=backend_provenance(dataset.backend))
-    print(f"wrote {len(indices)} images of {spec['dataset_name']}/{cls.name} to {args.output}")
+    print(f"wrote {len(indices)} images of {spec.dataset_name}/{cls.name} to {args.output}")
     return 0
 
 
 def _cmd_store(args: argparse.Namespace) -> int:
-    from deeplense.config import DatasetConfig, StorageSettings
     from deeplense.storage.dataset_store import ClassShards, combine_shards
     from deeplense.storage.shard_store import open_shard
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.specs import StoreSpec
 
-    spec = parse_spec(args.spec)
-    dataset = DatasetConfig.model_validate(spec["dataset"])
+    spec = StoreSpec.parse(args.spec)
+    dataset = spec.dataset_config()
     by_class: dict[str, list[Path]] = {c.name: [] for c in dataset.classes}
     renderers = []
     for path in args.shards:
@@ -97,16 +98,16 @@ def _cmd_store(args: argparse.Namespace) -> int:
             raise SystemExit(f"shard {path} belongs to class {name!r}, not one of {list(by_class)}")
         by_class[name].append(Path(path))
     if any(r != renderers[0] for r in renderers):
-        raise SystemExit(f"shards of {spec['dataset_name']} were rendered by different software: {renderers}")
+        raise SystemExit(f"shards of {spec.dataset_name} were rendered by different software: {renderers}")
     inst = dataset.instrument
     digest = combine_shards(
         [ClassShards(c.name, c.n_images, by_class[c.name]) for c in dataset.classes],
         args.output,
-        dataset_name=spec["dataset_name"],
-        dataset_config=spec["dataset"],
-        seed=spec["seed"],
+        dataset_name=spec.dataset_name,
+        dataset_config=spec.dataset,
+        seed=spec.seed,
         image_shape=inst.image_shape,
-        storage=StorageSettings.model_validate(spec["storage"]),
+        storage=spec.storage_settings(),
         renderer=renderers[0],
     )
     print(f"wrote {args.output} ({digest})")
@@ -174,31 +175,32 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from deeplense.report.sensitivity import plot_sensitivity, sensitivity_table
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.specs import SweepSpec
 
-    spec = parse_spec(args.spec)
-    table = sensitivity_table(spec["points"], args.metrics, spec["metric"])
-    plot_sensitivity(table, spec["metric"], spec["parameter"], spec["sweep"], args.output, args.csv)
+    spec = SweepSpec.parse(args.spec)
+    table = sensitivity_table(spec.points, args.metrics, spec.metric)
+    plot_sensitivity(table, spec.metric, spec.parameter, spec.sweep, args.output, args.csv)
     print(table.to_string(index=False))
     return 0
 
 
 def _cmd_learning_curve(args: argparse.Namespace) -> int:
     from deeplense.report.learning_curve import learning_curve_table, plot_learning_curve
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.specs import LearningCurveSpec
 
-    spec = parse_spec(args.spec)
-    table = learning_curve_table(args.metrics, args.infos, spec["metric"])
-    plot_learning_curve(table, spec["metric"], f"learning curve {spec['curve']}: {spec['metric']}", args.output, args.csv)
+    spec = LearningCurveSpec.parse(args.spec)
+    table = learning_curve_table(args.metrics, args.infos, spec.metric)
+    plot_learning_curve(table, spec.metric, f"learning curve {spec.curve}: {spec.metric}", args.output, args.csv)
     print(table.to_string(index=False))
     return 0
 
 
 def _cmd_reproduction(args: argparse.Namespace) -> int:
     from deeplense.report.reproduction import reproduction_table, write_reproduction
-    from deeplense.workflow.plan import parse_spec
+    from deeplense.workflow.specs import ReproductionSpec
 
-    table = reproduction_table(parse_spec(args.spec)["entries"], args.metrics, args.infos)
+    entries = [e.model_dump() for e in ReproductionSpec.parse(args.spec).entries]
+    table = reproduction_table(entries, args.metrics, args.infos)
     write_reproduction(table, args.csv, args.html, args.markdown)
     print(table.drop(columns=["source"]).to_string(index=False))
     return 0
@@ -211,21 +213,22 @@ def _cmd_unlock_stale(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_job(args: argparse.Namespace) -> dict:
+def _model_job(args: argparse.Namespace) -> "ModelSpec":
     """The model spec a command works on: the rule's ``--spec`` JSON, or, by hand, the model
     ``--model`` of the experiment ``--config`` (the same spec the workflow would pass)."""
     from deeplense.experiment import load_config
     from deeplense.errors import DeeplenseError
     from deeplense.workflow import plan
+    from deeplense.workflow.specs import ModelSpec
 
     if args.spec:
-        return plan.parse_spec(args.spec)
+        return ModelSpec.parse(args.spec)
     if not args.model:
         raise DeeplenseError("name the model: --model NAME (a model of --config), or give the workflow's --spec")
     cfg = load_config(args.config)
     if args.model not in cfg.models:
         raise DeeplenseError(f"--model {args.model!r} is not a model of {args.config}; allowed: {', '.join(cfg.models) or 'none'}")
-    return plan.parse_spec(plan.model_spec(cfg, args.model))
+    return plan.model_job(cfg, args.model)
 
 
 def _store(args: argparse.Namespace, dataset: str) -> str:
@@ -240,21 +243,20 @@ def _store(args: argparse.Namespace, dataset: str) -> str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from deeplense.config import ModelConfig
     from deeplense.plots.training import plot_training_curves
     from deeplense.tasks import TASKS
     from deeplense.training.trainer import TrainOutputs, train_model
     from deeplense.workflow import plan
 
     spec = _model_job(args)
-    name, cfg = spec["model_name"], ModelConfig.model_validate(spec["model"])
+    name, cfg = spec.model_name, spec.config()
     outputs = TrainOutputs(
         Path(args.checkpoint or plan.CHECKPOINT.format(model=name)),
         Path(args.history or plan.HISTORY.format(model=name)),
         Path(args.info or plan.TRAIN_INFO.format(model=name)),
         Path(args.tensorboard) if args.tensorboard else (None if args.spec else Path(plan.TENSORBOARD.format(model=name))),
     )
-    out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec["seed"], split=spec["split"], resume=args.resume, device=args.device)
+    out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec.seed, split=spec.split, resume=args.resume, device=args.device)
     title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
     curves = args.curves or plan.TRAINING_CURVES.format(model=name)
     monitors = {column: (m.label, m.fraction) for column, m in TASKS.get(cfg.task).monitors.items() if column != "val_loss"}
@@ -264,13 +266,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_lr_find(args: argparse.Namespace) -> int:
-    from deeplense.config import ModelConfig
     from deeplense.training.lr_range import lr_range_test, write_lr_range
 
     spec = _model_job(args)
-    name, model = spec["model_name"], ModelConfig.model_validate(spec["model"])
+    name, model = spec.model_name, spec.config()
     result = lr_range_test(
-        model, _store(args, model.dataset), seed=spec["seed"], split=spec["split"], start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
+        model, _store(args, model.dataset), seed=spec.seed, split=spec.split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
     )
     title = f"LR range test: {name} ({model.architecture}, {model.optimizer}) on {model.dataset}"
     write_lr_range(result, args.output, Path(args.output).with_suffix(".csv"), title)
@@ -284,7 +285,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deeplense.workflow import plan
 
     spec = _model_job(args)
-    name = spec["model_name"]
+    name = spec.model_name
     outputs = EvalOutputs(
         Path(args.metrics or plan.METRICS.format(model=name)),
         Path(args.predictions or plan.PREDICTIONS.format(model=name)),
@@ -292,7 +293,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     checkpoint = args.checkpoint or plan.CHECKPOINT.format(model=name)
     m = evaluate_model(
-        name, checkpoint, _store(args, spec["model"]["dataset"]), outputs, split=spec["split"], spec=spec, n_resamples=args.resamples, device=args.device
+        name, checkpoint, _store(args, spec.config().dataset), outputs, split=spec.split, n_resamples=args.resamples, device=args.device
     )
     headline = TASKS.get(m["task"]).headline
     print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))

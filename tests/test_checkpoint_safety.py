@@ -62,7 +62,11 @@ def test_the_command_line_refuses_it_without_a_traceback(crafted, small_store, t
     import sys
 
     path, marker = crafted
-    spec = json.dumps({"model_name": "m", "model": {"architecture": "resnet18", "dataset": "small"}, "seed": 0, "split": {"train": 0.5, "val": 0.25, "test": 0.25}})
+    from deeplense import __version__
+    from deeplense.workflow.specs import ModelSpec
+
+    model = {"architecture": "resnet18", "dataset": "small"}
+    spec = ModelSpec(version=__version__, model_name="m", model=model, seed=0, split={"train": 0.5, "val": 0.25, "test": 0.25}).to_spec()
     out = subprocess.run(
         [sys.executable, "-m", "deeplense", "evaluate", "--spec", spec, "--checkpoint", str(path), "--store", str(small_store), "--metrics", str(tmp_path / "m.json"),
          "--predictions", str(tmp_path / "p.csv"), "--figures", str(tmp_path / "f")],

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from deeplense import __version__
 from deeplense.config import ModelConfig
 from deeplense.training.trainer import TrainOutputs, train_model
+from deeplense.workflow.specs import ModelSpec
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 CFG = ModelConfig(architecture="resnet18", dataset="small", epochs=2, batch_size=4, shuffle_buffer_mb=1, noise_std=0.05, threads=2)
@@ -33,7 +35,7 @@ def _cli(job_threads: int, *args: str) -> None:
 
 
 def test_cores_granted_to_the_job_do_not_change_weights_or_predictions(small_store, tmp_path):
-    spec = json.dumps({"model_name": "m", "model": CFG.training_dump(), "seed": 3, "split": SPLIT})
+    spec = ModelSpec(version=__version__, model_name="m", model=CFG.training_dump(), seed=3, split=SPLIT).to_spec()
     for cores in (1, 2):
         out = tmp_path / f"cores{cores}"
         _cli(cores, "train", "--spec", spec, "--store", str(small_store), "--checkpoint", str(out / "checkpoint.pt"), "--history", str(out / "history.csv"),

@@ -26,8 +26,7 @@ def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path,
     cfg = ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"], loss="gaussian_nll",
                       epochs=1, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
-    spec = {"model_name": "reg", "seed": 2, "model": cfg.model_dump(mode="json"), "split": SPLIT}
-    m = evaluate_model("reg", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "eval"), split=SPLIT, spec=spec, n_resamples=200)
+    m = evaluate_model("reg", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "eval"), split=SPLIT, n_resamples=200)
     t = m["targets"]["source_center_x"]
     assert m["task"] == "regression" and m["n_test"] == 9 and m["mae"] == t["mae"] > 0
     assert t["baseline"]["mae"] > 0 and 0 <= t["uncertainty"]["coverage_1sigma"] <= t["uncertainty"]["coverage_2sigma"] <= 1

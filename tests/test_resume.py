@@ -1,7 +1,6 @@
 """A training run killed mid-way and resumed with --resume ends with the same weights, history and
 selected checkpoint as a run that was never interrupted (CPU, deterministic algorithms)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,9 +10,11 @@ import time
 import pandas as pd
 import torch
 
+from deeplense import __version__
 from deeplense.config import ModelConfig
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.training.trainer import TrainOutputs, train_model
+from deeplense.workflow.specs import ModelSpec
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 CFG = ModelConfig(architecture="resnet18", architecture_args={"drop_rate": 0.3}, dataset="small", epochs=4, batch_size=4, shuffle_buffer_mb=1, noise_std=0.05, scheduler="onecycle")
@@ -30,7 +31,7 @@ def test_killed_run_resumes_to_identical_weights(small_store, tmp_path):
     reference = train_model("ref", CFG, small_store, TrainOutputs.in_dir(tmp_path / "ref"), seed=5, split=SPLIT)
 
     out = tmp_path / "killed"
-    spec = json.dumps({"model_name": "ref", "model": CFG.model_dump(mode="json"), "seed": 5, "split": SPLIT})
+    spec = ModelSpec(version=__version__, model_name="ref", model=CFG.model_dump(mode="json"), seed=5, split=SPLIT).to_spec()
     marker = tmp_path / "paused"  # the run waits there, after saving its first epoch, to be killed
     env = {**os.environ, PAUSE_VARIABLE: "train.epoch_saved", MARKER_VARIABLE: str(marker)}
     proc = subprocess.Popen(_train_command(spec, small_store, out, resume=True), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)

@@ -11,7 +11,6 @@ from typing import Any
 from deeplense.data.splits import dataset_splits
 from deeplense.metrics.bootstrap import N_RESAMPLES
 from deeplense.evaluation.predict import predict
-from deeplense.config import model_config_hash
 from deeplense.tasks import EvalContext
 from deeplense.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
@@ -38,25 +37,21 @@ def _preset(attrs: dict[str, Any]) -> str:
     return str(attrs.get("config", {}).get("instrument", {}).get("preset", "custom"))
 
 
-def provenance(name: str, state: dict[str, Any], ds_attrs: dict[str, Any], split: dict[str, float], spec: dict[str, Any] | None) -> dict[str, Any]:
+def provenance(name: str, state: dict[str, Any], ds_attrs: dict[str, Any], split: dict[str, float]) -> dict[str, Any]:
     """Model, task, datasets and their hashes, config hash, seed, checkpoint epoch, software and
-    git commit. The checkpoint names its training dataset (``spec``, the workflow's model spec, for
-    older checkpoints)."""
+    git commit; the checkpoint names its training dataset, seed and config hash."""
     commit = git_commit()
-    train_dataset = state.get("dataset") or (spec["model"]["dataset"] if spec else "unknown")
-    seed = state.get("seed", spec["seed"] if spec else None)
-    fallback_hash = model_config_hash(spec["model"], spec["seed"], split) if spec else None
     return {
         "model": name,
         "task": state["task"],
         "architecture": state["architecture"],
-        "train_dataset": train_dataset,
-        "train_dataset_hash": state.get("dataset_hash"),
+        "train_dataset": state["dataset"],
+        "train_dataset_hash": state["dataset_hash"],
         "dataset": ds_attrs["dataset"],
         "dataset_hash": ds_attrs["content_hash"],
         "dataset_preset": _preset(ds_attrs),
-        "config_hash": state.get("config_hash") or fallback_hash,
-        "seed": seed,
+        "config_hash": state["config_hash"],
+        "seed": state["seed"],
         "checkpoint_epoch": state["epoch"],
         "split_fractions": split,
         "software": software_versions(("torch", "timm", "scikit-learn")),
@@ -72,13 +67,11 @@ def evaluate_model(
     outputs: EvalOutputs,
     *,
     split: dict[str, float],
-    spec: dict[str, Any] | None = None,
     n_resamples: int = N_RESAMPLES,
     device: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate model ``name`` from ``checkpoint`` on the test split (fractions ``split``) of
-    ``store``, its own dataset or another one (domain shift), and write ``outputs``. ``spec`` is
-    the workflow's model spec (deeplense.workflow.plan.model_spec), recorded as provenance.
+    ``store``, its own dataset or another one (domain shift), and write ``outputs``.
     torch runs on the threads the model trained with, so predictions do not depend on the job, and
     on ``device`` (default: the model's ``device`` setting), in float32."""
     import torch
@@ -96,13 +89,13 @@ def evaluate_model(
     if test.size == 0:
         raise ValueError(f"dataset store {store}: no test sample of classes {task.model_classes} for model {name}")
     preds = predict(model, task, state["normalisation"], store, test, device=dev)
-    prov = provenance(name, state, dict(ds.attrs), split, spec)
+    prov = provenance(name, state, dict(ds.attrs), split)
     shift = "" if prov["dataset"] == prov["train_dataset"] else f" (trained on {prov['train_dataset']})"
     title = f"{name} ({state['architecture']}) on {prov['dataset']}{shift}, test n={test.size}"
     units = {v: str(ds[v].attrs.get("units", "")) for v in ds.variables if ds[v].dims == ("sample",)}
     with atomic_path(outputs.figures) as figures:
         figures.mkdir(parents=True)
-        ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"] or 0))
+        ctx = EvalContext(title, figures, units, n_resamples, int(prov["seed"]))
         metrics, table = task.evaluate(preds, ctx)
         metrics.update(
             {

@@ -4,7 +4,8 @@ Each rule gets a *spec*: canonical JSON of exactly the settings its output depen
 deeplense version). Snakemake's params trigger compares specs, so changing one class's physics
 reruns that class's shards and what depends on them, and nothing else.
 
-A spec is a :class:`Spec`: a ``str`` holding the whole JSON, which is what the job's command line
+A spec is a pydantic model of deeplense.workflow.specs, the contract the ``deeplense`` command reads
+back; a rule gets it as a :class:`Spec`: a ``str`` holding the whole JSON, which is what the job's command line
 gets (``{params.spec:q}``), whose ``repr`` is its digest, ``spec sha256:<16 hex>``. Snakemake records
 and compares a param by its ``repr`` (and prints it in a job's ``reason:``), so the trigger
 compares digests of the full spec: exact (a 64-bit digest of the canonical JSON), and a dry run
@@ -18,8 +19,6 @@ Outputs recorded by a version that compared the JSON itself are rerun once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,22 +26,21 @@ from pathlib import Path
 from typing import Any
 
 import deeplense
-from deeplense.config import ConfigError, ExperimentConfig, dump_json
+from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment import load_config, read_yaml
 from deeplense.simulation.shards import shard_count
+from deeplense.workflow.specs import (
+    LearningCurveSpec,
+    ModelSpec,
+    ReproductionEntry,
+    ReproductionSpec,
+    SimulateSpec,
+    Spec,
+    StoreSpec,
+    SweepSpec,
+)
 
 RESULTS = "results"  # every output lives under this folder of the working directory
-
-
-class Spec(str):
-    """A rule's spec: the canonical JSON as text, its digest as ``repr`` (see the module docstring)."""
-
-    @property
-    def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self.encode()).hexdigest()[:16]
-
-    def __repr__(self) -> str:
-        return f"spec {self.digest}"
 
 
 def _exit(error: ConfigError) -> None:
@@ -144,10 +142,6 @@ def backend_pattern(cfg: ExperimentConfig, backend: str) -> str:
 
 
 # ---- specs -------------------------------------------------------------------------------------
-def _spec(content: dict[str, Any]) -> Spec:
-    return Spec(dump_json(content))
-
-
 def _dataset_physics(cfg: ExperimentConfig, dataset: str) -> dict[str, Any]:
     """The dataset's settings shared by all its classes (everything but classes and split)."""
     return cfg.datasets[dataset].model_dump(mode="json", exclude={"classes", "split"})
@@ -157,28 +151,39 @@ def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> Spec:
     """What a shard of class ``cls`` depends on: shared physics, this class, seed, shard size."""
     ds = cfg.datasets[dataset]
     (class_cfg,) = [c for c in ds.classes if c.name == cls]
-    return _spec(
-        {
-            "version": deeplense.__version__,
-            "seed": cfg.seed,
-            "dataset_name": dataset,
-            "dataset": _dataset_physics(cfg, dataset),
-            "class": class_cfg.model_dump(mode="json"),
-            "shard_size": cfg.simulation.shard_size,
-        }
-    )
+    return SimulateSpec(
+        version=deeplense.__version__,
+        seed=cfg.seed,
+        dataset_name=dataset,
+        dataset=_dataset_physics(cfg, dataset),
+        class_=class_cfg.model_dump(mode="json"),
+        shard_size=cfg.simulation.shard_size,
+    ).to_spec()
 
 
 def store_spec(cfg: ExperimentConfig, dataset: str) -> Spec:
     """What the combined store depends on: the whole dataset config, seed and storage layout."""
-    return _spec(
-        {
-            "version": deeplense.__version__,
-            "seed": cfg.seed,
-            "dataset_name": dataset,
-            "dataset": cfg.datasets[dataset].model_dump(mode="json"),
-            "storage": cfg.storage.model_dump(mode="json"),
-        }
+    return StoreSpec(
+        version=deeplense.__version__,
+        seed=cfg.seed,
+        dataset_name=dataset,
+        dataset=cfg.datasets[dataset].model_dump(mode="json"),
+        storage=cfg.storage.model_dump(mode="json"),
+    ).to_spec()
+
+
+def model_job(cfg: ExperimentConfig, model: str, eval_dataset: str | None = None) -> ModelSpec:
+    """The typed spec of training or evaluating ``model`` (on ``eval_dataset``'s test split, when
+    given: domain shift), as the CLI reads it back."""
+    m = cfg.models[model]
+    fields: dict[str, Any] = {"eval_dataset": eval_dataset} if eval_dataset else {}
+    return ModelSpec(
+        version=deeplense.__version__,
+        seed=cfg.seed,
+        model_name=model,
+        model=m.training_dump(),  # adding a cross-dataset evaluation must not retrain
+        split=cfg.datasets[eval_dataset or m.dataset].split.model_dump(mode="json"),
+        **fields,
     )
 
 
@@ -186,16 +191,7 @@ def model_spec(cfg: ExperimentConfig, model: str) -> Spec:
     """What training and evaluation of ``model`` depend on (the dataset enters as an input file:
     a rebuilt store retrains, even with the same bytes, as Snakemake reruns everything downstream
     of a job it reruns)."""
-    m = cfg.models[model]
-    return _spec(
-        {
-            "version": deeplense.__version__,
-            "seed": cfg.seed,
-            "model_name": model,
-            "model": m.training_dump(),  # adding a cross-dataset evaluation must not retrain
-            "split": cfg.datasets[m.dataset].split.model_dump(mode="json"),
-        }
-    )
+    return model_job(cfg, model).to_spec()
 
 
 def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
@@ -204,7 +200,7 @@ def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
 
     spec = SweepConfig.model_validate(cfg.sweeps[sweep])
     points = sweep_points(cfg.model_dump(mode="json"), sweep)
-    return _spec({"version": deeplense.__version__, "sweep": sweep, "parameter": spec.parameter, "metric": spec.metric, "points": points})
+    return SweepSpec(version=deeplense.__version__, sweep=sweep, parameter=spec.parameter, metric=spec.metric, points=points).to_spec()
 
 
 def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
@@ -219,7 +215,7 @@ def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:
 
     spec = LearningCurveConfig.model_validate(cfg.learning_curves[curve])
     models = curve_points(cfg.model_dump(mode="json"), curve)
-    return _spec({"version": deeplense.__version__, "curve": curve, "models": models, "metric": spec.metric})
+    return LearningCurveSpec(version=deeplense.__version__, curve=curve, models=models, metric=spec.metric).to_spec()
 
 
 def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[str]]:
@@ -233,32 +229,29 @@ def learning_curve_inputs(cfg: ExperimentConfig, curve: str) -> dict[str, list[s
     }
 
 
-def reproduction_entries(cfg: ExperimentConfig) -> list[dict[str, str]]:
+def reproduction_entries(cfg: ExperimentConfig) -> list[ReproductionEntry]:
     """Every (model, evaluation dataset, published value) the models' ``reproduces`` name."""
     return [
-        {"model": name, "eval_dataset": where, "published": key}
+        ReproductionEntry(model=name, eval_dataset=where, published=key)
         for name, m in cfg.models.items()
         for where, key in m.reproductions()
     ]
 
 
 def reproduction_spec(cfg: ExperimentConfig) -> Spec:
-    return _spec({"version": deeplense.__version__, "entries": reproduction_entries(cfg)})
+    """What the reproduction table depends on: its entries."""
+    return ReproductionSpec(version=deeplense.__version__, entries=reproduction_entries(cfg)).to_spec()
 
 
 def reproduction_inputs(cfg: ExperimentConfig) -> dict[str, list[str]]:
     """The metrics (own test split, or on another dataset) and training provenance of each entry."""
     entries = reproduction_entries(cfg)
 
-    def metrics(e: dict[str, str]) -> str:
-        own = cfg.models[e["model"]].dataset == e["eval_dataset"]
-        return metrics_path(e["model"], None if own else e["eval_dataset"])
+    def metrics(e: ReproductionEntry) -> str:
+        own = cfg.models[e.model].dataset == e.eval_dataset
+        return metrics_path(e.model, None if own else e.eval_dataset)
 
-    return {"metrics": [metrics(e) for e in entries], "infos": [TRAIN_INFO.format(model=e["model"]) for e in entries]}
-
-
-def parse_spec(text: str) -> dict[str, Any]:
-    return json.loads(text)
+    return {"metrics": [metrics(e) for e in entries], "infos": [TRAIN_INFO.format(model=e.model) for e in entries]}
 
 
 # ---- evaluation on other datasets (domain shift) ---------------------------------------------
@@ -269,7 +262,4 @@ def cross_evaluations(cfg: ExperimentConfig) -> list[tuple[str, str]]:
 
 def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> Spec:
     """The model's spec, with the split fractions of ``dataset`` (whose test split is used)."""
-    spec = parse_spec(model_spec(cfg, model))
-    spec["split"] = cfg.datasets[dataset].split.model_dump(mode="json")
-    spec["eval_dataset"] = dataset
-    return _spec(spec)
+    return model_job(cfg, model, dataset).to_spec()
