@@ -144,7 +144,7 @@ def test_leaderboard_sorted_by_task_metric(tmp_path):
     files = []
     for name, auc in (("m1", 0.7), ("m2", 0.9)):
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"model": name, "auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc},
+        path.write_text(json.dumps({"model": name, "task": "classification", "auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc},
                                     "ci": {"auc_macro": {"low": auc - 0.05, "high": auc + 0.05}}}))
         files.append(path)
     for name, mae in (("r1", 0.3), ("r2", 0.1)):

@@ -4,6 +4,7 @@ rules as params, so a caption always names the config that produced its figure).
 from __future__ import annotations
 
 from deeplense.config import ExperimentConfig
+from deeplense.tasks import TASKS
 
 
 def model_summary(cfg: ExperimentConfig, model: str) -> str:
@@ -11,12 +12,17 @@ def model_summary(cfg: ExperimentConfig, model: str) -> str:
     (batch 16, lr 0.001), seed 7, config hash sha256:1a2b3c4d5e6f``."""
     m = cfg.models[model]
     split = cfg.datasets[m.dataset].split.model_dump(mode="json")
-    extra = f", targets {', '.join(m.targets)}" if m.targets else f", normal class {m.normal_class}" if m.task == "anomaly" else ""
+    extra = TASKS.get(m.task).config_summary(m)
     return (
         f"{model}: architecture {m.architecture}, task {m.task}{extra}, trained on {m.dataset} for {m.epochs} epochs "
         f"(batch {m.batch_size}, lr {m.lr:g}, loss {m.loss_name or 'autoencoder objective'}), seed {cfg.seed}, "
         f"config hash {m.config_hash(cfg.seed, split)[:19]}"
     )
+
+
+def figure_captions(cfg: ExperimentConfig, model: str) -> dict[str, str]:
+    """Figure name -> report caption of every figure the evaluation of ``model`` draws (its task's)."""
+    return dict(TASKS.get(cfg.models[model].task).figures)
 
 
 def dataset_summary(cfg: ExperimentConfig, dataset: str) -> str:

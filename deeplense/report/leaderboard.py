@@ -41,9 +41,9 @@ def _published_summary(preset: str | None, task: str, dataset: str | None) -> st
 
 
 def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
-    """One leaderboard row from one metrics.json (older files without provenance still work)."""
+    """One leaderboard row from one metrics.json; its task names the columns."""
     prov = metrics.get("provenance", {})
-    task = metrics.get("task") or "classification"
+    task = metrics["task"]
     row: dict[str, Any] = {
         "model": metrics.get("model"),
         "family": architecture_family(metrics.get("architecture")),

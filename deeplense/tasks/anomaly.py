@@ -41,6 +41,10 @@ class Anomaly(Task):
         return []
 
     @classmethod
+    def config_summary(cls, model):
+        return f", normal class {model.normal_class}"
+
+    @classmethod
     def from_config(cls, cfg, classes):
         return cls(classes, cfg.classes, normal_class=cfg.normal_class)
 

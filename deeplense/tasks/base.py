@@ -135,6 +135,11 @@ class Task:
         return []
 
     @classmethod
+    def config_summary(cls, model: ModelConfig) -> str:
+        """This task's own fields of a model config, for the report's captions (``, targets theta_E``)."""
+        return f", targets {', '.join(model.targets)}" if model.targets else ""
+
+    @classmethod
     def from_config(cls, cfg: ModelConfig, classes: list[str]) -> Task:
         """The task of model config ``cfg`` on a store with ``classes`` (its class order)."""
         return cls(classes, cfg.classes)

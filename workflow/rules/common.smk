@@ -69,6 +69,10 @@ def model_caption(wildcards):
     return captions.model_summary(CFG, wildcards.model)
 
 
+def model_figure_captions(wildcards):
+    return captions.figure_captions(CFG, wildcards.model)
+
+
 def dataset_caption(wildcards):
     return captions.dataset_summary(CFG, wildcards.dataset)
 

@@ -30,6 +30,7 @@ rule evaluate_model:
     params:
         spec=model_spec,
         summary=model_caption,
+        figures=model_figure_captions,
     shell:
         "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
         "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
@@ -63,3 +64,4 @@ use rule evaluate_model as evaluate_on_dataset with:
     params:
         spec=cross_evaluation_spec,
         summary=model_caption,
+        figures=model_figure_captions,
