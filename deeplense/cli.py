@@ -295,8 +295,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     m = evaluate_model(
         name, checkpoint, _store(args, spec.config().dataset), outputs, split=spec.split, n_resamples=args.resamples, device=args.device
     )
-    headline = TASKS.get(m["task"]).headline
-    print(f"{m['model']} on {m['dataset']} (test, n={m['n_test']}): " + ", ".join(f"{k} {m[k]}" for k in headline))
+    headline = TASKS.get(m.task).headline
+    print(f"{m.model} on {m.dataset} (test, n={m.n_test}): " + ", ".join(f"{k} {m.values[k]}" for k in headline))
     return 0
 
 

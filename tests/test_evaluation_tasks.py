@@ -27,14 +27,14 @@ def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path,
                       epochs=1, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
     m = evaluate_model("reg", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "eval"), split=SPLIT, n_resamples=200)
-    t = m["targets"]["source_center_x"]
-    assert m["task"] == "regression" and m["n_test"] == 9 and m["mae"] == t["mae"] > 0
+    t = m.values["targets"]["source_center_x"]
+    assert m.task == "regression" and m.n_test == 9 and m.values["mae"] == t["mae"] > 0
     assert t["baseline"]["mae"] > 0 and 0 <= t["uncertainty"]["coverage_1sigma"] <= t["uncertainty"]["coverage_2sigma"] <= 1
-    assert m["ci"]["mae"]["low"] <= m["mae"] <= m["ci"]["mae"]["high"]
-    assert m["target_units"] == {"source_center_x": "arcsec"}
-    prov = m["provenance"]
-    assert prov["config_hash"].startswith("sha256:") and prov["seed"] == 2 and prov["train_dataset"] == "small"
-    assert prov["dataset_hash"] == open_dataset(small_store).attrs["content_hash"] == prov["train_dataset_hash"]
+    assert m.ci["mae"].low <= m.values["mae"] <= m.ci["mae"].high
+    assert m.values["target_units"] == {"source_center_x": "arcsec"}
+    prov = m.provenance
+    assert prov.config_hash.startswith("sha256:") and prov.seed == 2 and prov.train_dataset == "small"
+    assert prov.dataset_hash == open_dataset(small_store).attrs["content_hash"] == prov.train_dataset_hash
     pred_vs_true = saved_figures["pred_vs_true.png"]
     assert axis_labels(pred_vs_true) == [("true source_center_x [arcsec]", "predicted source_center_x [arcsec]")]
     assert legend_entries(pred_vs_true) == ["prediction = truth", "constant predictor (training mean)", "test images"]
@@ -49,7 +49,7 @@ def test_regression_checkpoint_evaluates_with_uncertainty(small_store, tmp_path,
     ds = open_dataset(small_store)
     train = dataset_splits(ds, SPLIT)["train"]
     assert t["baseline"]["prediction"] == pytest.approx(ds["source_center_x"].values[train].mean())
-    assert json.loads((tmp_path / "eval/metrics.json").read_text())["mae"] == m["mae"]
+    assert json.loads((tmp_path / "eval/metrics.json").read_text())["mae"] == m.values["mae"]
 
 
 class _BrightnessScore(torch.nn.Module):
@@ -102,10 +102,10 @@ def test_cross_dataset_evaluation_on_another_instrument(small_cfg, small_store, 
     out = train_model("shift", cfg, small_store, TrainOutputs.in_dir(tmp_path / "train"), seed=2, split=SPLIT)
     home = evaluate_model("shift", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path / "home"), split=SPLIT, n_resamples=50)
     away = evaluate_model("shift", out.checkpoint, other, EvalOutputs.in_dir(tmp_path / "away"), split=SPLIT, n_resamples=50)
-    assert away["provenance"]["dataset"] == "blurred" and away["provenance"]["train_dataset"] == "small"
-    assert away["provenance"]["dataset_hash"] == open_dataset(other).attrs["content_hash"] != away["provenance"]["train_dataset_hash"]
-    assert away["provenance"]["config_hash"] == home["provenance"]["config_hash"]
-    assert away["n_test"] == home["n_test"] == 9 and away["accuracy"] is not None
+    assert away.provenance.dataset == "blurred" and away.provenance.train_dataset == "small"
+    assert away.provenance.dataset_hash == open_dataset(other).attrs["content_hash"] != away.provenance.train_dataset_hash
+    assert away.provenance.config_hash == home.provenance.config_hash
+    assert away.n_test == home.n_test == 9 and away.values["accuracy"] is not None
     # the images differ, so do the predictions
     p_home = pd.read_csv(tmp_path / "home/predictions.csv").filter(like="p_").values
     p_away = pd.read_csv(tmp_path / "away/predictions.csv").filter(like="p_").values

@@ -13,6 +13,7 @@ from deeplense.data.splits import first_per_class
 from deeplense.report.learning_curve import learning_curve_table, plot_learning_curve
 from deeplense.training.trainer import TrainOutputs, train_model
 from deeplense.workflow import plan
+from tests.records import write_metrics, write_train_info
 from tests.test_workflow import TINY
 
 
@@ -55,8 +56,8 @@ def test_a_point_trains_on_n_images_per_class_and_the_curve_is_drawn(small_store
     assert info["train_per_class"] == {"no_sub": 3, "cdm": 3, "vortex": 3} and info["split_sizes"]["train"] == 9
     rows = []
     for n, auc in ((3, 0.6), (6, 0.8)):
-        (tmp_path / f"m{n}.json").write_text(json.dumps({"model": f"m{n}", "n_test": 9, "auc_macro": auc, "ci": {"auc_macro": {"low": auc - 0.1, "high": auc + 0.1}}}))
-        (tmp_path / f"i{n}.json").write_text(json.dumps({"train_per_class": {"no_sub": n, "cdm": n, "vortex": n}}))
+        write_metrics(tmp_path / f"m{n}.json", {"auc_macro": auc}, model=f"m{n}", n_test=9, ci={"auc_macro": {"low": auc - 0.1, "high": auc + 0.1}})
+        write_train_info(tmp_path / f"i{n}.json", train_per_class={"no_sub": n, "cdm": n, "vortex": n})
         rows.append((tmp_path / f"m{n}.json", tmp_path / f"i{n}.json"))
     table = learning_curve_table([r[0] for r in rows[::-1]], [r[1] for r in rows[::-1]], "auc_macro")
     assert table["train_images_per_class"].tolist() == [3, 6] and table["auc_macro"].tolist() == [0.6, 0.8]

@@ -1,6 +1,5 @@
 """Metric functions against values computed by hand."""
 
-import json
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from deeplense.metrics.classification import classification_metrics, roc_curves
 from deeplense.config import model_config_hash
 from deeplense.metrics.regression import regression_metrics, uncertainty_metrics
 from deeplense.report.leaderboard import write_leaderboard
+from tests.records import write_metrics
 
 CLASSES = ["a", "b", "c"]
 
@@ -143,14 +143,11 @@ def test_config_hash_names_the_training_config_only():
 def test_leaderboard_sorted_by_task_metric(tmp_path):
     files = []
     for name, auc in (("m1", 0.7), ("m2", 0.9)):
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"model": name, "task": "classification", "auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc},
-                                    "ci": {"auc_macro": {"low": auc - 0.05, "high": auc + 0.05}}}))
-        files.append(path)
+        files.append(write_metrics(tmp_path / f"{name}.json", {"auc_macro": auc, "accuracy": auc - 0.1, "auc_per_class": {"a": auc}},
+                                   model=name, ci={"auc_macro": {"low": auc - 0.05, "high": auc + 0.05}}))
     for name, mae in (("r1", 0.3), ("r2", 0.1)):
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"model": name, "task": "regression", "mae": mae, "baseline_mae": 0.5, "provenance": {"dataset_preset": "hst_wfc3"}}))
-        files.append(path)
+        files.append(write_metrics(tmp_path / f"{name}.json", {"mae": mae, "baseline_mae": 0.5}, model=name, task="regression",
+                                   provenance={"dataset_preset": "hst_wfc3", "task": "regression"}))
     table = write_leaderboard(files, tmp_path / "lb.csv", tmp_path / "lb.html", tmp_path / "lb.md", tmp_path / "pub.csv")
     assert list(table["model"]) == ["m2", "m1", "r2", "r1"]  # macro AUC high first, then MAE low first
     html = (tmp_path / "lb.html").read_text()

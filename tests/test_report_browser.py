@@ -135,13 +135,12 @@ window.addEventListener('load', function () {
 
 def test_leaderboard_page_renders_and_sorts(tmp_path):
     from deeplense.report.leaderboard import write_leaderboard
+    from tests.records import write_metrics
 
     files = []
     for name, auc in (("m_low", 0.61), ("m_high", 0.93), ("m_mid", 0.8)):
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"model": name, "architecture": "resnet18", "task": "classification", "dataset": "d", "auc_macro": auc,
-                                    "accuracy": auc - 0.1, "n_test": 30, "ci": {"auc_macro": {"low": auc - 0.05, "high": auc + 0.04}}}))
-        files.append(path)
+        files.append(write_metrics(tmp_path / f"{name}.json", {"auc_macro": auc, "accuracy": auc - 0.1}, model=name, n_test=30,
+                                   ci={"auc_macro": {"low": auc - 0.05, "high": auc + 0.04}}))
     page = tmp_path / "leaderboard.html"
     write_leaderboard(files, tmp_path / "lb.csv", page)
     probed = tmp_path / "sorted.html"

@@ -1,7 +1,6 @@
 """The reproduction table: models that name a published DeepLense value are put beside it, with
 the training images per class and the image size on both sides."""
 
-import json
 
 import pytest
 import yaml
@@ -10,6 +9,7 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.report.reproduction import reproduction_table, write_reproduction
 from deeplense.workflow import plan
+from tests.records import write_metrics, write_train_info
 from tests.test_workflow import TINY
 
 
@@ -42,11 +42,8 @@ def test_a_value_that_does_not_exist_or_fit_is_refused(reproduces, expected):
 
 
 def test_table_puts_ours_beside_the_published_value(tmp_path):
-    metrics = {"model": "r18", "task": "classification", "architecture": "resnet18", "dataset": "model_a", "auc_micro": 0.9871,
-               "ci": {"auc_micro": {"low": 0.98, "high": 0.993}}}
-    info = {"train_per_class": {"no_sub": 700, "sphere": 700, "vort": 700}, "image_shape": [1, 150, 150]}
-    (tmp_path / "m.json").write_text(json.dumps(metrics))
-    (tmp_path / "i.json").write_text(json.dumps(info))
+    write_metrics(tmp_path / "m.json", {"auc_micro": 0.9871}, model="r18", dataset="model_a", ci={"auc_micro": {"low": 0.98, "high": 0.993}})
+    write_train_info(tmp_path / "i.json", train_per_class={"no_sub": 700, "sphere": 700, "vort": 700}, image_shape=(1, 150, 150))
     table = reproduction_table([{"model": "r18", "eval_dataset": "model_a", "published": "Model A: ResNet-18"}], [tmp_path / "m.json"], [tmp_path / "i.json"])
     row = table.iloc[0]
     assert (row["published"], row["metric"], row["ours [95% CI]"]) == (0.9942, "auc_micro", "0.9871 [0.9800, 0.9930]")

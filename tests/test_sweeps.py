@@ -1,6 +1,5 @@
 """Sweeps expand into ordinary datasets and models; the sensitivity table and plot follow."""
 
-import json
 
 import pytest
 import yaml
@@ -11,6 +10,7 @@ from deeplense.report.sensitivity import metric_value, plot_sensitivity, sensiti
 from deeplense.experiment.sweeps import sweep_points
 from tests.conftest import TINY_CONFIG
 from tests.figures import saved_figures  # noqa: F401 (a fixture)
+from tests.records import write_metrics
 
 
 def tiny_with_sweep(**sweep):
@@ -67,9 +67,7 @@ def test_sensitivity_table_and_plot(tmp_path, saved_figures):
     points = sweep_points(cfg.model_dump(mode="json"), "vmass")
     files = []
     for i, p in enumerate(points):
-        path = tmp_path / f"{i}.json"
-        path.write_text(json.dumps({"model": p["model"], "auc_macro": 0.6 + 0.1 * i, "auc_per_class": {"vortex": 0.5 + 0.2 * i}}))
-        files.append(path)
+        files.append(write_metrics(tmp_path / f"{i}.json", {"auc_macro": 0.6 + 0.1 * i, "auc_per_class": {"vortex": 0.5 + 0.2 * i}}, model=p["model"]))
     table = sensitivity_table(points, files, "auc_per_class.vortex")
     assert table["auc_per_class.vortex"].tolist() == pytest.approx([0.5, 0.7, 0.9])
     assert table["value"].tolist() == [1e10, 3e10, 1e11]

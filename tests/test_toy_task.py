@@ -96,12 +96,12 @@ def test_the_toy_task_trains_evaluates_and_reaches_leaderboard_and_captions(toy_
     assert json.loads(out.info.read_text())["monitor"] == {"val_hit_rate": history["val_hit_rate"].max()}
 
     metrics = evaluate_model("toy", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path), split=split, n_resamples=20)
-    assert metrics["task"] == "toy_no_sub" and 0 <= metrics["hit_rate"] <= 1 and metrics["n_test"] > 0
+    assert metrics.task == "toy_no_sub" and 0 <= metrics.values["hit_rate"] <= 1 and metrics.n_test > 0 and metrics.ci == {}
     assert saved_figures["hits.png"].axes[0].get_ylabel() == "P(no substructure)" and (tmp_path / "figures/hits.png").is_file()
 
     table = write_leaderboard([tmp_path / "metrics.json"], tmp_path / "lb.csv", tmp_path / "lb.html", tmp_path / "lb.md", tmp_path / "pub.csv")
     (row,) = table.to_dict("records")
-    assert (row["task"], row["main_metric"], row["main_value"], row["hit_rate"]) == ("toy_no_sub", "hit_rate", metrics["hit_rate"], metrics["hit_rate"])
+    assert (row["task"], row["main_metric"], row["main_value"], row["hit_rate"]) == ("toy_no_sub", "hit_rate", metrics.values["hit_rate"], metrics.values["hit_rate"])
 
     assert figure_captions(cfg, "toy") == {"hits": CAPTION}
     assert "toy: architecture resnet18, task toy_no_sub, trained on small" in model_summary(cfg, "toy")

@@ -26,17 +26,17 @@ def test_train_then_evaluate(small_store, tmp_path, saved_figures):
     assert info["config"]["architecture"] == "resnet18" and "torch" in info["software"]
 
     model, state = load_checkpoint(out.checkpoint)
-    assert state["epoch"] == info["best_epoch"] and state["num_outputs"] == 3
+    assert state.epoch == info["best_epoch"] and state.num_outputs == 3 and info["schema_version"] == state.schema_version == 1
     assert model(torch.zeros(1, 1, 24, 24)).shape == (1, 3)
 
     metrics = evaluate_model("r18", out.checkpoint, small_store, EvalOutputs.in_dir(tmp_path), split=SPLIT)
-    assert metrics["n_test"] == 9 and set(metrics["class_counts"]) == {"no_sub", "cdm", "vortex"}
-    assert 0 <= metrics["auc_macro"] <= 1 and 0 <= metrics["accuracy"] <= 1
+    assert metrics.n_test == 9 and set(metrics.values["class_counts"]) == {"no_sub", "cdm", "vortex"}
+    assert 0 <= metrics.values["auc_macro"] <= 1 and 0 <= metrics.values["accuracy"] <= 1
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset_hash"] == info["dataset_hash"]
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(predictions[["p_no_sub", "p_cdm", "p_vortex"]].sum(axis=1), 1.0, rtol=1e-5)
     roc = saved_figures["roc.png"]
-    assert legend_entries(roc) == [f"{c} (AUC {metrics['auc_per_class'][c]:.3f})" for c in ("no_sub", "cdm", "vortex")] + ["chance"]
+    assert legend_entries(roc) == [f"{c} (AUC {metrics.values['auc_per_class'][c]:.3f})" for c in ("no_sub", "cdm", "vortex")] + ["chance"]
     confusion = saved_figures["confusion.png"]
     counts = [t.get_text() for t in confusion.axes[0].texts]
     assert sum(map(int, counts)) == 9 and len(counts) == 9  # every test image in one of the 3×3 cells
@@ -65,15 +65,15 @@ def test_regression_with_uncertainty(small_store, tmp_path):
     )
     out = train_model("reg", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
     model, state = load_checkpoint(out.checkpoint)
-    task = task_from_state(state["task_state"])
+    task = task_from_state(state.task_state)
     ds = open_dataset(small_store)
     lengths = ds["vortex_length"].values
     train = np.flatnonzero(np.isfinite(lengths))  # the vortex class only
     info = json.loads(out.info.read_text())
     assert info["split_sizes"]["train"] + info["split_sizes"]["val"] + info["split_sizes"]["test"] == train.size
-    assert state["num_outputs"] == 2 and task.target_names == ["vortex_length"]
+    assert state.num_outputs == 2 and task.target_names == ["vortex_length"]
     assert 0.1 < task.mean[0] < 5 and task.std[0] > 0  # vortex lengths in arcsec, not standardised units
-    preds = predict(model, task, state["normalisation"], small_store, train)
+    preds = predict(model, task, state.normalisation, small_store, train)
     assert preds.outputs["y_pred"].shape == (train.size, 1) and (preds.outputs["y_sigma"] > 0).all()
     np.testing.assert_array_equal(preds.truth[:, 0], lengths[train])
     assert "val_mae" in pd.read_csv(out.history).columns
@@ -89,7 +89,7 @@ def test_classification_on_a_subset_of_classes(small_store, tmp_path):
     cfg = ModelConfig(architecture="resnet18", dataset="small", classes=["no_sub", "vortex"], epochs=1, batch_size=8, shuffle_buffer_mb=1)
     out = train_model("pair", cfg, small_store, TrainOutputs.in_dir(tmp_path), seed=0, split=SPLIT)
     _, state = load_checkpoint(out.checkpoint)
-    assert state["num_outputs"] == 2 and state["task_state"]["model_classes"] == ["no_sub", "vortex"]
+    assert state.num_outputs == 2 and state.task_state["model_classes"] == ["no_sub", "vortex"]
     assert json.loads(out.info.read_text())["split_sizes"] == {"train": 12, "val": 6, "test": 6}
     history = pd.read_csv(out.history)
     assert {"val_accuracy", "val_auc", "lr", "data_wait_fraction"} <= set(history.columns)
@@ -162,10 +162,10 @@ def test_anomaly_autoencoder_trains_on_the_normal_class_only(small_store, tmp_pa
     history = pd.read_csv(out.history)
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     model, state = load_checkpoint(out.checkpoint)
-    task = task_from_state(state["task_state"])
+    task = task_from_state(state.task_state)
     ds = open_dataset(small_store)
     every = np.arange(ds.sizes["sample"])
-    preds = predict(model, task, state["normalisation"], small_store, task.eval_indices(ds, every))
+    preds = predict(model, task, state.normalisation, small_store, task.eval_indices(ds, every))
     assert preds.outputs["score"].shape == (36,) and np.isfinite(preds.outputs["score"]).all()
     np.testing.assert_array_equal(preds.truth, (preds.labels != 0).astype(int))
 
@@ -190,11 +190,12 @@ def test_checkpoint_last_keeps_the_final_epoch_and_best_keeps_the_best(small_sto
             for kind in ("best", "last")}
     history = pd.read_csv(runs["best"].history)
     best_epoch = int(history["val_loss"].idxmin())
-    kept = {kind: load_checkpoint(out.checkpoint)[1] for kind, out in runs.items()}
-    assert kept["best"]["epoch"] == best_epoch and kept["last"]["epoch"] == 2
-    assert kept["last"]["selected_by"] == "last epoch"
+    kept = {kind: load_checkpoint(out.checkpoint) for kind, out in runs.items()}
+    assert kept["best"][1].epoch == best_epoch and kept["last"][1].epoch == 2
+    assert kept["last"][1].selected_by == "last epoch"
     final = torch.load(runs["last"].train_state, weights_only=True)["model_state"]
-    assert all(torch.equal(final[k], kept["last"]["model_state"][k]) for k in final)
+    weights = kept["last"][0].state_dict()
+    assert all(torch.equal(final[k], weights[k]) for k in final)
 
 
 def test_no_validation_split_needs_checkpoint_last(small_store, tmp_path):
@@ -207,7 +208,7 @@ def test_no_validation_split_needs_checkpoint_last(small_store, tmp_path):
     out = train_model("v", cfg.model_copy(update={"checkpoint": "last"}), small_store, TrainOutputs.in_dir(tmp_path / "last"), seed=0, split=split)
     history = pd.read_csv(out.history)
     assert "val_loss" not in history or history["val_loss"].isna().all()
-    assert load_checkpoint(out.checkpoint)[1]["epoch"] == 0
+    assert load_checkpoint(out.checkpoint)[1].epoch == 0
 
 
 def test_a_monitored_metric_that_validation_cannot_give_is_an_error():

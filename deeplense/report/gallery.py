@@ -9,7 +9,7 @@ import xarray as xr
 
 from deeplense.report.parameters import drawn_parameters
 from deeplense.plots.style import figure, save
-from deeplense.storage.dataset_store import open_dataset
+from deeplense.storage.dataset_store import open_dataset, store_attrs
 
 # Shown first when drawn, in this order; any other drawn parameter follows.
 PRIORITY = ("lens_theta_E", "snr", "n_subhalos", "sub_mass_total", "log_mc", "log10_m_axion")
@@ -53,7 +53,6 @@ def plot_gallery(store: str | Path, out: str | Path, per_class: int) -> None:
             ax.set_xlabel(image_caption(rec, col, fields), fontsize=6.5)
             if col == 0:
                 ax.set_ylabel(name, fontsize=11)
-    pixel = ds.attrs.get("config", {}).get("instrument", {}).get("pixel_scale")
-    scale = f" at {pixel:g}″/px" if isinstance(pixel, (int, float)) else ""
-    fig.suptitle(f"dataset {ds.attrs['dataset']}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px{scale}), drawn parameters under each image")
+    attrs = store_attrs(ds, store)
+    fig.suptitle(f"dataset {attrs.dataset}: examples per class ({ds.sizes['y']}×{ds.sizes['x']} px at {attrs.instrument.pixel_scale:g}″/px), drawn parameters under each image")
     save(fig, out)

@@ -4,7 +4,6 @@ instrument preset and task beside it. Written as CSV, Markdown and a sortable HT
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from deeplense.report.leaderboard_html import leaderboard_page
 from deeplense.published import PUBLISHED, published_for
 from deeplense.tasks import TASKS, task_names
 from deeplense.atomic import atomic_path
+from deeplense.storage.provenance import MetricsFile
 
 ID_COLUMNS = ("model", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
 
@@ -40,37 +40,37 @@ def _published_summary(preset: str | None, task: str, dataset: str | None) -> st
     return "; ".join(f"{min(x):.4f}–{max(x):.4f} ({len(x)} models, {metric})" for metric, x in by_metric.items())
 
 
-def leaderboard_row(metrics: dict[str, Any]) -> dict[str, Any]:
+def leaderboard_row(metrics: MetricsFile) -> dict[str, Any]:
     """One leaderboard row from one metrics.json; its task names the columns."""
-    prov = metrics.get("provenance", {})
-    task = metrics["task"]
+    prov, task, values = metrics.provenance, metrics.task, metrics.values
     row: dict[str, Any] = {
-        "model": metrics.get("model"),
-        "family": architecture_family(metrics.get("architecture")),
-        "architecture": metrics.get("architecture"),
+        "model": metrics.model,
+        "family": architecture_family(metrics.architecture),
+        "architecture": metrics.architecture,
         "task": task,
-        "train_dataset": metrics.get("train_dataset") or metrics.get("dataset"),
-        "eval_dataset": metrics.get("dataset"),
-        "preset": prov.get("dataset_preset"),
+        "train_dataset": metrics.train_dataset,
+        "eval_dataset": metrics.dataset,
+        "preset": prov.dataset_preset,
     }
-    ci = metrics.get("ci", {})
+    ci = metrics.ci
     columns = TASKS.get(task).leaderboard
     rank = columns[0]  # the task's ranking metric, in one column across tasks
-    row |= {"main_metric": rank.name, "main_value": metrics.get(rank.key)}
+    row |= {"main_metric": rank.name, "main_value": values[rank.key] if rank.key in values else None}
     if rank.key in ci:
-        row["main_value_low"], row["main_value_high"] = ci[rank.key]["low"], ci[rank.key]["high"]
+        row["main_value_low"], row["main_value_high"] = ci[rank.key].low, ci[rank.key].high
     for column in columns:
-        row[column.name] = metrics.get(column.key)
+        row[column.name] = values[column.key] if column.key in values else None
         if column.key in ci:
-            row[f"{column.name}_low"], row[f"{column.name}_high"] = ci[column.key]["low"], ci[column.key]["high"]
-    row.update({f"auc_{c}": v for c, v in (metrics.get("auc_per_class") or {}).items()})
+            row[f"{column.name}_low"], row[f"{column.name}_high"] = ci[column.key].low, ci[column.key].high
+    if "auc_per_class" in values:
+        row.update({f"auc_{c}": v for c, v in values["auc_per_class"].items()})
     row.update(
         {
-            "n_test": metrics.get("n_test"),
-            "checkpoint_epoch": metrics.get("checkpoint_epoch"),
-            "seed": prov.get("seed"),
-            "config_hash": (prov.get("config_hash") or "").removeprefix("sha256:")[:12] or None,
-            "published": _published_summary(prov.get("dataset_preset"), task, metrics.get("dataset")) or None,
+            "n_test": metrics.n_test,
+            "checkpoint_epoch": metrics.checkpoint_epoch,
+            "seed": prov.seed,
+            "config_hash": prov.config_hash.removeprefix("sha256:")[:12],
+            "published": _published_summary(prov.dataset_preset, task, metrics.dataset) or None,
         }
     )
     return row
@@ -87,7 +87,7 @@ def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
 def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:
     """Rows grouped by task (classification, regression, anomaly), best first within each task
     by its ranking metric (macro AUC, MAE, anomaly AUC)."""
-    rows = [leaderboard_row(json.loads(Path(p).read_text())) for p in metrics_files]
+    rows = [leaderboard_row(MetricsFile.read(p)) for p in metrics_files]
     table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows), *TAIL_COLUMNS])
     if table.empty:
         return table

@@ -3,7 +3,6 @@ per class it learnt from (one point per model of the curve)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pandas as pd
 from deeplense.report.sensitivity import metric_value
 from deeplense.plots.style import figure, save
 from deeplense.atomic import atomic_path
+from deeplense.storage.provenance import MetricsFile, TrainInfo
 
 
 def learning_curve_table(metrics_files: list[str | Path], info_files: list[str | Path], metric: str) -> pd.DataFrame:
@@ -19,16 +19,16 @@ def learning_curve_table(metrics_files: list[str | Path], info_files: list[str |
     and its interval."""
     rows = []
     for metrics_path, info_path in zip(metrics_files, info_files):
-        metrics, info = json.loads(Path(metrics_path).read_text()), json.loads(Path(info_path).read_text())
-        interval = metrics.get("ci", {}).get(metric, {})
+        metrics, info = MetricsFile.read(metrics_path), TrainInfo.read(info_path)
+        interval = metrics.ci[metric] if metric in metrics.ci else None
         rows.append(
             {
-                "model": metrics["model"],
-                "train_images_per_class": min(n for n in info["train_per_class"].values() if n > 0),  # anomaly: the normal class
-                "n_test": metrics["n_test"],
-                metric: metric_value(metrics, metric),
-                "ci_low": interval.get("low", np.nan),
-                "ci_high": interval.get("high", np.nan),
+                "model": metrics.model,
+                "train_images_per_class": info.smallest_train_class(),  # anomaly: the normal class
+                "n_test": metrics.n_test,
+                metric: metric_value(metrics.values, metric),
+                "ci_low": np.nan if interval is None or interval.low is None else interval.low,
+                "ci_high": np.nan if interval is None or interval.high is None else interval.high,
             }
         )
     return pd.DataFrame(rows).sort_values("train_images_per_class").reset_index(drop=True)

@@ -5,27 +5,28 @@ both sides, one table per DeepLense dataset. Written as CSV, Markdown and an HTM
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from deeplense.report.leaderboard_html import STYLE
+from deeplense.report.sensitivity import metric_value
 from deeplense.published import PUBLISHED_DATA, REFERENCES, published_value
 from deeplense.atomic import atomic_path
+from deeplense.storage.provenance import MetricsFile, TrainInfo
 
 COLUMNS = ("DeepLense dataset", "published model", "metric", "published", "published train/class", "published size",
            "our model", "architecture", "evaluated on", "ours [95% CI]", "our train/class", "our size", "source")
 
 
-def reproduction_row(entry: dict[str, str], metrics: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+def reproduction_row(entry: dict[str, str], metrics: MetricsFile, info: TrainInfo) -> dict[str, Any]:
     """One row: ``entry`` names the model, the evaluation dataset and the published value's key."""
-    published = published_value(entry["published"], metrics["task"])
-    ours = metrics[published.metric]
-    interval = metrics.get("ci", {}).get(published.metric)
+    published = published_value(entry["published"], metrics.task)
+    ours = metric_value(metrics.values, published.metric)
+    interval = metrics.ci[published.metric] if published.metric in metrics.ci else None
     train, size = PUBLISHED_DATA[published.dataset]
-    _, side, _ = info["image_shape"]
+    _, side, _ = info.image_shape
     return {
         "DeepLense dataset": published.dataset,
         "published model": published.model,
@@ -33,14 +34,14 @@ def reproduction_row(entry: dict[str, str], metrics: dict[str, Any], info: dict[
         "published": published.value,
         "published train/class": train,
         "published size": f"{size}×{size}",
-        "our model": metrics["model"],
-        "architecture": metrics["architecture"],
-        "evaluated on": metrics["dataset"],
+        "our model": metrics.model,
+        "architecture": metrics.architecture,
+        "evaluated on": metrics.dataset,
         "ours": ours,
-        "ci_low": interval["low"] if interval else None,
-        "ci_high": interval["high"] if interval else None,
-        "ours [95% CI]": f"{ours:.4f} [{interval['low']:.4f}, {interval['high']:.4f}]" if interval else f"{ours:.4f}",
-        "our train/class": min(n for n in info["train_per_class"].values() if n > 0),
+        "ci_low": interval.low if interval else None,
+        "ci_high": interval.high if interval else None,
+        "ours [95% CI]": f"{ours:.4f} [{interval.low:.4f}, {interval.high:.4f}]" if interval else f"{ours:.4f}",
+        "our train/class": info.smallest_train_class(),
         "our size": f"{side}×{side}",
         "source": REFERENCES[published.reference].citation(),
     }
@@ -49,7 +50,7 @@ def reproduction_row(entry: dict[str, str], metrics: dict[str, Any], info: dict[
 def reproduction_table(entries: list[dict[str, str]], metrics_files: list[str | Path], info_files: list[str | Path]) -> pd.DataFrame:
     """Rows in the order of ``entries`` (each with its metrics.json and its model's train_info.json)."""
     rows = [
-        reproduction_row(entry, json.loads(Path(m).read_text()), json.loads(Path(i).read_text()))
+        reproduction_row(entry, MetricsFile.read(m), TrainInfo.read(i))
         for entry, m, i in zip(entries, metrics_files, info_files)
     ]
     return pd.DataFrame(rows)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from deeplense.plots.style import figure, save
 from deeplense.atomic import atomic_path
+from deeplense.storage.provenance import MetricsFile
 
 
 def metric_value(metrics: dict[str, Any], path: str) -> float:
@@ -25,7 +26,7 @@ def metric_value(metrics: dict[str, Any], path: str) -> float:
 
 def sensitivity_table(points: list[dict[str, Any]], metrics_files: list[str | Path], metric: str) -> pd.DataFrame:
     """Rows (value, base model, metric) for the sweep's points, matched to metrics by model name."""
-    by_model = {json.loads(Path(f).read_text())["model"]: json.loads(Path(f).read_text()) for f in metrics_files}
+    by_model = {m.model: m.values for m in map(MetricsFile.read, metrics_files)}
     rows = []
     for p in points:
         value = p["value"]

@@ -16,10 +16,10 @@ from deeplense.config import StorageSettings
 from deeplense.errors import DeeplenseError
 from deeplense.pause_points import pause_point
 from deeplense.atomic import atomic_path
-from deeplense.storage.provenance import software_versions
+from deeplense.storage.provenance import STORE_FORMAT_VERSION, StoreAttrs, software_versions
 from deeplense.storage.shard_store import open_shard, write_zarr
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = STORE_FORMAT_VERSION
 # Per-sample records (labels, seeds, drawn parameters) are tiny: large chunks keep file counts low.
 RECORD_CHUNK = 65536
 
@@ -175,17 +175,16 @@ def combine_shards(
     # Dask chunks of the image are the unit of writing: one shard (or one chunk) each.
     ds["image"] = ds["image"].chunk({"sample": layout.shard_images or layout.chunk_images})
     digest = content_hash(ds["image"])
-    ds.attrs = {
-        "format_version": FORMAT_VERSION,
-        "dataset": dataset_name,
-        "classes": [c.name for c in classes],
-        "seed": seed,
-        "config": dataset_config,
-        "software": software_versions(),
-        "content_hash": digest,
-    }
-    if renderer is not None:
-        ds.attrs["renderer"] = renderer
+    ds.attrs = StoreAttrs(
+        format_version=FORMAT_VERSION,
+        dataset=dataset_name,
+        classes=[c.name for c in classes],
+        seed=seed,
+        config=dataset_config,
+        software=software_versions(),
+        content_hash=digest,
+        renderer=renderer,
+    ).to_attrs()
     for var in ds.variables.values():
         var.encoding = {}
     encoding = {"image": image_encoding(layout, image_shape, storage)}
@@ -208,3 +207,8 @@ def open_dataset(path: str | Path) -> xr.Dataset:
     if version != FORMAT_VERSION:
         raise StoreError(f"dataset store {path}: format_version {version!r}, this deeplense reads {FORMAT_VERSION}")
     return ds
+
+
+def store_attrs(ds: xr.Dataset, path: str | Path) -> StoreAttrs:
+    """The typed attributes of the opened store ``ds`` (read from ``path``)."""
+    return StoreAttrs.parse(dict(ds.attrs), path)

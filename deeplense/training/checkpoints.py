@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from deeplense.storage.provenance import CheckpointInfo
 from deeplense.torch_io import UnsafeCheckpointError, load_plain, save_plain
 
 TRAIN_STATE_NAME = "train_state.pt"
@@ -52,17 +53,13 @@ def restore_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the model of a checkpoint, in eval mode, with its metadata."""
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, CheckpointInfo]:
+    """Rebuild the model of a checkpoint, in eval mode, with its typed metadata (a checkpoint of
+    another schema version is refused, naming the file)."""
     from deeplense.models.registry import create_model
 
     state = load_plain(path)
-    model = create_model(
-        state["architecture"],
-        in_chans=state["in_chans"],
-        num_outputs=state["num_outputs"],
-        img_size=state["img_size"],
-        **state.get("architecture_args", {}),
-    )
+    info = CheckpointInfo.from_checkpoint(state, path)
+    model = create_model(info.architecture, in_chans=info.in_chans, num_outputs=info.num_outputs, img_size=info.img_size, **info.architecture_args)
     model.load_state_dict(state["model_state"])
-    return model.eval(), state
+    return model.eval(), info

@@ -32,7 +32,7 @@ from deeplense.models.registry import create_model
 from deeplense.pause_points import pause_point
 from deeplense.atomic import atomic_path
 from deeplense.storage.dataset_store import open_dataset
-from deeplense.storage.provenance import git_commit, software_versions
+from deeplense.storage.provenance import CheckpointInfo, TrainInfo, git_commit, software_versions
 from deeplense.training import checkpoints
 from deeplense.training.checkpoints import load_checkpoint  # noqa: F401  (the public way in)
 from deeplense.training.device import Device, select_device
@@ -291,61 +291,61 @@ def run_epoch(run: Run, epoch: int, outputs: TrainOutputs, log: TensorBoardLog |
 def checkpoint_state(run: Run, split: dict[str, float]) -> dict[str, Any]:
     """The checkpoint: the kept weights and all that evaluation needs to use them."""
     setup, cfg = run.setup, run.setup.cfg
-    return {
-        "architecture": cfg.architecture,
-        "architecture_args": cfg.architecture_args,
-        "task": cfg.task,
-        "task_state": setup.task.state(),
-        "in_chans": setup.in_chans,
-        "img_size": setup.img_size,
-        "num_outputs": setup.task.num_outputs(),
-        "classes": setup.task.classes,
-        "normalisation": setup.stats,
-        "epoch": run.best["kept_epoch"],
-        "selected_by": f"{cfg.monitor} (best)" if cfg.checkpoint == "best" else "last epoch",
-        "monitor": cfg.monitor,
-        "monitor_value": run.best["value"],
-        "seed": setup.seed,
-        "threads": cfg.threads,
-        "device": cfg.device,
-        "config_hash": cfg.config_hash(setup.seed, split),
-        "dataset": setup.ds.attrs["dataset"],
-        "dataset_hash": setup.ds.attrs["content_hash"],
-        "model_state": run.best["model_state"],
-    }
+    info = CheckpointInfo(
+        architecture=cfg.architecture,
+        architecture_args=cfg.architecture_args,
+        task=cfg.task,
+        task_state=setup.task.state(),
+        in_chans=setup.in_chans,
+        img_size=setup.img_size,
+        num_outputs=setup.task.num_outputs(),
+        classes=setup.task.classes,
+        normalisation=setup.stats,
+        epoch=run.best["kept_epoch"],
+        selected_by=f"{cfg.monitor} (best)" if cfg.checkpoint == "best" else "last epoch",
+        monitor=cfg.monitor,
+        monitor_value=run.best["value"],
+        seed=setup.seed,
+        threads=cfg.threads,
+        device=cfg.device,
+        config_hash=cfg.config_hash(setup.seed, split),
+        dataset=setup.ds.attrs["dataset"],
+        dataset_hash=setup.ds.attrs["content_hash"],
+    )
+    return info.to_dict() | {"model_state": run.best["model_state"]}
 
 
-def train_info(run: Run, split: dict[str, float]) -> dict[str, Any]:
+def train_info(run: Run, split: dict[str, float]) -> TrainInfo:
     """The run's provenance (train_info.json): config, data, split sizes, selection, software."""
     setup, cfg = run.setup, run.setup.cfg
     ds, task, splits, dev = setup.ds, setup.task, setup.splits, setup.device
-    return {
-        "model": run.name,
-        "config": json.loads(dump_json(cfg.model_dump(mode="json"))),
-        "config_hash": cfg.config_hash(setup.seed, split),
-        "seed": setup.seed,
-        "split": split,
-        "dataset": ds.attrs["dataset"],
-        "dataset_hash": ds.attrs["content_hash"],
-        "store": str(setup.store),
-        "task": task.state(),
-        "classes": task.classes,
-        "split_sizes": {k: int(v.size) for k, v in splits.items()},
-        "image_shape": [setup.in_chans, setup.img_size, setup.img_size],
-        "train_per_class": {c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
-        "normalisation": setup.stats,
-        "best_epoch": run.best["epoch"],
-        "checkpoint_epoch": run.best["kept_epoch"],
-        "checkpoint": cfg.checkpoint,
-        "monitor": {cfg.monitor: run.best["value"]},
-        "epochs_run": len(run.history),
-        "stopped_early": run.stopped_early,
-        "device": str(dev.device),
-        "mixed_precision": str(dev.autocast_dtype) if dev.autocast_dtype else None,
-        "threads": cfg.threads,
-        "software": software_versions(TRAINING_PACKAGES),
-        "git_commit": git_commit(),
-    }
+    return TrainInfo(
+        model=run.name,
+        config=json.loads(dump_json(cfg.model_dump(mode="json"))),
+        config_hash=cfg.config_hash(setup.seed, split),
+        seed=setup.seed,
+        split=split,
+        dataset=ds.attrs["dataset"],
+        dataset_hash=ds.attrs["content_hash"],
+        store=str(setup.store),
+        task=task.state(),
+        classes=task.classes,
+        split_sizes={k: int(v.size) for k, v in splits.items()},
+        image_shape=(setup.in_chans, setup.img_size, setup.img_size),
+        train_per_class={c: int((ds["label"].values[splits["train"]] == ds.attrs["classes"].index(c)).sum()) for c in task.model_classes},
+        normalisation=setup.stats,
+        best_epoch=run.best["epoch"],
+        checkpoint_epoch=run.best["kept_epoch"],
+        checkpoint=cfg.checkpoint,
+        monitor={cfg.monitor: run.best["value"]},
+        epochs_run=len(run.history),
+        stopped_early=run.stopped_early,
+        device=str(dev.device),
+        mixed_precision=str(dev.autocast_dtype) if dev.autocast_dtype else None,
+        threads=cfg.threads,
+        software=software_versions(TRAINING_PACKAGES),
+        git_commit=git_commit(),
+    )
 
 
 def train_model(
@@ -379,5 +379,5 @@ def train_model(
     checkpoints.save(checkpoint_state(run, split), outputs.checkpoint)
     write_history(run.history, outputs.history)
     with atomic_path(outputs.info) as tmp:
-        tmp.write_text(json.dumps(train_info(run, split), indent=2, sort_keys=True))
+        tmp.write_text(train_info(run, split).to_json())
     return outputs
