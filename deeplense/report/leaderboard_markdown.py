@@ -9,10 +9,9 @@ from deeplense.report.leaderboard_html import display_cells, published_cells
 
 
 def _markdown_table(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([line(headers), line(["---"] * len(headers)), *(line([text for text, _ in row]) for row in rows)])
+    """The display texts as a Markdown table (pandas' ``to_markdown``; cells kept as text, pipes escaped)."""
+    cells = [[text.replace("|", "\\|") for text, _ in row] for row in rows]
+    return pd.DataFrame(cells, columns=headers).to_markdown(index=False, disable_numparse=True)
 
 
 def leaderboard_markdown(table: pd.DataFrame, published: pd.DataFrame) -> str:
