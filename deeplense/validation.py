@@ -12,11 +12,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError, model_validator
 from pydantic_core import PydanticCustomError, core_schema
+
+M = TypeVar("M", bound=BaseModel)
 
 NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
 UNKNOWN_FIELD = "unknown_field"
@@ -103,6 +105,14 @@ def nested(error: ValidationError | FieldProblems, *prefix: str | int) -> FieldP
     if isinstance(error, FieldProblems):
         return FieldProblems([Problem((*prefix, *p.loc), p.message, p.value, p.kind) for p in error.problems])
     return FieldProblems(problems_of(error, prefix))
+
+
+def validate_at(model: type[M], data: Any, *prefix: str | int) -> M:
+    """``model.model_validate(data)``, its problems reported at paths under ``prefix`` (a config section)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise nested(e, *prefix) from None
 
 
 def did_you_mean(name: str, allowed: list[str], n: int = 1) -> str:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from deeplense.validation import StrictModel, nested, problem
+from deeplense.validation import StrictModel, problem, validate_at
 
 
 class LearningCurveConfig(StrictModel):
@@ -49,10 +49,7 @@ def expand_learning_curves(raw: dict[str, Any]) -> dict[str, Any]:
     out["models"] = models
     for name, spec in curves.items():
         at = ("learning_curves", name)
-        try:
-            curve = LearningCurveConfig.model_validate(spec)
-        except ValidationError as e:
-            raise nested(e, *at) from None
+        curve = validate_at(LearningCurveConfig, spec, *at)
         if curve.model not in models:
             raise problem(f"not a model; allowed: {', '.join(models)}", *at, "model", value=curve.model)
         base = {k: v for k, v in raw["models"][curve.model].items() if k != "reproduces"}  # the full model is compared

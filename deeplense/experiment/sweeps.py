@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, nested, problem
+from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, problem, validate_at
 
 
 class SweepConfig(StrictModel):
@@ -72,10 +72,7 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
     out["models"] = models
     for name, spec in sweeps.items():
         at = ("sweeps", name)
-        try:
-            sweep = SweepConfig.model_validate(spec)
-        except ValidationError as e:
-            raise nested(e, *at) from None
+        sweep = validate_at(SweepConfig, spec, *at)
         if sweep.dataset not in datasets:
             raise problem(f"not a dataset; allowed: {', '.join(datasets)}", *at, "dataset", value=sweep.dataset)
         chosen = _chosen_models(models, sweep)
