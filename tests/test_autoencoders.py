@@ -117,3 +117,25 @@ def test_vae_objective_is_the_documented_negative_elbo():
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)
     torch.testing.assert_close(model.anomaly_score(x), (reconstruction + 2.0 * kl) / 256)
     torch.testing.assert_close(model.objective(x), ((reconstruction + 2.0 * kl) / 256).mean())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_validation_loss_is_the_mean_anomaly_score(name):
+    """Checkpoints are chosen by how well normal images score, not by the training objective: for the
+    AAE the two differ (its objective holds the discriminator's loss), for the others they agree."""
+    from deeplense.tasks import TASKS
+
+    torch.manual_seed(0)
+    task = TASKS.get("anomaly")(["no_sub", "cdm"], normal_class="no_sub")
+    model = create_model(name, in_chans=1, num_outputs=0, img_size=32).eval()
+    images = blobs(6, 32, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        loss, preds = task.loss_and_predictions(model, images, torch.zeros(6, dtype=torch.long))
+        reconstruction = torch.nn.functional.mse_loss(model(images), images)
+        objective = model.objective(images)
+    assert float(loss) == pytest.approx(float(preds["score"].mean()), rel=1e-6)
+    if name == "aae":
+        assert float(loss) == pytest.approx(float(reconstruction), rel=1e-5)
+        assert float(objective) > float(loss) + 1.0  # the discriminator's ≈ 2·ln 2 is not in it
+    else:
+        assert float(loss) == pytest.approx(float(objective), rel=1e-5)

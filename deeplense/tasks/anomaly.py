@@ -81,7 +81,13 @@ class Anomaly(Task):
         return {"score": model.anomaly_score(images).detach().float().cpu().numpy()}
 
     def loss_and_predictions(self, model, images, targets):
-        return self.loss(model, images, targets), self.predictions(model, images)
+        """Validation (normal images only): the loss is the mean anomaly score, what the model is judged
+        by. The training objective would do for an autoencoder or a VAE, whose score is their objective,
+        but an AAE's objective also holds its discriminator's loss, whose swings say nothing about how
+        well normal images reconstruct; selecting the checkpoint by it picked poorly reconstructing ones."""
+        self._check(model)
+        scores = model.anomaly_score(images)
+        return scores.mean(), {"score": scores.detach().float().cpu().numpy()}
 
     def probe(self, model, images):
         """An autoencoder: its own objective runs on the batch."""
