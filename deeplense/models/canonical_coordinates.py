@@ -25,6 +25,7 @@ Adding a family is one registered subclass.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,7 @@ ANGLE = Axis(-math.pi, math.pi, periodic=True)
 LOG_RADIUS = Axis(LOG_R_MIN, 0.0)
 
 
-class CanonicalCoordinates:
+class CanonicalCoordinates(ABC):
     """A transform family: its canonical axes (u across, v down the canonical image), which of them
     carry parameters, the image points of a canonical grid, and the matrix of a transform."""
 
@@ -68,13 +69,13 @@ class CanonicalCoordinates:
     v: Axis
     parameters: tuple[str, ...] = ("u",)  # "u" first, then "v" for two-parameter families
 
-    def points(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    @abstractmethod
+    def points(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image coordinates (x, y) of canonical points (u, v) (broadcast arrays)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def matrix(self, params: torch.Tensor) -> torch.Tensor:
         """Homogeneous 3×3 matrices (n, 3, 3) of the transforms with parameters ``params`` (n, k)."""
-        raise NotImplementedError
 
     def grid(self, width: int, height: int) -> np.ndarray:
         """Homogeneous image points (height, width, 3) of the canonical grid."""
