@@ -1,11 +1,14 @@
 """Training benchmark: training throughput (images/s) at 64×64 on this CPU for resnet18,
-efficientnet_b0, vit_tiny, the equivariant CNN and the XResNet hybrid, through deeplense's own
-training epoch (streamed from a Zarr store, D4 augmentation), and the fraction of the epoch spent
-waiting for data. Beside each, the same steps on batches already in memory: the ratio shows what
-streaming costs. All side by side in one run; ends with one JSON line.
+efficientnet_b0, vit_tiny, the equivariant CNN, the XResNet hybrid, MogaNet-XT, the
+group-equivariant ViT, group pooling (D4 over resnet18) and Equivariant Transformer layers (rotation,
+scale) over resnet18, through deeplense's own training epoch (streamed from a Zarr store, D4
+augmentation), and the fraction of the epoch spent waiting for data. Beside each, the same steps
+on batches already in memory (the ratio shows what streaming costs) and inference (eval mode, no
+gradients) on those batches. All side by side in one run; ends with one JSON line.
 
     python benchmarks/train.py           # full: 1,024 training images per model
     python benchmarks/train.py --quick   # under a minute: 128 images, two models
+    python benchmarks/train.py --quick --models resnet18 moganet_xtiny   # chosen models
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ MODELS = {  # label: (architecture, architecture_args)
     "vit_tiny": ("vit_tiny_patch16_224", {}),
     "equivariant": ("equivariant_cnn", {}),
     "xresnet18_hybrid": ("xresnet18_hybrid", {}),
+    "moganet_xtiny": ("moganet_xtiny", {}),
+    "ge_vit_p4m": ("ge_vit", {"group": "p4m"}),
+    "group_pooled_d4_resnet18": ("group_pooled", {"backbone": "resnet18", "group": "D4"}),
+    "equivariant_transformer_resnet18": ("equivariant_transformer", {"transforms": ["rotation", "scale"], "backbone": "resnet18"}),
 }
 QUICK_MODELS = ("resnet18", "xresnet18_hybrid")
 BATCH = 64
@@ -63,10 +70,15 @@ def measure(label: str, store: Path, n: int, threads: int) -> dict:
     with Timer() as t:
         for images, targets, _ in batches:
             train_step(setup.model, setup.task, optimizer, images, targets, setup.device)
+    setup.model.eval()
+    with Timer() as inference, torch.no_grad():
+        for images, _, _ in batches:
+            setup.model(setup.device.batch(images))
     return {
         "images": seen,
         "img_per_s": round(rate(seen, streamed), 1),
         "in_memory_img_per_s": round(rate(seen, t.seconds), 1),
+        "inference_img_per_s": round(rate(seen, inference.seconds), 1),
         "streamed_vs_in_memory": round(t.seconds / streamed, 3),
         "data_wait_fraction": round(wait, 4),
         "parameters_m": round(sum(p.numel() for p in setup.model.parameters()) / 1e6, 2),
@@ -77,9 +89,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="under a minute: fewer images, two models")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--models", nargs="+", choices=tuple(MODELS), help="measure these (resnet18, the reference, is always added)")
     args = parser.parse_args()
     n = 128 if args.quick else 1024
     labels = QUICK_MODELS if args.quick else tuple(MODELS)
+    if args.models:
+        labels = tuple(dict.fromkeys(["resnet18", *args.models]))
     base, classes = real_images(32, 64)
     with tempfile.TemporaryDirectory() as tmp:
         store = write_tiled_store(Path(tmp) / "bench.zarr", base, classes, int(n / 0.9) + BATCH)
@@ -89,7 +104,7 @@ def main() -> None:
             r = results[label]
             print(
                 f"{label:18s} {r['img_per_s']:8.1f} img/s streamed, {r['in_memory_img_per_s']:8.1f} in memory "
-                f"(ratio {r['streamed_vs_in_memory']:.3f}), data wait {100 * r['data_wait_fraction']:.2f}% of the epoch, "
+                f"(ratio {r['streamed_vs_in_memory']:.3f}), {r['inference_img_per_s']:8.1f} inference, data wait {100 * r['data_wait_fraction']:.2f}% of the epoch, "
                 f"{r['parameters_m']} M parameters"
             )
     reference = results["resnet18"]["img_per_s"]

@@ -134,6 +134,10 @@ MISTAKES = [
         "architecture_args = {depth: 3}: cannot build resnet18 for 1×32×32 images", "does not take argument 'depth'; allowed: aa_layer,",
     ),
     in_model(
+        "architecture_arg_value", {"architecture": "ge_vit", "architecture_args": {"group": "p6"}},
+        "architecture_args = {group: p6}: cannot build ge_vit for 1×32×32 images", "group='p6' is not allowed; allowed: p4, p4m",
+    ),
+    in_model(
         "image_too_small", {"architecture": "vgg11", "dataset": "small16"},
         "architecture = 'vgg11': cannot build vgg11 for 1×16×16 images (bands × num_pix²) and 3 outputs (classification)", "Output size is too small",
     ),

@@ -53,6 +53,50 @@ def test_family_trains_at_64(name):
     training_step(model, torch.randn(2, in_chans, 64, 64), torch.tensor([0, 2]))
 
 
+# deeplense's equivariant and invariant architectures and MogaNet, small where an argument allows.
+INVARIANT_AND_MOGANET = {
+    "equivariant_transformer": {"transforms": ["rotation", "scale"], "backbone": "resnet18", "canonical_size": 16, "pose_channels": 4},
+    "group_pooled": {"backbone": "resnet18", "group": "D4"},
+    "ge_vit": {"group": "p4m", "dim": 16, "depth": 1, "heads": 2},
+    "moganet_xtiny": {},
+    "moganet_tiny": {},
+}
+
+
+@pytest.mark.parametrize("name", INVARIANT_AND_MOGANET)
+@pytest.mark.parametrize("in_chans", [1, 3])
+@pytest.mark.parametrize("size", [64, 150])
+def test_invariant_architectures_and_moganet_train(name, size, in_chans):
+    torch.manual_seed(0)
+    model = create_model(name, in_chans=in_chans, num_outputs=3, img_size=size, **INVARIANT_AND_MOGANET[name])
+    training_step(model, torch.randn(2, in_chans, size, size), torch.tensor([0, 2]))
+
+
+BAD_ARGUMENTS = {  # one value or name each architecture refuses, and what the refusal says
+    "equivariant_transformer": ({"transforms": ["spin"]}, "transforms='spin' is not allowed; allowed: hyperbolic,"),
+    "group_pooled": ({"group": "C8"}, "group='C8' is not allowed; allowed: C4, D4"),
+    "ge_vit": ({"group": "p6"}, "group='p6' is not allowed; allowed: p4, p4m"),
+    "moganet_xtiny": ({"size": "tiny"}, "does not take argument 'size'; allowed: drop_path, dropout"),
+    "moganet_tiny": ({"depth": 3}, "does not take argument 'depth'"),
+}
+
+
+@pytest.mark.parametrize("name", INVARIANT_AND_MOGANET)
+def test_config_check_builds_them_and_refuses_bad_arguments(name, tmp_path, monkeypatch):
+    """The config's build check (torch's meta device) accepts each at 150 px with three bands, and
+    blames architecture_args for a bad one, naming it."""
+    from deeplense.config import ModelConfig
+    from deeplense.experiment.architectures import build_problem
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    classes = ["no_sub", "cdm", "vortex"]
+    good = ModelConfig(architecture=name, architecture_args=INVARIANT_AND_MOGANET[name], dataset="d")
+    assert build_problem(good, classes, 3, 150) is None
+    args, message = BAD_ARGUMENTS[name]
+    field, why = build_problem(ModelConfig(architecture=name, architecture_args=args, dataset="d"), classes, 3, 150)
+    assert field == "architecture_args" and f"cannot build {name}" in why and message in why
+
+
 @pytest.mark.parametrize("name", [*VIT_STYLE, "resnet18", "inception_v3"])
 def test_family_runs_at_150(name):
     model = create_model(name, in_chans=1, num_outputs=3, img_size=150).eval()
@@ -124,7 +168,8 @@ def test_catalog_lists_timm_and_registered_names_and_caches_them(tmp_path, monke
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     names = catalog.architecture_names()
-    registered = {"xresnet18_hybrid", "xresnet34_hybrid", "xresnet50_hybrid", "equivariant_cnn", "fusion", "conv_ae", "vae", "aae", "cvt13"}
+    registered = {"xresnet18_hybrid", "xresnet34_hybrid", "xresnet50_hybrid", "equivariant_cnn", "fusion", "conv_ae", "vae", "aae", "cvt13",
+                  "equivariant_transformer", "group_pooled", "ge_vit", "moganet", "moganet_xtiny", "moganet_tiny"}
     assert registered | {"resnet18", "vit_tiny_patch16_224"} <= names
     assert catalog.cache_path().parent == tmp_path / "deeplense" and catalog.cache_path().is_file()
     assert catalog.architecture_names() == names

@@ -1,10 +1,8 @@
 """Feature fusion: pooled features of several backbones, or of several depths of one backbone,
 fused by concatenation, sum or learned softmax weights before a linear head.
 
-Backbones are any names ``create_model`` knows. timm backbones give pooled features with
-``num_classes=0`` (sized to the image as in :mod:`deeplense.models.timm_zoo`); deeplense-registered
-ones lose their last ``nn.Linear`` (their pooled, for the equivariant CNN invariant, features
-remain). With ``depths`` one timm backbone is built with ``features_only=True`` and each requested
+Backbones are any names ``create_model`` knows, as feature extractors
+(:mod:`deeplense.models.backbones`). With ``depths`` one timm backbone is built with ``features_only=True`` and each requested
 level is average-pooled. For "sum" and "weighted" every feature vector is first projected linearly
 to ``width``.
 """
@@ -19,26 +17,10 @@ import torch
 import torch.nn as nn
 from timm.layers import SelectAdaptivePool2d
 
-from deeplense.models.registry import ARCHITECTURES, create_model, register_architecture
+from deeplense.models.backbones import backbone_features
+from deeplense.models.registry import ARCHITECTURES, register_architecture
 
 MODES = ("concat", "sum", "weighted")
-
-
-def _strip_head(model: nn.Module) -> nn.Module:
-    """Replace the last ``nn.Linear`` of a registered architecture by the identity."""
-    name = next((n for n, m in reversed(list(model.named_modules())) if isinstance(m, nn.Linear)), None)
-    if name is None:
-        raise ValueError(f"fusion: backbone {type(model).__name__} has no linear head to remove")
-    parent, _, leaf = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, leaf, nn.Identity())
-    return model
-
-
-def backbone_features(name: str, in_chans: int, img_size: int, **architecture_args: Any) -> nn.Module:
-    """Backbone ``name`` returning pooled feature vectors instead of outputs."""
-    if name in ARCHITECTURES:
-        return _strip_head(create_model(name, in_chans=in_chans, num_outputs=1, img_size=img_size, **architecture_args))
-    return create_model(name, in_chans=in_chans, num_outputs=0, img_size=img_size, **architecture_args)
 
 
 class MultiDepth(nn.Module):
