@@ -109,6 +109,23 @@ class LearningCurveSpec(RuleSpec):
     metric: str
 
 
+class SearchSpec(RuleSpec):
+    """A search: its config, its base model's training config, seed and split. The study's name
+    carries a digest of them, so a changed search starts a new study in the same storage."""
+
+    search_name: str
+    search: dict[str, Any]  # deeplense.search.config.SearchConfig, as written
+    model_name: str  # the base model
+    model: dict[str, Any]  # its ModelConfig.training_dump()
+    seed: int
+    split: dict[str, float]
+
+    @property
+    def study_name(self) -> str:
+        content = dump_json({"search": self.search, "model": self.model, "seed": self.seed, "split": self.split})
+        return f"{self.search_name}-{hashlib.sha256(content.encode()).hexdigest()[:12]}"
+
+
 class ReproductionEntry(BaseModel):
     """A model, the dataset it is evaluated on, and the published value it reproduces."""
 
