@@ -41,6 +41,12 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(f"dataset {name}: {ds.instrument.num_pix}×{ds.instrument.num_pix} px; {counts}; {len(shard_paths(cfg, name))} shards")
     for name, m in cfg.models.items():
         print(f"model {name}: {m.architecture} ({m.task}) on {m.dataset}, {m.epochs} epochs")
+    from deeplense.workflow.plan import search_config
+
+    for name in cfg.searches:
+        s = search_config(cfg, name)
+        print(f"search {name}: {s.n_trials} trials of model {s.model} over {', '.join(s.space)} ({s.sampler} sampler, "
+              f"{s.pruner} pruner, {s.workers} worker(s)); the best trains as model {name}_best")
     return 0
 
 
@@ -209,7 +215,7 @@ def _cmd_reproduction(args: argparse.Namespace) -> int:
 def _search(spec_text: str):
     """The search a rule's ``--spec`` describes (deeplense.workflow.plan.search_spec)."""
     from deeplense.search.config import SearchConfig
-    from deeplense.search.worker import Search
+    from deeplense.search.study import Search
     from deeplense.workflow.specs import SearchSpec
 
     spec = SearchSpec.parse(spec_text)

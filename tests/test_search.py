@@ -21,9 +21,9 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.search.config import SearchConfig, apply
-from deeplense.search.study import WORKER_ATTR
-from deeplense.search.trial import sample_settings
-from deeplense.search.worker import Search, run_worker
+from deeplense.search.space import sample_settings
+from deeplense.search.study import WORKER_ATTR, Search
+from deeplense.search.worker import run_worker
 from deeplense.workflow.plan import search_spec
 from deeplense.workflow.specs import SearchSpec
 from tests.conftest import TINY_CONFIG
@@ -58,6 +58,8 @@ def tiny_with_search(**search):
          "searches.hp.space.architecture.choices[1] = 'resnet99x': gives models.resnet18.architecture: unknown architecture"),
         ({"space": {"architecture": {"type": "categorical", "choices": {"test_vit": {"architecture_args.depth": {"type": "int", "low": 3, "high": 2}}}}}},
          "searches.hp.space.architecture.choices.test_vit.architecture_args.depth.low = 3: empty range"),
+        ({"space": {"architecture": {"type": "categorical", "choices": {"test_vit": {"architecture_args.patch_size": {"type": "categorical", "choices": [5, 8]}}}}}},
+         "searches.hp.space.architecture.choices.test_vit = 'test_vit': cannot build test_vit for 1×32×32 images"),
     ],
 )
 def test_config_mistakes_are_named_before_any_job(search, expected):
@@ -178,9 +180,10 @@ def test_search_through_the_snakefile(tmp_path):
     """A 3-trial architecture search, 2 workers, 1-epoch trials: trials.csv, figures, the best
     config trained as hp_best and ranked on the leaderboard, and a rerun that runs nothing."""
     raw = yaml.safe_load(TINY_CONFIG.read_text())
+    raw["simulation"]["shard_size"] = 24  # one simulation job per class
     raw["models"] = {"net": {"architecture": "test_resnet", "dataset": "tiny", "epochs": 2, "batch_size": 16, "threads": 1}}
     raw["searches"] = {"hp": {
-        "model": "net", "n_trials": 3, "workers": 2, "trial_epochs": 1, "seed": 1, "pruner": "none",
+        "model": "net", "n_trials": 3, "workers": 2, "trial_epochs": 1, "seed": 2, "pruner": "none",
         "space": {"lr": LR, "architecture": {"type": "categorical", "choices": {
             "test_resnet": {}, "test_vit": {"architecture_args.patch_size": {"type": "categorical", "choices": [4, 8]},
                                             "architecture_args.depth": {"type": "int", "low": 1, "high": 2}}}}},
@@ -196,7 +199,7 @@ def test_search_through_the_snakefile(tmp_path):
         trials = list(csv.DictReader(fh))
     assert len(trials) >= 3 and {t["state"] for t in trials} == {"COMPLETE"}
     assert {t["worker"] for t in trials} <= {"0", "1"} and all(float(t["duration_s"]) > 0 for t in trials)
-    assert {"param lr", "param architecture"} <= set(trials[0])
+    assert {"param lr", "param architecture"} <= set(trials[0]) and {t["param architecture"] for t in trials} <= {"test_resnet", "test_vit"}
     best = json.loads((searches / "best_model.json").read_text())
     assert best["model_name"] == "hp_best" and best["model"]["epochs"] == 2  # the full epochs, not trial_epochs
     for figure in ("history", "importances", "parallel_coordinates"):

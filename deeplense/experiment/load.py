@@ -104,7 +104,7 @@ def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, 
         cfg = ExperimentConfig.model_validate(resolved, context={"checks": MachineChecks(build_models)})
     except ValidationError as e:
         raise ConfigError(format_problems(problems_of(e), source, raw)) from None
-    found = search_problems(cfg)  # a search's space checked against its base model
+    found = search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
     if found:
         raise ConfigError(format_problems(found, source, raw))
     return cfg

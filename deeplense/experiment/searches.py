@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from deeplense.config import ExperimentConfig, ModelConfig
+from deeplense.experiment.architectures import build_problem
 from deeplense.experiment.checks import MachineChecks
 from deeplense.search.config import (
     ARCHITECTURE_ARGS,
@@ -26,8 +27,9 @@ from deeplense.tasks import TASKS
 from deeplense.validation import FieldProblems, Problem, location, problems_of, unknown_field_message, validate_at
 
 
-def search_problems(cfg: ExperimentConfig) -> list[Problem]:
-    """Every problem of the config's searches, at paths from the top level (``searches.<name>...``)."""
+def search_problems(cfg: ExperimentConfig, *, build_models: bool = True) -> list[Problem]:
+    """Every problem of the config's searches, at paths from the top level (``searches.<name>...``);
+    ``build_models``: also build every architecture a search may choose (as models are built)."""
     out: list[Problem] = []
     for name, raw in cfg.searches.items():
         at = ("searches", name)
@@ -36,7 +38,10 @@ def search_problems(cfg: ExperimentConfig) -> list[Problem]:
         except FieldProblems as e:
             out += [Problem(without_union_tags(p.loc), p.message, p.value, p.kind) for p in e.problems]
             continue
-        out += _search_model_problems(cfg, name, search)
+        found = _search_model_problems(cfg, name, search)
+        if not found and build_models:
+            found = _build_problems(cfg, name, search)
+        out += found
     return out
 
 
@@ -95,3 +100,34 @@ def _model_problem(model: dict[str, Any]) -> str | None:
         first = problems_of(e)[0]
         return f"{location(first.loc)}: {first.message}"
     return None
+
+
+def _build_problems(cfg: ExperimentConfig, name: str, search: SearchConfig) -> list[Problem]:
+    """Whether each architecture the search may choose builds for the dataset's images, with its
+    sampled arguments at their first value (lows and first choices): a choice that cannot build
+    at all fails here rather than in every trial that draws it."""
+    base = cfg.models[search.model]
+    dataset = cfg.datasets[base.dataset]
+    inst = dataset.instrument
+    first = {f: _first(spec) for f, spec in search.space.items() if f.startswith(ARCHITECTURE_ARGS)}
+    architecture = search.space.get("architecture")
+    choices = architecture.values() if isinstance(architecture, CategoricalParam) else [base.architecture]
+    out = []
+    for choice in choices:
+        sub = architecture.subspace(choice) if isinstance(architecture, CategoricalParam) else {}
+        settings = {"architecture": choice, **first, **{f: _first(spec) for f, spec in sub.items() if f.startswith(ARCHITECTURE_ARGS)}}
+        model = ModelConfig.model_validate(apply(base.model_dump(mode="json"), settings))
+        why = build_problem(model, dataset.class_names, inst.num_bands, inst.num_pix)
+        if why:
+            where = ("searches", name, "space", "architecture", "choices", choice) if isinstance(architecture, CategoricalParam) else ("searches", name, "space")
+            out.append(Problem(where, f"{why[1]} (with {_show(settings)})", choice))
+    return out
+
+
+def _first(spec: ParamSpec) -> Any:
+    """A parameter's first value: its low bound, or its first choice."""
+    return spec.values()[0] if isinstance(spec, CategoricalParam) else spec.low
+
+
+def _show(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in settings.items())

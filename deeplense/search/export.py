@@ -16,9 +16,8 @@ from optuna.visualization import matplotlib as optuna_plots
 
 from deeplense.atomic import atomic_path
 from deeplense.plots.style import save
-from deeplense.search.study import WORKER_ATTR, best_trial
-from deeplense.search.trial import SETTINGS_ATTR, trial_model
-from deeplense.search.worker import ERROR_ATTR, Search
+from deeplense.search.space import SETTINGS_ATTR, trial_model
+from deeplense.search.study import ERROR_ATTR, WORKER_ATTR, Search, best_trial
 
 
 def objective_names(search: Search) -> list[str]:

@@ -10,8 +10,11 @@ under slot i belongs to a killed run of it and is marked FAILED before the slot 
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -19,8 +22,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from deeplense.search.config import SearchConfig, flat_space
 from deeplense.seeds import name_key
+from deeplense.tasks import TASKS
 
 WORKER_ATTR = "worker"
+ERROR_ATTR = "error"  # why a trial failed
 # A trial counts towards n_trials once it is done (whatever its outcome) or being run.
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
 
@@ -113,3 +118,34 @@ def best_trial(study: optuna.Study) -> FrozenTrial:
         raise ValueError(f"search study {study.study_name} has no complete trial (all failed or were pruned): see its trials.csv")
     maximise = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
     return sorted(front, key=lambda t: (-t.values[0] if maximise else t.values[0], t.number))[0]
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search as its jobs run it: its config, the base model's config, seed, split and study."""
+
+    name: str
+    config: SearchConfig
+    base: dict[str, Any]  # the base model's ModelConfig, as JSON
+    seed: int
+    split: dict[str, float]
+    study_name: str
+
+    @property
+    def objective(self) -> str:
+        return self.config.objective or self.base["monitor"]
+
+    @property
+    def maximise(self) -> bool:
+        return TASKS.get(self.base["task"]).maximised(self.objective)
+
+    def budget(self) -> int:
+        """Trials to run: ``n_trials``, or fewer when a grid has fewer points."""
+        if self.config.sampler != "grid":
+            return self.config.n_trials
+        return min(self.config.n_trials, math.prod(len(spec.values()) for _, spec in flat_space(self.config.space)))
+
+    def open(self, journal: str | Path, worker: int = 0) -> optuna.Study:
+        """The study (created when missing) with ``worker``'s seeded sampler."""
+        storage = open_storage(self.config, journal)
+        return open_study(self.study_name, self.config, self.name, storage, self.maximise, worker)

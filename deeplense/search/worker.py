@@ -5,53 +5,15 @@ fails the trial it left RUNNING, then goes on."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from deeplense.pause_points import pause_point
-from deeplense.search.config import SearchConfig, flat_space
-from deeplense.search.study import WORKER_ATTR, counted_trials, fail_stale_trials, open_storage, open_study
+from deeplense.search.study import ERROR_ATTR, WORKER_ATTR, Search, counted_trials, fail_stale_trials
 from deeplense.search.trial import TrialJob, run_trial
-from deeplense.tasks import TASKS
-
-ERROR_ATTR = "error"
-
-
-@dataclass(frozen=True)
-class Search:
-    """A search as its jobs run it: its config, the base model's config, seed, split and study."""
-
-    name: str
-    config: SearchConfig
-    base: dict[str, Any]  # the base model's ModelConfig, as JSON
-    seed: int
-    split: dict[str, float]
-    study_name: str
-
-    @property
-    def objective(self) -> str:
-        return self.config.objective or self.base["monitor"]
-
-    @property
-    def maximise(self) -> bool:
-        return TASKS.get(self.base["task"]).maximised(self.objective)
-
-    def budget(self) -> int:
-        """Trials to run: ``n_trials``, or fewer when a grid has fewer points."""
-        if self.config.sampler != "grid":
-            return self.config.n_trials
-        return min(self.config.n_trials, math.prod(len(spec.values()) for _, spec in flat_space(self.config.space)))
-
-    def open(self, journal: str | Path, worker: int = 0) -> optuna.Study:
-        """The study (created when missing) with ``worker``'s seeded sampler."""
-        storage = open_storage(self.config, journal)
-        return open_study(self.study_name, self.config, self.name, storage, self.maximise, worker)
-
 
 @dataclass(frozen=True)
 class WorkerSummary:
