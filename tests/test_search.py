@@ -21,13 +21,14 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.search.config import SearchConfig, apply
+from deeplense.search.export import best_model_config, plot_search, trials_table
 from deeplense.search.space import sample_settings
 from deeplense.search.study import WORKER_ATTR, Search
 from deeplense.search.worker import run_worker
 from deeplense.workflow.plan import search_spec
 from deeplense.workflow.specs import SearchSpec
 from tests.conftest import TINY_CONFIG
-from tests.figures import assert_drawn
+from tests.figures import assert_drawn, axis_labels, saved_figures  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -132,6 +133,11 @@ def test_one_worker_repeats_its_trials(small_cfg, small_store, tmp_path):
     assert runs[0][0][0] != runs[0][1][0]  # two different settings
     again = run_worker(search, 0, small_store, tmp_path / "a" / "journal.log", tmp_path / "a" / "scratch")
     assert (again.complete, again.pruned, again.failed) == (0, 0, 0)  # a finished search runs nothing
+    more = _search(_search_spec(small_cfg, n_trials=3, workers=2))  # a larger budget continues the same study
+    assert more.study_name == search.study_name != _search(_search_spec(small_cfg, seed=4)).study_name
+    third = run_worker(more, 1, small_store, tmp_path / "a" / "journal.log", tmp_path / "a" / "scratch")
+    assert third.complete + third.pruned == 1
+    assert [t.params for t in _trials(more, tmp_path / "a" / "journal.log")][:2] == [r[0] for r in runs[0]]
 
 
 def test_pruned_trial_stops_training(small_cfg, small_store, tmp_path):
@@ -149,6 +155,32 @@ def test_pruned_trial_stops_training(small_cfg, small_store, tmp_path):
     assert (summary.complete, summary.pruned) == (0, 1)
     pruned = _trials(search, journal)[2]
     assert pruned.state == optuna.trial.TrialState.PRUNED and list(pruned.intermediate_values) == [0]
+
+
+def test_two_objectives_give_a_pareto_front(small_cfg, small_store, tmp_path, saved_figures):
+    """Validation loss and parameter count: both exported, the Pareto front drawn, the best
+    configuration the Pareto-optimal trial best on the metric."""
+    space = {"lr": LR, "architecture_args.drop_rate": {"type": "float", "low": 0.0, "high": 0.5}}
+    search = _search(_search_spec(small_cfg, n_trials=2, space=space, sampler="nsga2", pruner="none", second_objective="params"))
+    journal = tmp_path / "journal.log"
+    assert run_worker(search, 0, small_store, journal, tmp_path / "scratch").complete == 2
+    study = search.open(journal)
+    table = trials_table(study, search)
+    assert list(table.columns[:4]) == ["number", "state", "val_loss", "params"] and (table["params"] > 1000).all()
+    plot_search(study, search, tmp_path / "figures")
+    assert set(saved_figures) == {"history.png", "importances.png", "parallel_coordinates.png", "pareto_front.png"}
+    assert ("val_loss", "params") in axis_labels(saved_figures["pareto_front.png"])
+    assert ("Trial", "val_loss") in axis_labels(saved_figures["history.png"])
+    front = study.best_trials
+    best = best_model_config(study, search)
+    assert best["lr"] == min(front, key=lambda t: (t.values[0], t.number)).params["lr"] and best["epochs"] == 3
+
+
+def test_grid_runs_each_point_once():
+    grid = {"lr": {"type": "float", "low": 1.0e-3, "high": 3.0e-3, "step": 1.0e-3}, "optimizer": {"type": "categorical", "choices": ["adamw", "sgd"]}}
+    config = SearchConfig.model_validate({"model": "m", "space": grid, "sampler": "grid", "n_trials": 100})
+    search = Search("g", config, {"task": "classification", "monitor": "val_loss"}, 0, {}, "g-study")
+    assert search.budget() == 6 and grid["lr"]["low"] in config.space["lr"].values()
 
 
 def test_killed_worker_trial_fails_on_resume_and_study_completes(small_cfg, small_store, tmp_path):
