@@ -226,8 +226,13 @@ def _search(spec_text: str):
 def _cmd_search_study(args: argparse.Namespace) -> int:
     search = _search(args.spec)
     study = search.open(args.journal)
+    storage = search.config.storage
+    if storage:  # an RDB URL: never write its password
+        from sqlalchemy.engine import make_url
+
+        storage = make_url(storage).render_as_string(hide_password=True)
     info = {"study": study.study_name, "directions": [d.name.lower() for d in study.directions],
-            "storage": search.config.storage or args.journal, "n_trials": search.budget()}
+            "storage": storage or args.journal, "n_trials": search.budget()}
     from deeplense.atomic import atomic_path
 
     with atomic_path(args.output) as tmp:

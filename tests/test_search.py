@@ -176,6 +176,16 @@ def test_two_objectives_give_a_pareto_front(small_cfg, small_store, tmp_path, sa
     assert best["lr"] == min(front, key=lambda t: (t.values[0], t.number)).params["lr"] and best["epochs"] == 3
 
 
+def test_rdb_storage_from_its_url(small_cfg, small_store, tmp_path):
+    """An RDB named by URL (SQLite here; PostgreSQL or MySQL on a cluster) instead of the journal."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    search = _search(_search_spec(small_cfg, n_trials=1, storage=url))
+    assert run_worker(search, 0, small_store, tmp_path / "unused.log", tmp_path / "scratch").complete == 1
+    assert not (tmp_path / "unused.log").exists()
+    (trial,) = optuna.load_study(study_name=search.study_name, storage=url).trials
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs[WORKER_ATTR] == 0
+
+
 def test_grid_runs_each_point_once():
     grid = {"lr": {"type": "float", "low": 1.0e-3, "high": 3.0e-3, "step": 1.0e-3}, "optimizer": {"type": "categorical", "choices": ["adamw", "sgd"]}}
     config = SearchConfig.model_validate({"model": "m", "space": grid, "sampler": "grid", "n_trials": 100})

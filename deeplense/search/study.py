@@ -33,7 +33,9 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.R
 def open_storage(search: SearchConfig, journal: str | Path) -> optuna.storages.BaseStorage:
     """The search's RDB (``storage`` URL), or the journal file ``journal`` (created with its folder)."""
     if search.storage:
-        return optuna.storages.RDBStorage(search.storage, heartbeat_interval=60, grace_period=180)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(search.storage, heartbeat_interval=60, grace_period=180)
     Path(journal).parent.mkdir(parents=True, exist_ok=True)
     backend = optuna.storages.journal.JournalFileBackend(str(journal))
     return optuna.storages.JournalStorage(backend)
@@ -101,7 +103,9 @@ def fail_stale_trials(study: optuna.Study, worker: int, *, rdb: bool = False) ->
             study.tell(trial.number, state=TrialState.FAIL)
             failed.append(trial.number)
     if rdb:
-        optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
     return failed
 
 

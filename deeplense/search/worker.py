@@ -30,26 +30,31 @@ class WorkerSummary:
 
 
 def run_worker(search: Search, worker: int, store: str | Path, journal: str | Path, scratch: str | Path) -> WorkerSummary:
-    """Run trials of ``search`` as worker slot ``worker`` until the study holds its budget."""
+    """Run trials of ``search`` as worker slot ``worker`` until the study holds its budget. Trials
+    run under ``Study.optimize`` (so an RDB storage's heartbeat beats while one trains); a trial
+    whose settings cannot train fails alone, with its error recorded."""
     study = search.open(journal, worker)
     stale = fail_stale_trials(study, worker, rdb=bool(search.config.storage))
     job = TrialJob(search.config, search.base, search.objective, search.maximise, str(store), search.seed, search.split, Path(scratch))
-    outcomes = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAIL: 0}
-    while counted_trials(study) < search.budget():
-        trial = study.ask()
+    outcomes: list[TrialState] = []
+
+    def objective(trial: optuna.Trial) -> list[float]:
         trial.set_user_attr(WORKER_ATTR, worker)
         pause_point("search.trial_started")
         try:
-            values = run_trial(trial, job)
+            return run_trial(trial, job)
         except optuna.TrialPruned:
-            state, values = TrialState.PRUNED, None
-        except Exception as e:  # noqa: BLE001 (a trial's settings that cannot train fail that trial only)
+            raise
+        except Exception as e:
             trial.set_user_attr(ERROR_ATTR, f"{type(e).__name__}: {e}"[:500])
-            state, values = TrialState.FAIL, None
-            print(f"trial {trial.number} failed: {type(e).__name__}: {e}")
-        else:
-            state = TrialState.COMPLETE
-        study.tell(trial, values, state=state)
-        outcomes[state] += 1
-        print(f"trial {trial.number}: {state.name} {values if values else ''} {trial.params}")
-    return WorkerSummary(outcomes[TrialState.COMPLETE], outcomes[TrialState.PRUNED], outcomes[TrialState.FAIL], stale)
+            raise
+
+    def stop_at_budget(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        outcomes.append(trial.state)
+        print(f"trial {trial.number}: {trial.state.name} {trial.values or ''} {trial.params}", flush=True)
+        if counted_trials(study) >= search.budget():
+            study.stop()
+
+    if counted_trials(study) < search.budget():
+        study.optimize(objective, callbacks=[stop_at_budget], catch=(Exception,), gc_after_trial=True)
+    return WorkerSummary(outcomes.count(TrialState.COMPLETE), outcomes.count(TrialState.PRUNED), outcomes.count(TrialState.FAIL), stale)
