@@ -23,7 +23,7 @@ from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.search.config import SearchConfig, apply
 from deeplense.search.export import best_model_config, plot_search, trials_table
 from deeplense.search.space import sample_settings
-from deeplense.search.study import WORKER_ATTR, Search
+from deeplense.search.study import WORKER_ATTR, Search, fail_stale_trials
 from deeplense.search.worker import run_worker
 from deeplense.workflow.plan import search_spec
 from deeplense.workflow.specs import SearchSpec
@@ -215,6 +215,11 @@ def test_killed_worker_trial_fails_on_resume_and_study_completes(small_cfg, smal
     states = [t.state for t in _trials(search, journal)]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
     assert (tmp_path / "worker1.done").exists()
+    study = search.open(journal)
+    study.enqueue_trial({"lr": 1e-3})
+    orphan = study.ask()
+    orphan.set_user_attr(WORKER_ATTR, 5)  # a slot of a run with more workers than the search has now
+    assert fail_stale_trials(study, 0, 2) == [orphan.number] and _trials(search, journal)[-1].state == optuna.trial.TrialState.FAIL
 
 
 @pytest.mark.e2e

@@ -119,7 +119,8 @@ def _build_problems(cfg: ExperimentConfig, name: str, search: SearchConfig) -> l
         model = ModelConfig.model_validate(apply(base.model_dump(mode="json"), settings))
         why = build_problem(model, dataset.class_names, inst.num_bands, inst.num_pix)
         if why:
-            where = ("searches", name, "space", "architecture", "choices", choice) if isinstance(architecture, CategoricalParam) else ("searches", name, "space")
+            at = ("searches", name, "space")
+            where = (*at, "architecture", "choices", choice) if isinstance(architecture, CategoricalParam) else (*at, *list(first)[:1])
             out.append(Problem(where, f"{why[1]} (with {_show(settings)})", choice))
     return out
 

@@ -94,12 +94,14 @@ def open_study(
     )
 
 
-def fail_stale_trials(study: optuna.Study, worker: int, *, rdb: bool = False) -> list[int]:
-    """Mark FAILED the trials left RUNNING by a killed run of ``worker`` (and, on an RDB, the
-    trials whose heartbeat stopped); the numbers of the trials failed here."""
+def fail_stale_trials(study: optuna.Study, worker: int, workers: int, *, rdb: bool = False) -> list[int]:
+    """Mark FAILED the trials left RUNNING by a killed run of slot ``worker``, or of a slot that no
+    longer exists (``workers`` lowered since), and, on an RDB, those whose heartbeat stopped; the
+    numbers of the trials failed here."""
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get(WORKER_ATTR) == worker:
+        slot = trial.user_attrs.get(WORKER_ATTR)
+        if slot == worker or (isinstance(slot, int) and slot >= workers):
             study.tell(trial.number, state=TrialState.FAIL)
             failed.append(trial.number)
     if rdb:

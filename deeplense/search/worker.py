@@ -15,6 +15,7 @@ from deeplense.pause_points import pause_point
 from deeplense.search.study import ERROR_ATTR, WORKER_ATTR, Search, counted_trials, fail_stale_trials
 from deeplense.search.trial import TrialJob, run_trial
 
+
 @dataclass(frozen=True)
 class WorkerSummary:
     """What one worker run did: trials it ran, by outcome, and stale trials it failed."""
@@ -34,7 +35,7 @@ def run_worker(search: Search, worker: int, store: str | Path, journal: str | Pa
     run under ``Study.optimize`` (so an RDB storage's heartbeat beats while one trains); a trial
     whose settings cannot train fails alone, with its error recorded."""
     study = search.open(journal, worker)
-    stale = fail_stale_trials(study, worker, rdb=bool(search.config.storage))
+    stale = fail_stale_trials(study, worker, search.config.workers, rdb=bool(search.config.storage))
     job = TrialJob(search.config, search.base, search.objective, search.maximise, str(store), search.seed, search.split, Path(scratch))
     outcomes: list[TrialState] = []
 
