@@ -186,6 +186,27 @@ def test_rdb_storage_from_its_url(small_cfg, small_store, tmp_path):
     assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs[WORKER_ATTR] == 0
 
 
+@pytest.mark.parametrize("sampler", ["tpe", "cmaes", "nsga2", "random", "grid"])
+def test_every_sampler_repeats_its_suggestions(sampler, tmp_path):
+    """Each sampler, seeded, suggests the same settings in the same order in a fresh study (told
+    the same values), and different ones under another seed."""
+    space = {"lr": {"type": "float", "low": 1.0e-3, "high": 9.0e-3, "step": 1.0e-3}, "batch_size": {"type": "int", "low": 8, "high": 64, "step": 8}}
+
+    def suggestions(seed: int, journal: Path) -> list[dict]:
+        config = SearchConfig.model_validate({"model": "m", "space": space, "sampler": sampler, "seed": seed})
+        study = Search("s", config, {"task": "classification", "monitor": "val_loss"}, 0, {}, "s-study").open(journal)
+        out = []
+        for _ in range(6):
+            trial = study.ask()
+            out.append(sample_settings(trial, config.space))
+            study.tell(trial, out[-1]["lr"] * out[-1]["batch_size"])
+        return out
+
+    first = suggestions(1, tmp_path / "a.log")
+    assert first == suggestions(1, tmp_path / "b.log") and first != suggestions(2, tmp_path / "c.log")
+    assert len({tuple(s.values()) for s in first}) > 1
+
+
 def test_grid_runs_each_point_once():
     grid = {"lr": {"type": "float", "low": 1.0e-3, "high": 3.0e-3, "step": 1.0e-3}, "optimizer": {"type": "categorical", "choices": ["adamw", "sgd"]}}
     config = SearchConfig.model_validate({"model": "m", "space": grid, "sampler": "grid", "n_trials": 100})

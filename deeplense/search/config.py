@@ -59,7 +59,7 @@ class FloatParam(StrictModel):
         if self.step is None:
             return None
         n = int(round((self.high - self.low) / self.step))
-        return [self.low + i * self.step for i in range(n + 1)]
+        return [min(self.high, round(self.low + i * self.step, 12)) for i in range(n + 1)]  # no 0.009000000000000001
 
 
 class IntParam(StrictModel):
