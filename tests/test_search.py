@@ -15,16 +15,20 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 import yaml
 
-from deeplense.config import ConfigError
+from deeplense.config import ConfigError, ModelConfig
 from deeplense.experiment import load_config
+from deeplense.models import create_model
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.search.config import SearchConfig, apply
 from deeplense.search.export import best_model_config, plot_search, trials_table
 from deeplense.search.space import sample_settings
 from deeplense.search.study import WORKER_ATTR, Search, fail_stale_trials
+from deeplense.search.trial import second_objective
 from deeplense.search.worker import run_worker
+from deeplense.training.trainer import TrainOutputs, train_model
 from deeplense.workflow.plan import search_spec
 from deeplense.workflow.specs import SearchSpec
 from tests.conftest import TINY_CONFIG
@@ -205,6 +209,18 @@ def test_every_sampler_repeats_its_suggestions(sampler, tmp_path):
     first = suggestions(1, tmp_path / "a.log")
     assert first == suggestions(1, tmp_path / "b.log") and first != suggestions(2, tmp_path / "c.log")
     assert len({tuple(s.values()) for s in first}) > 1
+
+
+def test_second_objectives_measure_the_trained_network(small_cfg, small_store, tmp_path):
+    cfg = ModelConfig.model_validate({"architecture": "test_resnet", "dataset": "small", "epochs": 1, "batch_size": 8, "threads": 1})
+    outputs = TrainOutputs(tmp_path / "checkpoint.pt", tmp_path / "history.csv", tmp_path / "info.json")
+    rows = []
+    train_model("net", cfg, small_store, outputs, seed=0, split=small_cfg.datasets["small"].split.model_dump(), epoch_end=lambda e, row: rows.append((e, row)))
+    assert [e for e, _ in rows] == [0] and "val_loss" in rows[0][1]  # the trainer's per-epoch hook
+    expected = sum(p.numel() for p in create_model("test_resnet", in_chans=1, num_outputs=3, img_size=24).parameters())
+    assert second_objective("params", outputs.checkpoint) == expected
+    seconds = second_objective("inference_time", outputs.checkpoint)
+    assert 0 < seconds < 1 and torch.get_num_threads() == 1
 
 
 def test_grid_runs_each_point_once():
