@@ -19,13 +19,14 @@ import torch
 import yaml
 
 from deeplense.config import ConfigError, ModelConfig
+from deeplense.errors import DeeplenseError
 from deeplense.experiment import load_config
 from deeplense.models import create_model
 from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
 from deeplense.search.config import SearchConfig, apply
 from deeplense.search.export import best_model_config, plot_search, trials_table
 from deeplense.search.space import sample_settings
-from deeplense.search.study import WORKER_ATTR, Search, fail_stale_trials
+from deeplense.search.study import WORKER_ATTR, Search, best_trial, fail_stale_trials
 from deeplense.search.trial import second_objective
 from deeplense.search.worker import run_worker
 from deeplense.training.trainer import TrainOutputs, train_model
@@ -65,6 +66,8 @@ def tiny_with_search(**search):
          "searches.hp.space.architecture.choices.test_vit.architecture_args.depth.low = 3: empty range"),
         ({"space": {"architecture": {"type": "categorical", "choices": {"test_vit": {"architecture_args.patch_size": {"type": "categorical", "choices": [5, 8]}}}}}},
          "searches.hp.space.architecture.choices.test_vit = 'test_vit': cannot build test_vit for 1×32×32 images"),
+        ({"space": {"architecture_args.patch_size": {"type": "int", "low": 4, "high": 8}}},
+         "searches.hp.space.architecture_args.patch_size = 4: cannot build resnet18 for 1×32×32 images"),
     ],
 )
 def test_config_mistakes_are_named_before_any_job(search, expected):
@@ -105,11 +108,11 @@ def test_conditional_subspace_is_sampled_only_with_its_choice():
     assert apply(base, resnet)["architecture_args"] == {"drop_rate": 0.1}
 
 
-def _search_spec(small_cfg, n_trials=2, **config) -> str:
+def _search_spec(small_cfg, n_trials=2, architecture="test_resnet", **config) -> str:
     """The workflow's spec of search ``s`` over a tiny network on the small store."""
     cfg = load_config({
         **small_cfg.model_dump(mode="json"),
-        "models": {"net": {"architecture": "test_resnet", "dataset": "small", "epochs": 3, "batch_size": 8, "threads": 1}},
+        "models": {"net": {"architecture": architecture, "architecture_args": {"patch_size": 4} if architecture == "test_vit" else {}, "dataset": "small", "epochs": 3, "batch_size": 8, "threads": 1}},
         "searches": {"s": {"model": "net", "space": {"lr": LR}, "n_trials": n_trials, "trial_epochs": 1, "seed": 3, **config}},
     })
     return search_spec(cfg, "s")
@@ -221,6 +224,24 @@ def test_second_objectives_measure_the_trained_network(small_cfg, small_store, t
     assert second_objective("params", outputs.checkpoint) == expected
     seconds = second_objective("inference_time", outputs.checkpoint)
     assert 0 < seconds < 1 and torch.get_num_threads() == 1
+
+
+def test_a_trial_that_cannot_train_fails_alone(small_cfg, small_store, tmp_path):
+    """A sampled setting the network refuses (a ViT patch that does not divide the image) fails
+    its trial, with the error recorded; the worker goes on. A study with no complete trial has no
+    best configuration, and says so."""
+    patch = {"architecture_args.patch_size": {"type": "categorical", "choices": [4, 5]}}
+    search = _search(_search_spec(small_cfg, n_trials=2, architecture="test_vit", space=patch))
+    journal = tmp_path / "journal.log"
+    search.open(journal).enqueue_trial({"architecture_args.patch_size": 5})
+    summary = run_worker(search, 0, small_store, journal, tmp_path / "scratch")
+    assert summary.failed >= 1 and summary.complete + summary.pruned + summary.failed == 2
+    failed = _trials(search, journal)[0]
+    assert failed.state == optuna.trial.TrialState.FAIL and "divisible by patch size (5)" in failed.user_attrs["error"]
+    empty = optuna.create_study()
+    empty.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    with pytest.raises(DeeplenseError, match="has no complete trial"):
+        best_trial(empty)
 
 
 def test_grid_runs_each_point_once():

@@ -120,8 +120,12 @@ def _build_problems(cfg: ExperimentConfig, name: str, search: SearchConfig) -> l
         why = build_problem(model, dataset.class_names, inst.num_bands, inst.num_pix)
         if why:
             at = ("searches", name, "space")
-            where = (*at, "architecture", "choices", choice) if isinstance(architecture, CategoricalParam) else (*at, *list(first)[:1])
-            out.append(Problem(where, f"{why[1]} (with {_show(settings)})", choice))
+            if isinstance(architecture, CategoricalParam):
+                out.append(Problem((*at, "architecture", "choices", choice), f"{why[1]} (with {_show(settings)})", choice))
+            else:  # the base architecture with the arguments' first values
+                field = next(iter(first), None)
+                where = (*at, field) if field else ("searches", name, "model")
+                out.append(Problem(where, f"{why[1]} (with {_show(settings)})", first[field] if field else search.model))
     return out
 
 

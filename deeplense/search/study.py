@@ -20,6 +20,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from deeplense.errors import DeeplenseError
 from deeplense.search.config import SearchConfig, flat_space
 from deeplense.seeds import name_key
 from deeplense.tasks import TASKS
@@ -121,7 +122,7 @@ def best_trial(study: optuna.Study) -> FrozenTrial:
     best on the first (the task's metric); ties go to the earlier trial."""
     front = study.best_trials
     if not front:
-        raise ValueError(f"search study {study.study_name} has no complete trial (all failed or were pruned): see its trials.csv")
+        raise DeeplenseError(f"search study {study.study_name} has no complete trial (all failed or were pruned): see its trials.csv")
     maximise = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
     return sorted(front, key=lambda t: (-t.values[0] if maximise else t.values[0], t.number))[0]
 
