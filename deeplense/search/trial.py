@@ -74,8 +74,9 @@ def run_trial(trial: optuna.Trial, job: TrialJob) -> list[float]:
 
 
 def second_objective(kind: str | None, checkpoint: Path) -> float:
-    """The trained network's parameter count, or its measured inference seconds per image (median
-    of 5 batches of 32 on the training device's CPU threads; not reproducible bit for bit)."""
+    """The trained network's parameter count, or its measured inference seconds per image: the
+    median of 5 batches of 32 on the CPU, on the model's torch threads (a measurement: it does not
+    repeat bit for bit)."""
     model, info = load_checkpoint(checkpoint)
     if kind == "params":
         return float(sum(p.numel() for p in model.parameters()))
