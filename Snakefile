@@ -35,6 +35,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/store.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/search.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/targets.smk"
 

@@ -41,6 +41,12 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(f"dataset {name}: {ds.instrument.num_pix}×{ds.instrument.num_pix} px; {counts}; {len(shard_paths(cfg, name))} shards")
     for name, m in cfg.models.items():
         print(f"model {name}: {m.architecture} ({m.task}) on {m.dataset}, {m.epochs} epochs")
+    from deeplense.workflow.plan import search_config
+
+    for name in cfg.searches:
+        s = search_config(cfg, name)
+        print(f"search {name}: {s.n_trials} trials of model {s.model} over {', '.join(s.space)} ({s.sampler} sampler, "
+              f"{s.pruner} pruner, {s.workers} worker(s)); the best trains as model {name}_best")
     return 0
 
 
@@ -206,6 +212,68 @@ def _cmd_reproduction(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search(spec_text: str):
+    """The search a rule's ``--spec`` describes (deeplense.workflow.plan.search_spec)."""
+    from deeplense.search.config import SearchConfig
+    from deeplense.search.study import Search
+    from deeplense.workflow.specs import SearchSpec
+
+    spec = SearchSpec.parse(spec_text)
+    config = SearchConfig.model_validate(spec.search)
+    return Search(spec.search_name, config, spec.model, spec.seed, spec.split, spec.study_name)
+
+
+def _cmd_search_study(args: argparse.Namespace) -> int:
+    search = _search(args.spec)
+    study = search.open(args.journal)
+    storage = search.config.storage
+    if storage:  # an RDB URL: never write its password
+        from sqlalchemy.engine import make_url
+
+        storage = make_url(storage).render_as_string(hide_password=True)
+    info = {"study": study.study_name, "directions": [d.name.lower() for d in study.directions],
+            "storage": storage or args.journal, "n_trials": search.budget()}
+    from deeplense.atomic import atomic_path
+
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
+    print(f"study {study.study_name} ready: {len(study.trials)} trial(s) so far")
+    return 0
+
+
+def _cmd_search_worker(args: argparse.Namespace) -> int:
+    from deeplense.atomic import atomic_path
+    from deeplense.search.worker import run_worker
+
+    search = _search(args.spec)
+    summary = run_worker(search, args.worker, args.store, args.journal, args.scratch)
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(f"{summary}\n")
+    print(f"search {search.name} worker {args.worker}: {summary}")
+    return 0
+
+
+def _cmd_search_summary(args: argparse.Namespace) -> int:
+    import deeplense
+    from deeplense.atomic import atomic_path
+    from deeplense.search.config import best_model_name
+    from deeplense.search.export import best_model_config, best_trial_number, plot_search, trials_table, write_trials
+    from deeplense.workflow.specs import ModelSpec
+
+    search = _search(args.spec)
+    study = search.open(args.journal)
+    table = trials_table(study, search)
+    write_trials(table, args.trials, args.trials_html, search)
+    plot_search(study, search, args.figures)
+    best = ModelSpec(version=deeplense.__version__, seed=search.seed, model_name=best_model_name(search.name),
+                     model=best_model_config(study, search), split=search.split)
+    with atomic_path(args.best) as tmp:
+        tmp.write_text(best.to_spec())
+    print(table.to_string(index=False))
+    print(f"best: trial {best_trial_number(study)}; trains as model {best.model_name}")
+    return 0
+
+
 def _cmd_unlock_stale(args: argparse.Namespace) -> int:
     from deeplense.workflow.locks import clear_stale_lock
 
@@ -223,6 +291,8 @@ def _model_job(args: argparse.Namespace) -> "ModelSpec":
 
     if args.spec:
         return ModelSpec.parse(args.spec)
+    if args.spec_file:  # a spec only known after an earlier job: a search's best model
+        return ModelSpec.parse(Path(args.spec_file).read_text())
     if not args.model:
         raise DeeplenseError("name the model: --model NAME (a model of --config), or give the workflow's --spec")
     cfg = load_config(args.config)
@@ -303,7 +373,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from deeplense.report.leaderboard import write_leaderboard
 
-    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published)
+    searches = dict(item.split("=", 1) for item in args.searches)
+    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published, searches)
     print(table.to_string(index=False))
     return 0
 
@@ -319,6 +390,7 @@ def _model_arguments(s: argparse.ArgumentParser, store_help: str = "dataset stor
     s.add_argument("--model", help="a model of the config's `models` (by hand)")
     s.add_argument("--config", default="config.yaml", help="experiment config of --model (default config.yaml)")
     s.add_argument("--spec", help="the workflow's JSON model spec instead of --model/--config (what the rules pass)")
+    s.add_argument("--spec-file", help="a file holding that spec (a search's best_model.json)")
     s.add_argument("--store", help=f"{store_help}; default results/datasets/<dataset>/dataset.zarr")
 
 
@@ -399,6 +471,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", required=True)
     s.set_defaults(func=_cmd_reproduction)
 
+    s = sub.add_parser("search-study", help="create a search's Optuna study (or find it) and write its marker")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.search_spec)")
+    s.add_argument("--journal", required=True, help="Optuna journal file (unless the search names an RDB storage)")
+    s.add_argument("--output", required=True, help="marker (.json): study name, directions, storage")
+    s.set_defaults(func=_cmd_search_study)
+
+    s = sub.add_parser("search-worker", help="run a search's trials as one worker slot until the study holds n_trials")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.search_spec)")
+    s.add_argument("--worker", type=int, required=True, help="the worker slot (0 .. workers-1)")
+    s.add_argument("--store", required=True, help="the base model's dataset store")
+    s.add_argument("--journal", required=True)
+    s.add_argument("--scratch", required=True, help="folder for the trials' temporary training outputs")
+    s.add_argument("--output", required=True, help="marker written when the slot is done")
+    s.set_defaults(func=_cmd_search_worker)
+
+    s = sub.add_parser("search-summary", help="a finished search's trials table, figures and best model config")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.search_spec)")
+    s.add_argument("--journal", required=True)
+    s.add_argument("--trials", required=True, help="every trial (.csv)")
+    s.add_argument("--trials-html", required=True, help="the same, for the report (.html)")
+    s.add_argument("--best", required=True, help="the best trial's model spec (.json), trained as <search>_best")
+    s.add_argument("--figures", required=True, help="folder for Optuna's figures (.png)")
+    s.set_defaults(func=_cmd_search_summary)
+
     s = sub.add_parser("unlock-stale", help="remove a Snakemake lock left by a killed run (never a live one's)")
     s.add_argument("--directory", default=".", help="the workflow's working directory")
     s.set_defaults(func=_cmd_unlock_stale)
@@ -438,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--html", required=True)
     s.add_argument("--markdown", help="Markdown version (.md)")
     s.add_argument("--published", help="published DeepLense values (.csv)")
+    s.add_argument("--searches", nargs="*", default=[], help="MODEL=SEARCH: the search a model's config came from")
     s.set_defaults(func=_cmd_leaderboard)
 
     s = sub.add_parser("parameters", help="histograms of a dataset's drawn per-image parameters by class")

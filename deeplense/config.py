@@ -573,8 +573,11 @@ class ExperimentConfig(_Strict):
     learning_curves: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="a model trained on growing training sets (see deeplense.experiment.learning_curves)"
     )
+    searches: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="hyperparameter and architecture searches with Optuna (see deeplense.search.config)"
+    )
 
-    @field_validator("datasets", "models", "learning_curves")
+    @field_validator("datasets", "models", "learning_curves", "searches")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:

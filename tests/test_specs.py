@@ -12,13 +12,14 @@ import yaml
 from deeplense.errors import DeeplenseError
 from deeplense.experiment import load_config
 from deeplense.workflow import plan
-from deeplense.workflow.specs import LearningCurveSpec, ModelSpec, ReproductionSpec, SimulateSpec, StoreSpec, SweepSpec
+from deeplense.workflow.specs import LearningCurveSpec, ModelSpec, ReproductionSpec, SearchSpec, SimulateSpec, StoreSpec, SweepSpec
 from tests.conftest import ROOT, TINY_CONFIG
 
 
 def _specs() -> list[tuple[type, str]]:
     raw = yaml.safe_load(TINY_CONFIG.read_text())
     raw["sweeps"] = {"vmass": {"dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 3e10], "models": ["resnet18"]}}
+    raw["searches"] = {"hp": {"model": "resnet18", "space": {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}}}
     tiny = load_config(raw, build_models=False)
     readme = load_config(ROOT / "tests/configs/readme.yaml", build_models=False)
     specs = [(SimulateSpec, plan.simulate_spec(tiny, "tiny", c.name)) for c in tiny.datasets["tiny"].classes]
@@ -27,12 +28,13 @@ def _specs() -> list[tuple[type, str]]:
     specs += [(ModelSpec, plan.cross_evaluation_spec(readme, m, d)) for m, d in plan.cross_evaluations(readme)]
     specs += [(SweepSpec, plan.sweep_spec(tiny, "vmass")), (ReproductionSpec, plan.reproduction_spec(readme))]
     specs += [(LearningCurveSpec, plan.learning_curve_spec(readme, c)) for c in readme.learning_curves]
+    specs += [(SearchSpec, plan.search_spec(tiny, "hp"))]
     return specs
 
 
 def test_the_cli_reads_back_exactly_what_the_plan_wrote():
     specs = _specs()
-    assert {kind for kind, _ in specs} >= {SimulateSpec, StoreSpec, ModelSpec, SweepSpec, ReproductionSpec}
+    assert {kind for kind, _ in specs} >= {SimulateSpec, StoreSpec, ModelSpec, SweepSpec, ReproductionSpec, SearchSpec}
     for kind, text in specs:
         assert kind.parse(text).to_spec() == text, kind.__name__
 

@@ -1,6 +1,6 @@
 """Reading an experiment config: the YAML file (repeated keys refused), sweeps and learning curves
 expanded into ordinary datasets and models, instrument presets filled, then validated with the
-machine's checks (files, architectures) into an ``ExperimentConfig``, or a ``ConfigError`` with
+machine's checks (files, architectures) and searches checked against their base models into an ``ExperimentConfig``, or a ``ConfigError`` with
 one line per problem: the file, the field path as the user wrote it (a sweep's generated datasets
 and models told as the sweep), the bad value and what is allowed."""
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment.checks import MachineChecks
 from deeplense.experiment.learning_curves import expand_learning_curves
+from deeplense.experiment.searches import search_problems
 from deeplense.experiment.sweeps import as_written, expand_sweeps
 from deeplense.physics.instruments import with_preset
 from deeplense.validation import FieldProblems, Problem, problems_of
@@ -100,6 +101,10 @@ def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, 
     except FieldProblems as e:  # a sweep or learning curve that cannot be expanded
         raise ConfigError(format_problems(e.problems, source, raw)) from None
     try:
-        return ExperimentConfig.model_validate(resolved, context={"checks": MachineChecks(build_models)})
+        cfg = ExperimentConfig.model_validate(resolved, context={"checks": MachineChecks(build_models)})
     except ValidationError as e:
         raise ConfigError(format_problems(problems_of(e), source, raw)) from None
+    found = search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
+    if found:
+        raise ConfigError(format_problems(found, source, raw))
+    return cfg

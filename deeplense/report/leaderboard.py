@@ -16,7 +16,7 @@ from deeplense.tasks import TASKS, task_names
 from deeplense.atomic import atomic_path
 from deeplense.storage.provenance import MetricsFile
 
-ID_COLUMNS = ("model", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
+ID_COLUMNS = ("model", "search", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
 
 
 def architecture_family(architecture: str | None) -> str | None:
@@ -84,10 +84,13 @@ def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
     return main + [c for c in ordered if c in present] + per_class
 
 
-def leaderboard(metrics_files: list[str | Path]) -> pd.DataFrame:
+def leaderboard(metrics_files: list[str | Path], searches: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows grouped by task (classification, regression, anomaly), best first within each task
-    by its ranking metric (macro AUC, MAE, anomaly AUC)."""
+    by its ranking metric (macro AUC, MAE, anomaly AUC). ``searches``: model → the search whose
+    best config it is (column ``search``, left out when no model came from one)."""
     rows = [leaderboard_row(MetricsFile.read(p)) for p in metrics_files]
+    for row in rows:
+        row["search"] = (searches or {}).get(row["model"])
     table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows), *TAIL_COLUMNS])
     if table.empty:
         return table
@@ -107,12 +110,17 @@ def published_table() -> pd.DataFrame:
 
 
 def write_leaderboard(
-    metrics_files: list[str | Path], csv_out: str | Path, html_out: str | Path, markdown_out: str | Path | None = None, published_csv: str | Path | None = None
+    metrics_files: list[str | Path],
+    csv_out: str | Path,
+    html_out: str | Path,
+    markdown_out: str | Path | None = None,
+    published_csv: str | Path | None = None,
+    searches: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Write the leaderboard as CSV, HTML (sortable) and Markdown, and the published values as CSV."""
     from deeplense.report.leaderboard_markdown import leaderboard_markdown
 
-    table = leaderboard(metrics_files)
+    table = leaderboard(metrics_files, searches)
     published = published_table()
     with atomic_path(csv_out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")

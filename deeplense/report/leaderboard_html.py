@@ -12,6 +12,7 @@ import pandas as pd
 
 HEADERS = {
     "model": "model",
+    "search": "from search",
     "family": "family",
     "architecture": "architecture",
     "task": "task",

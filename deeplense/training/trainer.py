@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -358,11 +359,14 @@ def train_model(
     split: dict[str, float],
     resume: bool = False,
     device: str | None = None,
+    epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> TrainOutputs:
     """Train model ``name`` on the dataset store; write the checkpoint, history and provenance.
 
     ``resume``: continue from the run's saved state (same config, data and seed) if there is one.
-    ``device``: overrides the config's ``device``. The checkpoint keeps the weights of the epoch
+    ``device``: overrides the config's ``device``. ``epoch_end(epoch, row)`` is called after each
+    epoch with its history row (losses and validation metrics): a search reports the metric to its
+    pruner there, and stops a trial by raising. The checkpoint keeps the weights of the epoch
     best on ``monitor`` over the validation split (``checkpoint: best``) or of the last epoch.
     """
     setup = prepare(cfg, store, seed=seed, split=split, device=device or cfg.device)
@@ -374,6 +378,8 @@ def train_model(
         if run.stopped_early:
             break
         run_epoch(run, epoch, outputs, log)
+        if epoch_end is not None:
+            epoch_end(epoch, run.history[-1])
     if log:
         log.close()
     checkpoints.save(checkpoint_state(run, split), outputs.checkpoint)

@@ -28,12 +28,14 @@ from typing import Any
 import deeplense
 from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment import load_config, read_yaml
+from deeplense.search.config import SearchConfig, best_model_name
 from deeplense.simulation.shards import shard_count
 from deeplense.workflow.specs import (
     LearningCurveSpec,
     ModelSpec,
     ReproductionEntry,
     ReproductionSpec,
+    SearchSpec,
     SimulateSpec,
     Spec,
     StoreSpec,
@@ -104,6 +106,16 @@ CROSS_PREDICTIONS = CROSS_DIR + "/predictions.csv"
 CROSS_FIGURES = CROSS_DIR + "/figures"
 SWEEP_PLOT = RESULTS + "/sweeps/{sweep}.png"
 LEARNING_CURVE_PLOT = RESULTS + "/learning_curves/{curve}.png"
+# A search: its study's marker, one marker per worker slot, the trials and the best config.
+SEARCH_DIR = RESULTS + "/searches/{search}"
+SEARCH_STUDY = SEARCH_DIR + "/study.json"
+SEARCH_JOURNAL = SEARCH_DIR + "/journal.log"  # Optuna's journal (not an output: the workers share it)
+SEARCH_SCRATCH = SEARCH_DIR + "/scratch"  # trials train in temporary folders here
+SEARCH_WORKER = SEARCH_DIR + "/workers/{worker}.done"
+SEARCH_TRIALS = SEARCH_DIR + "/trials.csv"
+SEARCH_TRIALS_HTML = SEARCH_DIR + "/trials.html"
+SEARCH_BEST = SEARCH_DIR + "/best_model.json"
+SEARCH_FIGURES = SEARCH_DIR + "/figures"
 LEADERBOARD = RESULTS + "/leaderboard.html"
 REPRODUCTION = RESULTS + "/reproduction.html"
 
@@ -252,6 +264,56 @@ def reproduction_inputs(cfg: ExperimentConfig) -> dict[str, list[str]]:
         return metrics_path(e.model, None if own else e.eval_dataset)
 
     return {"metrics": [metrics(e) for e in entries], "infos": [TRAIN_INFO.format(model=e.model) for e in entries]}
+
+
+# ---- searches ----------------------------------------------------------------------------------
+def names_pattern(names: Sequence[str]) -> str:
+    """A wildcard regex matching exactly ``names`` (nothing when empty)."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
+def search_config(cfg: ExperimentConfig, search: str) -> SearchConfig:
+    return SearchConfig.model_validate(cfg.searches[search])
+
+
+def search_models(cfg: ExperimentConfig) -> dict[str, str]:
+    """The model each search trains its best config as (``<search>_best``) → the search."""
+    return {best_model_name(name): name for name in cfg.searches}
+
+
+def search_spec(cfg: ExperimentConfig, search: str) -> Spec:
+    """What a search's study, workers and summary depend on: the search, its base model, seed, split."""
+    s = search_config(cfg, search)
+    base = cfg.models[s.model]
+    return SearchSpec(
+        version=deeplense.__version__,
+        search_name=search,
+        search=cfg.searches[search],
+        model_name=s.model,
+        model=base.training_dump(),
+        seed=cfg.seed,
+        split=cfg.datasets[base.dataset].split.model_dump(mode="json"),
+    ).to_spec()
+
+
+def search_store(cfg: ExperimentConfig, search: str) -> str:
+    """The dataset store the search's base model trains on."""
+    return store_path(cfg.models[search_config(cfg, search).model].dataset)
+
+
+def search_workers(cfg: ExperimentConfig, search: str) -> list[str]:
+    """The marker of every worker slot of ``search``."""
+    return [SEARCH_WORKER.format(search=search, worker=i) for i in range(search_config(cfg, search).workers)]
+
+
+def search_model_summary(cfg: ExperimentConfig, model: str) -> str:
+    """Caption line of a search's best model (its settings are known only after the search)."""
+    search = search_models(cfg)[model]
+    s = search_config(cfg, search)
+    return (
+        f"{model}: the best trial of search {search} ({s.n_trials} trials, {s.sampler} sampler, seed {s.seed}) over model "
+        f"{s.model}, trained for the model's full epochs; config in {SEARCH_BEST.format(search=search)}"
+    )
 
 
 # ---- evaluation on other datasets (domain shift) ---------------------------------------------

@@ -109,6 +109,28 @@ class LearningCurveSpec(RuleSpec):
     metric: str
 
 
+STUDY_BUDGET = frozenset({"n_trials", "workers", "storage"})  # how much and where, not which trials
+
+
+class SearchSpec(RuleSpec):
+    """A search: its config, its base model's training config, seed and split. The study's name
+    carries a digest of what decides its trials, so a changed space, objective, sampler or base
+    model starts a new study in the same storage, while more trials or workers continue it."""
+
+    search_name: str
+    search: dict[str, Any]  # deeplense.search.config.SearchConfig, as written
+    model_name: str  # the base model
+    model: dict[str, Any]  # its ModelConfig.training_dump()
+    seed: int
+    split: dict[str, float]
+
+    @property
+    def study_name(self) -> str:
+        trials = {k: v for k, v in self.search.items() if k not in STUDY_BUDGET}
+        content = dump_json({"search": trials, "model": self.model, "seed": self.seed, "split": self.split})
+        return f"{self.search_name}-{hashlib.sha256(content.encode()).hexdigest()[:12]}"
+
+
 class ReproductionEntry(BaseModel):
     """A model, the dataset it is evaluated on, and the published value it reproduces."""
 

@@ -10,6 +10,11 @@ NAME = "[A-Za-z][A-Za-z0-9_]*"
 # Each renderer backend's simulation rule claims only the shards of its own datasets.
 LENSTRONOMY_DATASETS = plan.backend_pattern(CFG, "lenstronomy")
 AUTOLENS_DATASETS = plan.backend_pattern(CFG, "autolens")
+# The models of `models:` train from their config; each search's best model (`<search>_best`)
+# from the config its search found: two rules each claim only their own models' outputs.
+SEARCH_MODELS = plan.search_models(CFG)
+CONFIGURED_MODELS = plan.names_pattern(list(CFG.models))
+SEARCH_BEST_MODELS = plan.names_pattern(list(SEARCH_MODELS))
 # This repository's sources, for jobs whose environment does not install deeplense (the
 # PyAutoLens conda env): jobs inherit the variable.
 os.environ.setdefault("DEEPLENSE_SOURCES", str(Path(workflow.basedir).resolve()))
@@ -21,6 +26,8 @@ wildcard_constraints:
     model=NAME,
     sweep=NAME,
     curve=NAME,
+    search=NAME,
+    worker=r"\d+",
     shard=r"\d{4}",
 
 
@@ -79,13 +86,64 @@ def dataset_caption(wildcards):
 
 def all_model_captions():
     """Sorted: reordering models in the config changes no output."""
-    return sorted(captions.model_summary(CFG, model) for model in CFG.models)
+    configured = [captions.model_summary(CFG, model) for model in CFG.models]
+    found = [plan.search_model_summary(CFG, model) for model in SEARCH_MODELS]
+    return sorted(configured + found)
 
 
 def all_metrics():
-    """Every evaluation: each model on its own test split, and on its `evaluate_on` datasets."""
+    """Every evaluation: each model on its own test split, and on its `evaluate_on` datasets,
+    and each search's best model on its test split."""
     own = expand(plan.METRICS, model=CFG.models)
-    return own + [plan.metrics_path(m, d) for m, d in plan.cross_evaluations(CFG)]
+    cross = [plan.metrics_path(m, d) for m, d in plan.cross_evaluations(CFG)]
+    return own + cross + expand(plan.METRICS, model=SEARCH_MODELS)
+
+
+def search_model_origins():
+    """MODEL=SEARCH for every search's best model (the leaderboard's `search` column)."""
+    return [f"{model}={search}" for model, search in sorted(SEARCH_MODELS.items())]
+
+
+def search_spec(wildcards):
+    return plan.search_spec(CFG, wildcards.search)
+
+
+def search_store(wildcards):
+    return plan.search_store(CFG, wildcards.search)
+
+
+def search_workers(wildcards):
+    return plan.search_workers(CFG, wildcards.search)
+
+
+def search_model_best(wildcards):
+    """The best config of the search that ``wildcards.model`` (``<search>_best``) comes from."""
+    return plan.SEARCH_BEST.format(search=SEARCH_MODELS[wildcards.model])
+
+
+def search_model_store(wildcards):
+    return plan.search_store(CFG, SEARCH_MODELS[wildcards.model])
+
+
+def search_model_caption(wildcards):
+    return plan.search_model_summary(CFG, wildcards.model)
+
+
+def search_model_figure_captions(wildcards):
+    """The figure captions of the base model's task (a search keeps the task)."""
+    return captions.figure_captions(
+        CFG, plan.search_config(CFG, SEARCH_MODELS[wildcards.model]).model
+    )
+
+
+def search_model_threads(wildcards):
+    """The base model's torch threads (a search cannot change them)."""
+    search = plan.search_config(CFG, SEARCH_MODELS[wildcards.model])
+    return CFG.models[search.model].threads
+
+
+def search_threads(wildcards):
+    return CFG.models[plan.search_config(CFG, wildcards.search).model].threads
 
 
 def sweep_spec(wildcards):
@@ -131,6 +189,7 @@ def all_outputs():
     )
     targets += expand(plan.SWEEP_PLOT, sweep=CFG.sweeps)
     targets += expand(plan.LEARNING_CURVE_PLOT, curve=CFG.learning_curves)
+    targets += expand(plan.SEARCH_TRIALS, search=CFG.searches)
     if CFG.models:
         targets += all_metrics()
         targets.append(plan.LEADERBOARD)

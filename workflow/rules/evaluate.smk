@@ -21,6 +21,8 @@ rule evaluate_model:
         "results/logs/evaluate/{model}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}.tsv"
+    wildcard_constraints:
+        model=CONFIGURED_MODELS,
     conda:
         "../../envs/deeplense.yaml"
     threads: model_threads

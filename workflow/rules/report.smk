@@ -51,9 +51,10 @@ rule leaderboard:
         runtime=scaled(5),
     params:
         models=all_model_captions(),
+        searches=search_model_origins(),
     shell:
         "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} "
-        "--markdown {output.markdown:q} --published {output.published:q} > {log:q} 2>&1"
+        "--markdown {output.markdown:q} --published {output.published:q} --searches {params.searches:q} > {log:q} 2>&1"
 
 
 rule sensitivity:

@@ -1,11 +1,13 @@
-# Named targets: `snakemake datasets`, `snakemake train`, and one per dataset
-# (`snakemake dataset_<name>`) and per model (`snakemake model_<name>`). The HTML report is
+# Named targets: `snakemake datasets`, `snakemake train`, `snakemake searches`, and one per
+# dataset (`snakemake dataset_<name>`) and per model (`snakemake model_<name>`, a search's
+# `<search>_best` too). The HTML report is
 # Snakemake's own: `snakemake --report results/report.html --report-after-run` (what `make run` does).
 
 
 localrules:
     datasets,
     train,
+    searches,
 
 
 rule datasets:
@@ -19,6 +21,11 @@ rule train:
         all_checkpoints(),
 
 
+rule searches:
+    input:
+        expand(plan.SEARCH_TRIALS, search=CFG.searches),
+
+
 for _dataset in CFG.datasets:
 
     rule:
@@ -30,7 +37,7 @@ for _dataset in CFG.datasets:
         localrule: True
 
 
-for _model in CFG.models:
+for _model in [*CFG.models, *SEARCH_MODELS]:
 
     rule:
         name:

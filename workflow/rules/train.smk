@@ -17,6 +17,8 @@ rule train_model:
         "results/logs/train/{model}.log",
     benchmark:
         "results/benchmarks/train/{model}.tsv"
+    wildcard_constraints:
+        model=CONFIGURED_MODELS,
     conda:
         "../../envs/deeplense.yaml"
     threads: model_threads
@@ -51,6 +53,8 @@ rule lr_range_test:
         "results/logs/lr_range/{model}.log",
     benchmark:
         "results/benchmarks/lr_range/{model}.tsv"
+    wildcard_constraints:
+        model=CONFIGURED_MODELS,
     conda:
         "../../envs/deeplense.yaml"
     threads: model_threads
