@@ -162,10 +162,11 @@ def _cmd_signal(args: argparse.Namespace) -> int:
     for name in names:
         try:
             summaries.append(signal.summarize(signal.measure_dataset(cfg, name, n_images)))
-        except BackendUnavailable as e:  # a PyAutoLens dataset: measured in PyAutoLens's environment
-            with tempfile.TemporaryDirectory() as tmp:
-                csv = str(Path(tmp) / f"{name}.csv")
-                argv = ["signal", str(args.config), "--dataset", name, "--images", str(n_images), "--output", csv, "--quiet"]
+        except BackendUnavailable as e:  # a PyAutoLens dataset: measured in PyAutoLens's environment,
+            with tempfile.TemporaryDirectory() as tmp:  # from a config of that dataset alone (no models to check)
+                alone, csv = Path(tmp) / f"{name}.yaml", str(Path(tmp) / f"{name}.csv")
+                alone.write_text(json.dumps({"seed": cfg.seed, "datasets": {name: cfg.datasets[name].model_dump(mode="json")}}))
+                argv = ["signal", str(alone), "--images", str(n_images), "--output", csv, "--quiet"]
                 status = run_in_backend_env(e, argv)
                 if status != 0:
                     return status

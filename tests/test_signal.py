@@ -1,5 +1,10 @@
 """The substructure-signal diagnostic: each image against the same system without substructure."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,9 +12,11 @@ import yaml
 
 from deeplense.cli import main
 from deeplense.experiment import load_config
+from deeplense.simulation.backends import autolens_executable
 from deeplense.simulation.seeds import image_seed
-from deeplense.simulation.signal import measure_dataset, measure_image, summarize
+from deeplense.simulation.signal import measure_dataset, measure_image, oracle_auc, summarize
 
+ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [image_seed(0, "signal", "sub", i) for i in range(3)]
 
 
@@ -35,6 +42,7 @@ def test_smooth_class_leaves_no_residual_and_substructure_does():
     for quantity in ("residual_l2", "residual_peak", "chi2", "pixels_above_sigma"):
         assert (smooth[quantity] == 0).all(), quantity
     assert (cdm["residual_l2"] > 0).all() and (cdm["chi2"] > 0).all()
+    assert (smooth["oracle_auc"] == 0.5).all() and cdm["oracle_auc"].between(0.5, 1.0, inclusive="neither").all()
     summary = summarize(per_image)
     assert list(summary["images"]) == [3, 3] and summary.loc[0, "chi2_p84"] == 0
 
@@ -54,6 +62,25 @@ def test_chi2_scales_as_inverse_background_variance_when_background_dominates():
     for seed in SEEDS:
         ratio = measure_image(quiet, quiet.classes[0], seed)["chi2"] / measure_image(loud, loud.classes[0], seed)["chi2"]
         assert ratio == pytest.approx(4.0, rel=1e-6)
+
+
+def test_oracle_auc_is_the_matched_filters_auc():
+    """Monte Carlo: two known 16×16 images differing by R with χ² = 2, in Gaussian noise; the
+    matched filter's empirical AUC over 2,000 noisy pairs matches Φ(√(χ²/2)) = 0.841."""
+    rng = np.random.default_rng(0)
+    sigma = rng.uniform(0.5, 2.0, (16, 16))
+    residual = rng.normal(size=(16, 16)) * sigma
+    residual *= np.sqrt(2.0 / ((residual / sigma) ** 2).sum())  # χ² = 2
+
+    def statistic(mean):
+        noisy = mean + rng.normal(size=(2000, 16, 16)) * sigma
+        return (noisy * residual / sigma**2).sum(axis=(1, 2))
+
+    without, with_ = statistic(0.0), statistic(residual)
+    empirical = (with_[:, None] > without[None, :]).mean()
+    assert oracle_auc(2.0) == pytest.approx(0.8413, abs=1e-4)
+    assert empirical == pytest.approx(oracle_auc(2.0), abs=0.015)
+    assert oracle_auc(0.0) == 0.5
 
 
 def test_noiseless_instrument_has_residuals_but_no_chi2():
@@ -79,3 +106,25 @@ def test_cli_names_an_unknown_dataset_and_the_allowed_ones(tmp_path, capsys):
     assert main(["signal", str(config), "--dataset", "modle_ii"]) == 2
     err = capsys.readouterr().err
     assert "'modle_ii'" in err and "allowed: signal" in err
+
+
+def test_autolens_dataset_is_measured_in_its_own_environment(tmp_path):
+    """The PyAutoLens Model A preset at 32×32: the main environment hands the dataset to PyAutoLens's."""
+    exe = autolens_executable()
+    if not exe.exists():
+        message = f"PyAutoLens environment missing ({exe}): build it with `make autolens-env`"
+        if os.environ.get("DEEPLENSE_REQUIRE_AUTOLENS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    raw = yaml.safe_load((ROOT / "configs" / "presets" / "autolens_model_a.yaml").read_text())
+    raw["datasets"]["model_a"]["instrument"].update(num_pix=32, pixel_scale=0.12)
+    config = tmp_path / "model_a.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's sources in both environments, as the workflow does
+    cmd = [sys.executable, "-m", "deeplense", "signal", str(config), "--images", "2", "--output", str(tmp_path / "a.csv")]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "a.csv")
+    assert list(table["class"]) == ["no_sub", "sphere", "vort"]
+    assert table.loc[0, "chi2_median"] == 0 and (table.loc[1:, "residual_l2_median"] > 0).all()
+    assert "| model_a" in run.stdout

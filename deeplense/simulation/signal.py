@@ -5,22 +5,28 @@ same system without its substructure, and the residual measured against the imag
 the lens, source, lens-light, instrument and noise streams are independent of the substructure
 stream (deeplense.simulation.seeds), so main lens, shear, source, lens light and exposure time are
 identical, and every deflector the class's scenario adds is gone (point-mass subhalos, vortices,
-pyHalo's subhalos, line-of-sight halos and their negative convergence sheets). No recipe here
-renormalises the main lens for its substructure: the main lens's θ_E comes from the dataset's
-``lens`` alone, so with DeepLense's recipes the residual includes the substructure's extra mass
-(a slightly larger Einstein ring) besides its local perturbations, as a network sees it.
+pyHalo's subhalos, line-of-sight halos and their negative convergence sheets). The main lens is not
+renormalised: its θ_E comes from the dataset's ``lens`` alone, whatever the class. With DeepLense's
+and PyAutoLens's recipes the substructure is added on top of it, so the residual includes its extra
+mass (a slightly larger Einstein ring) besides its local perturbations, as a network sees it; with
+pyHalo's, the negative sheets remove the halos' mean convergence, so the residual is their
+perturbation alone.
 
-Per image, in the first band, with S the noiseless image without substructure and R the
-noiseless image with it minus S:
+Per image, in the first band, with S the noiseless image without substructure (lens light
+included) and R the noiseless image with it minus S:
 - ``residual_l2`` = ‖R‖₂ / ‖S‖₂ and ``residual_peak`` = max|R| / max S;
 - with noise, ``chi2`` = Σ (R/σ)², σ the noise model's per-pixel standard deviation for S
   (deeplense.physics.noise.noise_sigma at the image's drawn exposure time): the χ² by which one
-  noisy image tells the two hypotheses apart; ``pixels_above_sigma`` counts pixels with |R| > σ.
-  Both are NaN for noiseless instruments.
+  noisy image tells the two hypotheses apart; ``pixels_above_sigma`` counts pixels with |R| > σ;
+  ``oracle_auc`` = Φ(√(χ²/2)) is the ROC AUC of the best test between the two noisy images when
+  everything but the substructure is known (the matched filter Σ R(x − S)/σ², Gaussian noise):
+  an upper bound on what any classifier can reach on this image; ``image_snr`` is the integrated
+  signal-to-noise of S, the ``snr`` every store records, for scale. All NaN without noise.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +35,7 @@ from tqdm import tqdm
 
 from deeplense.errors import DeeplenseError
 from deeplense.physics.distributions import draw
-from deeplense.physics.noise import noise_sigma
+from deeplense.physics.noise import integrated_snr, noise_sigma
 from deeplense.physics.system import draw_system
 from deeplense.simulation.image import render_bands
 from deeplense.simulation.seeds import image_seed, image_streams
@@ -40,9 +46,11 @@ if TYPE_CHECKING:
 # Per-image quantities and their table headings.
 QUANTITIES = {
     "residual_l2": "‖R‖/‖S‖",
-    "residual_peak": "max|R| / max S",
+    "residual_peak": r"max \|R\| / max S",  # pipes escaped: the headings go into a Markdown table
     "chi2": "χ² = Σ(R/σ)²",
-    "pixels_above_sigma": "pixels |R| > σ",
+    "pixels_above_sigma": r"pixels \|R\| > σ",
+    "oracle_auc": "oracle AUC",
+    "image_snr": "image S/N",
 }
 PERCENTILES = {"median": 50, "p16": 16, "p84": 84}
 
@@ -57,6 +65,12 @@ def first_band_background(dataset: DatasetConfig) -> float:
     inst = dataset.instrument
     band = inst.bands[0].background_rms
     return inst.background_rms if band is None else band
+
+
+def oracle_auc(chi2: float) -> float:
+    """Φ(√(χ²/2)): the ROC AUC of the matched filter between two known images whose difference has
+    χ² ``chi2`` in Gaussian noise (its statistic is N(0, χ²) under one, N(χ², χ²) under the other)."""
+    return 0.5 * (1.0 + math.erf(math.sqrt(chi2) / 2.0))
 
 
 def measure_image(dataset: DatasetConfig, cls: ClassConfig, seed: int) -> dict[str, float]:
@@ -75,15 +89,20 @@ def measure_image(dataset: DatasetConfig, cls: ClassConfig, seed: int) -> dict[s
         "residual_peak": float(np.abs(residual).max() / smooth_image.max()),
         "chi2": float("nan"),
         "pixels_above_sigma": float("nan"),
+        "oracle_auc": float("nan"),
+        "image_snr": float("nan"),
         "sub_mass_total": record["sub_mass_total"],
         "exposure_time": exposure,
     }
     if dataset.instrument.noise:
-        sigma = noise_sigma(smooth_image, exposure, first_band_background(dataset))
+        background = first_band_background(dataset)
+        sigma = noise_sigma(smooth_image, exposure, background)
         pulls = np.divide(residual, sigma, out=np.zeros_like(residual), where=sigma > 0)
         undetermined = np.any((sigma == 0) & (residual != 0))  # no noise where the signal changes
         out["chi2"] = float("inf") if undetermined else float((pulls**2).sum())
         out["pixels_above_sigma"] = float((np.abs(residual) > sigma).sum())
+        out["oracle_auc"] = oracle_auc(out["chi2"])
+        out["image_snr"] = integrated_snr(smooth_image, exposure, background)
     return out
 
 
