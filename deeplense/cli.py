@@ -147,6 +147,47 @@ def _cmd_regenerate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_signal(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import pandas as pd
+
+    from deeplense.config import ConfigError
+    from deeplense.experiment import load_config
+    from deeplense.simulation import signal
+    from deeplense.simulation.backends import BackendUnavailable, run_in_backend_env
+
+    try:
+        cfg = load_config(args.config, build_models=False)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    names = signal.check_datasets(cfg, args.dataset, args.config)
+    n_images = signal.check_image_count(args.images)
+    summaries = []
+    for name in names:
+        try:
+            summaries.append(signal.summarize(signal.measure_dataset(cfg, name, n_images)))
+        except BackendUnavailable as e:  # a PyAutoLens dataset: measured in PyAutoLens's environment,
+            with tempfile.TemporaryDirectory() as tmp:  # from a config of that dataset alone (no models to check)
+                alone, csv = Path(tmp) / f"{name}.yaml", str(Path(tmp) / f"{name}.csv")
+                alone.write_text(json.dumps({"seed": cfg.seed, "datasets": {name: cfg.datasets[name].model_dump(mode="json")}}))
+                argv = ["signal", str(alone), "--images", str(n_images), "--output", csv, "--quiet"]
+                status = run_in_backend_env(e, argv)
+                if status != 0:
+                    return status
+                summaries.append(pd.read_csv(csv))
+    summary = pd.concat(summaries, ignore_index=True)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(args.output, index=False)
+    if not args.quiet:
+        print(signal.markdown_table(summary))
+        if args.output:
+            print(f"wrote {args.output}")
+    return 0
+
+
 def _cmd_gallery(args: argparse.Namespace) -> int:
     from deeplense.report.gallery import plot_gallery
 
@@ -430,6 +471,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true", help="exit 1 unless bit-identical to the stored image")
     s.add_argument("--output", help="save the rebuilt (band, y, x) image as .npy")
     s.set_defaults(func=_cmd_regenerate)
+
+    s = sub.add_parser(
+        "signal",
+        help="how strong each class's substructure is: each image against the same system without substructure, "
+        "as a fraction of the image and as a χ² against its noise",
+    )
+    s.add_argument("config", help="experiment config")
+    s.add_argument("--dataset", nargs="+", help="datasets to measure (default: all of the config's)")
+    s.add_argument("--images", type=int, default=50, help="the first N images of each class, from the workflow's seeds (default 50)")
+    s.add_argument("--output", help="summary table (.csv)")
+    s.add_argument("--quiet", action="store_true", help="write the CSV only, print no table")
+    s.set_defaults(func=_cmd_signal)
 
     s = sub.add_parser("gallery", help="save a grid of example images per class")
     s.add_argument("--store", required=True)
