@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from deeplense.config import ExperimentConfig
 from deeplense.experiment import load_config
 from deeplense.physics.records import record_units
+from deeplense.simulation.backends import autolens_executable
 from deeplense.simulation.shards import shard_count, shard_range, simulate_shard
 from deeplense.storage.dataset_store import ClassShards, combine_shards
 from deeplense.storage.shard_store import write_shard
@@ -72,3 +74,15 @@ def small_cfg() -> ExperimentConfig:
 def small_store(small_cfg, tmp_path_factory) -> Path:
     store, _ = build_store(small_cfg, tmp_path_factory.mktemp("small"))
     return store
+
+
+@pytest.fixture(scope="session")
+def autolens_deeplense() -> Path:
+    """The `deeplense` of PyAutoLens's environment; missing: a failure under `make test`."""
+    exe = autolens_executable()
+    if not exe.exists():
+        message = f"PyAutoLens environment missing ({exe}): build it with `make autolens-env`"
+        if os.environ.get("DEEPLENSE_REQUIRE_AUTOLENS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return exe

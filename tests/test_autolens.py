@@ -24,7 +24,6 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.physics.components import Component
 from deeplense.simulation import autolens_mapping as mapping
-from deeplense.simulation.backends import autolens_executable
 from deeplense.workflow.plan import backend_pattern, dataset_backends
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,16 +134,7 @@ def test_make_asks_the_config_which_backends_it_needs():
 
 
 # ---- PyAutoLens's environment -----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def autolens_deeplense() -> Path:
-    """The `deeplense` of PyAutoLens's environment; missing: a failure under `make test`."""
-    exe = autolens_executable()
-    if not exe.exists():
-        message = f"PyAutoLens environment missing ({exe}): build it with `make autolens-env`"
-        if os.environ.get("DEEPLENSE_REQUIRE_AUTOLENS"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return exe
+# the `autolens_deeplense` fixture (PyAutoLens's `deeplense`, never skipped under `make test`) is in conftest.py
 
 
 def test_renderers_cross_check_in_the_autolens_environment(autolens_deeplense):

@@ -12,7 +12,6 @@ import yaml
 
 from deeplense.cli import main
 from deeplense.experiment import load_config
-from deeplense.simulation.backends import autolens_executable
 from deeplense.simulation.seeds import image_seed
 from deeplense.simulation.signal import measure_dataset, measure_image, oracle_auc, summarize
 
@@ -108,14 +107,8 @@ def test_cli_names_an_unknown_dataset_and_the_allowed_ones(tmp_path, capsys):
     assert "'modle_ii'" in err and "allowed: signal" in err
 
 
-def test_autolens_dataset_is_measured_in_its_own_environment(tmp_path):
+def test_autolens_dataset_is_measured_in_its_own_environment(tmp_path, autolens_deeplense):
     """The PyAutoLens Model A preset at 32×32: the main environment hands the dataset to PyAutoLens's."""
-    exe = autolens_executable()
-    if not exe.exists():
-        message = f"PyAutoLens environment missing ({exe}): build it with `make autolens-env`"
-        if os.environ.get("DEEPLENSE_REQUIRE_AUTOLENS"):
-            pytest.fail(message)
-        pytest.skip(message)
     raw = yaml.safe_load((ROOT / "configs" / "presets" / "autolens_model_a.yaml").read_text())
     raw["datasets"]["model_a"]["instrument"].update(num_pix=32, pixel_scale=0.12)
     config = tmp_path / "model_a.yaml"
