@@ -31,10 +31,11 @@ rule evaluate_model:
         runtime=scaled(30),
     params:
         spec=model_spec,
+        spec_option="--spec",  # the spec itself; a search's best model passes its file (--spec-file)
         summary=model_caption,
         figures=model_figure_captions,
     shell:
-        "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "deeplense --threads {threads} evaluate {params.spec_option} {params.spec:q} --checkpoint {input.checkpoint:q} "
         "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
         "--figures {output.figures:q} > {log:q} 2>&1"
 
@@ -65,5 +66,6 @@ use rule evaluate_model as evaluate_on_dataset with:
         "results/benchmarks/evaluate/{model}_on_{dataset}.tsv"
     params:
         spec=cross_evaluation_spec,
+        spec_option="--spec",
         summary=model_caption,
         figures=model_figure_captions,

@@ -1,6 +1,6 @@
 # Hyperparameter and architecture search (Optuna): the study, `workers` parallel worker jobs
 # sharing it, the summary (trials, figures, best config), then the best config trained and
-# evaluated as model `<search>_best`, whose spec is the file the summary wrote.
+# evaluated as model `<search>_best` by the rules of every model, from the spec file the summary wrote.
 
 
 rule search_study:
@@ -91,79 +91,31 @@ rule search_summary:
         "--figures {output.figures:q} > {log:q} 2>&1"
 
 
-rule train_search_best:
+# The best config trains and is evaluated by the rules of every model, from the spec file the
+# summary wrote (known only once the search has run).
+use rule train_model as train_search_best with:
     input:
         store=search_model_store,
         spec=search_model_best,
-    output:
-        checkpoint=plan.CHECKPOINT,
-        history=plan.HISTORY,
-        info=plan.TRAIN_INFO,
-        tensorboard=directory(plan.TENSORBOARD),
-        curves=report(
-            plan.TRAINING_CURVES,
-            caption="../report/training_curves.rst",
-            category="Training",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "training curves"},
-        ),
-    log:
-        "results/logs/train/{model}.log",
-    benchmark:
-        "results/benchmarks/train/{model}.tsv"
     wildcard_constraints:
         model=SEARCH_BEST_MODELS,
-    conda:
-        "../../envs/deeplense.yaml"
     threads: search_model_threads
-    resources:
-        mem_mb=scaled(8000),
-        runtime=scaled(240),
-        gpu=0,
     params:
+        spec=search_model_best,
+        spec_option="--spec-file",
         summary=search_model_caption,
-    shell:
-        "deeplense --threads {threads} train --spec-file {input.spec:q} --store {input.store:q} "
-        "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
-        "--tensorboard {output.tensorboard:q} --curves {output.curves:q} --resume > {log:q} 2>&1"
 
 
-rule evaluate_search_best:
+use rule evaluate_model as evaluate_search_best with:
     input:
         checkpoint=plan.CHECKPOINT,
         store=search_model_store,
         spec=search_model_best,
-    output:
-        metrics=plan.METRICS,
-        predictions=plan.PREDICTIONS,
-        figures=report(
-            directory(plan.FIGURES),
-            patterns=["{figure}.png"],
-            caption="../report/evaluation.rst",
-            category="Evaluation",
-            subcategory="{model}",
-            labels={
-                "model": "{model}",
-                "evaluated on": "own test split",
-                "figure": "{figure}",
-            },
-        ),
-    log:
-        "results/logs/evaluate/{model}.log",
-    benchmark:
-        "results/benchmarks/evaluate/{model}.tsv"
     wildcard_constraints:
         model=SEARCH_BEST_MODELS,
-    conda:
-        "../../envs/deeplense.yaml"
     threads: search_model_threads
-    resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(30),
     params:
+        spec=search_model_best,
+        spec_option="--spec-file",
         summary=search_model_caption,
         figures=search_model_figure_captions,
-    shell:
-        "deeplense --threads {threads} evaluate --spec-file {input.spec:q} --checkpoint {input.checkpoint:q} "
-        "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
-        "--figures {output.figures:q} > {log:q} 2>&1"

@@ -28,11 +28,12 @@ rule train_model:
         gpu=0,  # profiles/slurm asks for 1; locally training runs on the CPU
     params:
         spec=model_spec,
+        spec_option="--spec",  # the spec itself; a search's best model passes its file (--spec-file)
         summary=model_caption,
     # --resume: a run killed mid-training continues from its last epoch (train_state.pt, kept
     # beside the outputs, is only used when config, data and seed match)
     shell:
-        "deeplense --threads {threads} train --spec {params.spec:q} --store {input.store:q} "
+        "deeplense --threads {threads} train {params.spec_option} {params.spec:q} --store {input.store:q} "
         "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
         "--tensorboard {output.tensorboard:q} --curves {output.curves:q} --resume > {log:q} 2>&1"
 
