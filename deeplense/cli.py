@@ -427,6 +427,24 @@ def _cmd_parameters(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from deeplense.predict.run import predict_to_zarr
+
+    fits_ext = int(args.fits_ext) if args.fits_ext is not None and args.fits_ext.lstrip("-").isdigit() else args.fits_ext
+    slurm = {"slurm_partition": args.slurm_partition, "slurm_account": args.slurm_account, "mem_mb": args.slurm_mem_mb,
+             "runtime": args.slurm_runtime}
+    run = predict_to_zarr(
+        args.model, args.inputs, args.output, split=args.split, variable=args.variable, sample_dim=args.sample_dim,
+        band_dim=args.band_dim, fits_ext=fits_ext, resize=args.resize, batch_size=args.batch_size, block=args.block,
+        workers=args.workers, scheduler=args.scheduler, cluster=args.cluster, profile=args.profile, slurm_overrides=slurm,
+        csv={"auto": None, "yes": True, "no": False}[args.csv], progress=not args.quiet,
+    )
+    rate = run.n_images / run.seconds if run.seconds > 0 else float("nan")
+    print(f"wrote {run.output}: {run.n_images} images, {run.blocks_computed} of {run.blocks} blocks computed now "
+          f"({run.seconds:.1f} s, {rate:.0f} images/s)")
+    return 0
+
+
 def _model_arguments(s: argparse.ArgumentParser, store_help: str = "dataset store") -> None:
     s.add_argument("--model", help="a model of the config's `models` (by hand)")
     s.add_argument("--config", default="config.yaml", help="experiment config of --model (default config.yaml)")
@@ -589,6 +607,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--published", help="published DeepLense values (.csv)")
     s.add_argument("--searches", nargs="*", default=[], help="MODEL=SEARCH: the search a model's config came from")
     s.set_defaults(func=_cmd_leaderboard)
+
+    s = sub.add_parser("predict", help="apply a trained model to new images (stores, Zarr, FITS, .npy) on Dask distributed")
+    s.add_argument("model", help="a results/models/<name> folder or its checkpoint.pt")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help="a deeplense store, a Zarr array or xarray dataset, FITS files "
+                   "(files, folders or globs) or .npy stacks")
+    s.add_argument("--output", required=True, help="the prediction store to write (OUT.zarr; a CSV beside it when small)")
+    s.add_argument("--split", choices=["train", "val", "test"], help="of a deeplense store: only this split (the model's fractions)")
+    s.add_argument("--variable", help="of an xarray dataset: the image variable (default: `image`, or the only 3-/4-D one)")
+    s.add_argument("--sample-dim", help="of an xarray dataset: the dimension along images (default: the variable's first)")
+    s.add_argument("--band-dim", help="of an xarray dataset: the band dimension, if any (default: the one besides two spatial)")
+    s.add_argument("--fits-ext", help="FITS extension, by number or name (default: the first holding an image)")
+    s.add_argument("--resize", action="store_true", help="resample images of another size to the model's (the field of view must agree)")
+    s.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default 128)")
+    s.add_argument("--block", type=int, help="images per Dask task (default: the input's Zarr chunk, else 1024)")
+    s.add_argument("--workers", type=int, help="Dask workers (default: one per core locally, one SLURM job with --cluster slurm)")
+    s.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of starting a cluster")
+    s.add_argument("--cluster", choices=["local", "slurm"], default="local", help="start a LocalCluster (default) or workers as SLURM jobs")
+    s.add_argument("--profile", help="the Snakemake SLURM profile whose resources the worker jobs ask for (default profiles/slurm)")
+    s.add_argument("--slurm-partition", help="partition of the worker jobs (default: the profile's)")
+    s.add_argument("--slurm-account", help="account of the worker jobs (default: the profile's)")
+    s.add_argument("--slurm-mem-mb", type=int, help="memory per worker job in MB (default: the profile's)")
+    s.add_argument("--slurm-runtime", type=int, help="minutes per worker job (default: the profile's)")
+    s.add_argument("--csv", choices=["auto", "yes", "no"], default="auto", help="a CSV beside the store (auto: up to 100,000 images)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("parameters", help="histograms of a dataset's drawn per-image parameters by class")
     s.add_argument("--store", required=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 PAUSE_VARIABLE = "DEEPLENSE_PAUSE_AT"
 MARKER_VARIABLE = "DEEPLENSE_PAUSE_MARKER"
-POINTS = ("simulate.shard_written", "store.before_rename", "train.step_done", "train.epoch_saved", "search.trial_started")
+POINTS = ("simulate.shard_written", "store.before_rename", "train.step_done", "train.epoch_saved", "search.trial_started", "predict.block_written")
 
 
 def pause_point(name: str) -> None:

@@ -134,6 +134,10 @@ class CheckpointInfo(Record):
     config_hash: str
     dataset: str
     dataset_hash: str
+    # The training images' grid, which `deeplense predict` checks new images against (None in
+    # checkpoints written before deeplense recorded it).
+    pixel_scale: float | None = None  # arcsec/pixel
+    bands: list[str] | None = None
 
     @classmethod
     def from_checkpoint(cls, state: dict[str, Any], source: str | Path) -> Self:

@@ -292,6 +292,7 @@ def run_epoch(run: Run, epoch: int, outputs: TrainOutputs, log: TensorBoardLog |
 def checkpoint_state(run: Run, split: dict[str, float]) -> dict[str, Any]:
     """The checkpoint: the kept weights and all that evaluation needs to use them."""
     setup, cfg = run.setup, run.setup.cfg
+    instrument = setup.ds.attrs["config"]["instrument"]
     info = CheckpointInfo(
         architecture=cfg.architecture,
         architecture_args=cfg.architecture_args,
@@ -312,6 +313,8 @@ def checkpoint_state(run: Run, split: dict[str, float]) -> dict[str, Any]:
         config_hash=cfg.config_hash(setup.seed, split),
         dataset=setup.ds.attrs["dataset"],
         dataset_hash=setup.ds.attrs["content_hash"],
+        pixel_scale=instrument["pixel_scale"],
+        bands=[band["name"] for band in instrument["bands"]],
     )
     return info.to_dict() | {"model_state": run.best["model_state"]}
 

@@ -1,0 +1,180 @@
+"""A trained model ready for new images: ``load_model(path)`` rebuilds it from a checkpoint, and
+``predict(images)`` applies the preprocessing it was trained with (band count, image size,
+per-band normalisation) and returns its task's outputs as named arrays.
+
+The command line's Dask workers call the same ``predict`` on each block of rows, so the Python API
+and ``deeplense predict`` give the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deeplense.predict.inputs import ImageSource, InputError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+TRAIN_INFO_NAME = "train_info.json"
+BATCH_SIZE = 128
+PIXEL_SCALE_RTOL = 1e-3
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """The checkpoint a MODEL argument names: a ``results/models/<name>`` folder or the file itself."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise InputError(f"model {path}: no checkpoint there; give a results/models/<name> folder or its {CHECKPOINT_NAME}")
+    return path
+
+
+@dataclass(frozen=True)
+class OutputField:
+    """One array of the predictions: its name, per-image columns (None: one value per image) and
+    what the columns are."""
+
+    name: str
+    columns: list[str] | None
+    description: str
+    dtype: str = "float32"
+
+
+class LoadedModel:
+    """A checkpoint's network with its task and preprocessing (see the module docstring)."""
+
+    def __init__(self, checkpoint: str | Path, threads: int | None = None) -> None:
+        import torch
+
+        from deeplense.tasks import task_from_state
+        from deeplense.training.checkpoints import load_checkpoint
+
+        self.checkpoint = checkpoint_path(checkpoint)
+        self.sha256 = file_sha256(self.checkpoint)
+        self.network, self.info = load_checkpoint(self.checkpoint)
+        self.task = task_from_state(self.info.task_state)
+        self.name = self.checkpoint.parent.name
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._mean = np.asarray(self.info.normalisation["mean"], dtype=np.float32)[:, None, None]
+        self._inv_std = (1.0 / np.asarray(self.info.normalisation["std"], dtype=np.float32))[:, None, None]
+
+    # ---- what the model expects ------------------------------------------------------------------
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.info.in_chans, self.info.img_size, self.info.img_size)
+
+    def split_fractions(self) -> dict[str, float] | None:
+        """The split fractions the model trained with (from train_info.json beside the checkpoint)."""
+        from deeplense.storage.provenance import TrainInfo
+
+        info = self.checkpoint.with_name(TRAIN_INFO_NAME)
+        return TrainInfo.read(info).split if info.is_file() else None
+
+    def check_input(self, source: ImageSource, where: str, resize: bool = False) -> None:
+        """Refuse, naming ``where`` and what the model expects, images it was not trained on: another
+        band count; another size (unless ``resize``); another pixel scale, or with ``resize`` another
+        field of view, when both record one."""
+        bands, size, _ = self.image_shape
+        b, y, x = source.shape
+        expects = f"model {self.name} expects {bands} band(s) of {size}×{size} pixels" + (
+            f" at {self.info.pixel_scale:g}″/pixel" if self.info.pixel_scale else "")
+        if b != bands:
+            raise InputError(f"{where}: images have {b} band(s); {expects}")
+        if (y, x) != (size, size) and not resize:
+            raise InputError(f"{where}: images are {y}×{x} pixels; {expects}; pass --resize to resample them")
+        if source.pixel_scale is None or self.info.pixel_scale is None:
+            return
+        if resize:
+            fov_in, fov_model = y * source.pixel_scale, size * self.info.pixel_scale
+            if not np.isclose(fov_in, fov_model, rtol=PIXEL_SCALE_RTOL):
+                raise InputError(f"{where}: a field of view of {fov_in:.4g}″ ({y} pixels of {source.pixel_scale:g}″); {expects} "
+                                 f"({fov_model:.4g}″): resampling cannot change the field of view; cut the images to {fov_model:.4g}″")
+        elif not np.isclose(source.pixel_scale, self.info.pixel_scale, rtol=PIXEL_SCALE_RTOL):
+            raise InputError(f"{where}: pixel scale {source.pixel_scale:g}″; {expects}; pass --resize to resample them "
+                             "(the field of view must agree)")
+
+    def fields(self) -> list[OutputField]:
+        """The arrays ``predict`` returns, by task."""
+        name = self.task.name
+        if name == "classification":
+            classes = list(self.task.model_classes)
+            return [OutputField("probs", classes, "class probabilities"),
+                    OutputField("predicted_class", None, "index into the classes of the most probable class", "int64")]
+        if name == "regression":
+            targets = list(self.task.target_names)
+            out = [OutputField("y_pred", targets, "predicted values (physical units)")]
+            if getattr(self.task, "loss_name", None) == "gaussian_nll":
+                out.append(OutputField("y_sigma", targets, "predicted 1σ uncertainty (physical units)"))
+            return out
+        return [OutputField("score", None, "anomaly score (larger is more anomalous)")]
+
+    # ---- prediction ------------------------------------------------------------------------------
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        """float32 ``(n, band, size, size)`` images, resampled if their size differs, normalised
+        as in training."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == 3 and self.info.in_chans == 1:
+            images = images[:, None]
+        size = self.info.img_size
+        if images.ndim != 4 or images.shape[1] != self.info.in_chans:
+            raise InputError(f"images of shape {images.shape}; model {self.name} expects (n, {self.info.in_chans}, {size}, {size})")
+        if images.shape[2:] != (size, size):
+            images = resample(images, size)
+        return (images - self._mean) * self._inv_std
+
+    def predict(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
+        """The task's outputs for ``images`` (``(n, band, y, x)``, or ``(n, y, x)`` for one band),
+        in batches of ``batch_size``: see ``fields``."""
+        import torch
+
+        x = self.preprocess(images)
+        parts: list[dict[str, np.ndarray]] = []
+        with torch.no_grad():
+            for start in range(0, x.shape[0], batch_size):
+                parts.append(self.task.predictions(self.network, torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size]))))
+        out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else self._empty()
+        if "probs" in out:
+            out["predicted_class"] = out["probs"].argmax(axis=1).astype(np.int64)
+        return {f.name: out[f.name].astype(f.dtype) for f in self.fields()}
+
+    def _empty(self) -> dict[str, np.ndarray]:
+        return {f.name: np.zeros((0, *([len(f.columns)] if f.columns else [])), dtype=f.dtype) for f in self.fields()}
+
+    def provenance(self) -> dict[str, Any]:
+        """What names the model in a prediction's attributes."""
+        info = self.info
+        return {"model": self.name, "checkpoint": str(self.checkpoint.resolve()), "checkpoint_sha256": self.sha256,
+                "config_hash": info.config_hash, "architecture": info.architecture, "task": info.task,
+                "train_dataset": info.dataset, "train_dataset_hash": info.dataset_hash, "checkpoint_epoch": info.epoch}
+
+
+def resample(images: np.ndarray, size: int) -> np.ndarray:
+    """Images resampled to ``size``×``size``, keeping surface brightness (the value per pixel the
+    network saw in training): averaged over the area each new pixel covers when shrinking,
+    bilinear when enlarging."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    if images.shape[-1] > size:
+        return F.interpolate(x, size=(size, size), mode="area").numpy()
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).numpy()
+
+
+def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
+    """The model of a ``results/models/<name>`` folder (or its checkpoint file), ready to
+    ``predict(images)``; ``threads``: torch's CPU threads (default: torch's own)."""
+    return LoadedModel(path, threads)

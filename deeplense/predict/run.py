@@ -1,0 +1,165 @@
+"""``deeplense predict``: a trained model over new images on Dask distributed.
+
+The input's rows are cut into blocks (a multiple of the batch size, by default the input's own
+Zarr chunk); each block is one Dask task that reads its rows, predicts them with the model (loaded
+once per worker process) and writes them into the prediction store. At most two tasks per worker
+are in flight, so memory stays bounded whatever the input's size, and blocks already written by a
+killed run are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deeplense.predict import output
+from deeplense.predict.cluster import dask_client
+from deeplense.predict.inputs import ImageSource, open_input
+from deeplense.predict.model import BATCH_SIZE, LoadedModel, load_model
+
+DEFAULT_BLOCK = 1024
+IN_FLIGHT_PER_WORKER = 2
+_WORKER_MODELS: dict[str, LoadedModel] = {}  # per worker process: checkpoint sha256 → model
+
+
+@dataclass(frozen=True)
+class PredictionRun:
+    """What a ``predict_to_zarr`` call did."""
+
+    output: Path
+    n_images: int
+    blocks: int
+    blocks_computed: int
+    seconds: float
+
+
+def _worker_model(checkpoint: str, sha256: str) -> LoadedModel:
+    """The model, loaded once per worker process, on one torch thread."""
+    model = _WORKER_MODELS.get(sha256)
+    if model is None:
+        model = _WORKER_MODELS[sha256] = load_model(checkpoint, threads=1)
+        if model.sha256 != sha256:
+            raise RuntimeError(f"{checkpoint} changed while predicting (sha256 {model.sha256}, expected {sha256})")
+    return model
+
+
+def predict_block(checkpoint: str, sha256: str, source: ImageSource, final: str, block: int, start: int, stop: int, batch_size: int) -> int:
+    """One Dask task: predict rows ``[start, stop)`` of ``source`` and write them as block ``block``."""
+    from deeplense.pause_points import pause_point
+
+    model = _worker_model(checkpoint, sha256)
+    outputs = model.predict(source.read(start, stop), batch_size=batch_size)
+    output.write_block(Path(final), block, start, outputs)
+    pause_point("predict.block_written")
+    return stop - start
+
+
+def block_size(source: ImageSource, batch_size: int, requested: int | None = None) -> int:
+    """Rows per task: ``requested``, else the input's chunk, else ``DEFAULT_BLOCK``; rounded up to
+    a multiple of the batch size, so each batch is the one the Python API would form."""
+    rows = requested or source.block_hint or DEFAULT_BLOCK
+    return max(batch_size, -(-rows // batch_size) * batch_size)
+
+
+def fingerprint(model: LoadedModel, source_info: dict[str, Any], n: int, block: int, batch_size: int) -> str:
+    """What the predictions depend on: checkpoint, input bytes, rows, block and batch size."""
+    key = {"checkpoint": model.sha256, "input": source_info, "n": n, "block": block, "batch_size": batch_size}
+    return "sha256:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def provenance(model: LoadedModel, source: ImageSource, source_info: dict[str, Any], resize: bool) -> dict[str, Any]:
+    from deeplense.storage.provenance import git_commit, software_versions
+
+    return {
+        "model": model.provenance(),
+        "input": source_info,
+        "image_shape": list(source.shape),
+        "resampled_to": list(model.image_shape) if resize and source.shape != model.image_shape else None,
+        "software": software_versions(("torch", "timm", "distributed")),
+        "git_commit": git_commit(),
+    }
+
+
+def predict_to_zarr(
+    model_path: str | Path,
+    inputs: list[str | Path],
+    out: str | Path,
+    *,
+    split: str | None = None,
+    variable: str | None = None,
+    sample_dim: str | None = None,
+    band_dim: str | None = None,
+    fits_ext: int | str | None = None,
+    resize: bool = False,
+    batch_size: int = BATCH_SIZE,
+    block: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str = "local",
+    profile: str | Path | None = None,
+    slurm_overrides: dict[str, Any] | None = None,
+    csv: bool | None = None,
+    progress: bool = True,
+) -> PredictionRun:
+    """Predict every image of ``inputs`` with the model at ``model_path`` into the Zarr store
+    ``out`` (see the module docstring); a finished store of the same model, input and settings is
+    left as it is."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    final = Path(out)
+    model = load_model(model_path)
+    source = open_input(inputs, split=split, split_fractions=model.split_fractions() if split else None,
+                        variable=variable, sample_dim=sample_dim, band_dim=band_dim, fits_ext=fits_ext)
+    model.check_input(source, ", ".join(map(str, inputs)), resize)
+    rows = block_size(source, batch_size, block)
+    info = source.describe()
+    key = fingerprint(model, info, source.n, rows, batch_size)
+    n_blocks = -(-source.n // rows)
+    if output.is_complete(final, key):
+        print(f"{final}: already holds these predictions ({source.n} images)")
+        return PredictionRun(final, source.n, n_blocks, 0, time.perf_counter() - started)
+    fields = model.fields()
+    attrs = {"fingerprint": key, "provenance": provenance(model, source, info, resize), "block": rows, "batch_size": batch_size}
+    done = output.create(final, fields, source.ids(), rows, attrs)
+    todo = [b for b in range(n_blocks) if not done[b]]
+    if done.any():
+        print(f"{output.partial_path(final)}: {int(done.sum())} of {n_blocks} blocks already written; computing the other {len(todo)}")
+    if todo:
+        options = {"workers": workers, "scheduler": scheduler, "cluster": cluster, "slurm_overrides": slurm_overrides,
+                   "log_dir": final.parent / f"{final.name}.logs"}
+        if profile is not None:
+            options["profile"] = profile
+        with dask_client(**options) as client, tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block",
+                                                    desc=f"predict {model.name}", disable=not progress) as bar:
+            _run_blocks(client, model, source, final, todo, rows, batch_size, bar)
+    output.finish(final, fields, csv)
+    return PredictionRun(final, source.n, n_blocks, len(todo), time.perf_counter() - started)
+
+
+def _run_blocks(client: Any, model: LoadedModel, source: ImageSource, final: Path, todo: list[int], rows: int, batch_size: int, bar: Any) -> None:
+    """Submit the blocks with at most ``IN_FLIGHT_PER_WORKER`` per worker waiting or running."""
+    from distributed import as_completed
+
+    source_future = client.scatter(source, broadcast=True)
+    n_workers = max(1, len(client.nthreads()))
+    pending = iter(todo)
+
+    def submit(b: int):
+        start, stop = b * rows, min((b + 1) * rows, source.n)
+        return client.submit(predict_block, str(model.checkpoint), model.sha256, source_future, str(final), b, start, stop,
+                             batch_size, pure=False)
+
+    running = as_completed([submit(b) for _, b in zip(range(IN_FLIGHT_PER_WORKER * n_workers), pending)])
+    for future in running:
+        future.result()  # raises the worker's error, naming the input
+        bar.update(1)
+        nxt = next(pending, None)
+        if nxt is not None:
+            running.add(submit(nxt))

@@ -1,0 +1,237 @@
+"""`deeplense predict` and `deeplense.load_model` on real components: models trained on a real
+lenstronomy store, FITS cutouts written with astropy, xarray/Zarr and .npy inputs, a real Dask
+LocalCluster, a kill mid-run and its resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+import deeplense
+from deeplense.cli import main
+from deeplense.config import ModelConfig
+from deeplense.data.splits import dataset_splits
+from deeplense.pause_points import MARKER_VARIABLE, PAUSE_VARIABLE
+from deeplense.predict import output
+from deeplense.predict.inputs import InputError, StoreSource
+from deeplense.storage.dataset_store import open_dataset
+from deeplense.training.trainer import TrainOutputs, train_model
+
+SPLIT = {"train": 0.6, "val": 0.15, "test": 0.25}
+DEEPLENSE = Path(sys.executable).with_name("deeplense")
+PIXEL_SCALE = 0.2  # the small store's (conftest.small_config)
+
+
+@pytest.fixture(scope="module")
+def models(small_store, tmp_path_factory) -> dict[str, Path]:
+    """A classifier, a regressor with σ and an autoencoder, one epoch each on the small store."""
+    root = tmp_path_factory.mktemp("predict_models")
+    configs = {
+        "cls": ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1),
+        "reg": ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"],
+                           loss="gaussian_nll", epochs=1, batch_size=8, shuffle_buffer_mb=1),
+        "ae": ModelConfig(architecture="conv_ae", dataset="small", task="anomaly", epochs=1, batch_size=8, shuffle_buffer_mb=1),
+    }
+    out = {}
+    for name, cfg in configs.items():
+        train_model(name, cfg, small_store, TrainOutputs.in_dir(root / name), seed=2, split=SPLIT)
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="module")
+def images(small_store) -> np.ndarray:
+    source = StoreSource(small_store)
+    return source.read(0, source.n)
+
+
+def predict(*args: str) -> int:
+    return main(["predict", *map(str, args), "--quiet", "--batch-size", "8", "--block", "8", "--workers", "1"])
+
+
+def write_fits(folder: Path, images: np.ndarray, pixel_scale: float = PIXEL_SCALE) -> list[Path]:
+    """One FITS cutout per image, with its pixel scale in CDELT1/2 (degrees), as surveys write them."""
+    from astropy.io import fits
+
+    folder.mkdir(parents=True)
+    paths = []
+    for i, image in enumerate(images):
+        hdu = fits.PrimaryHDU(image[0])
+        hdu.header["CDELT1"] = -pixel_scale / 3600
+        hdu.header["CDELT2"] = pixel_scale / 3600
+        path = folder / f"cutout_{i:03d}.fits"
+        hdu.writeto(path)
+        paths.append(path)
+    return paths
+
+
+def test_cli_on_a_store_matches_the_python_api_with_provenance(models, small_store, images, tmp_path):
+    out = tmp_path / "cls.zarr"
+    assert main(["predict", str(models["cls"]), str(small_store), "--output", str(out), "--quiet", "--batch-size", "8",
+                 "--block", "8", "--workers", "2"]) == 0
+    api = deeplense.load_model(models["cls"]).predict(images, batch_size=8)
+    ds = xr.open_zarr(out)
+    assert list(ds["class"].values) == ["no_sub", "cdm", "vortex"]
+    np.testing.assert_array_equal(ds["id"].values, np.arange(36))
+    np.testing.assert_array_equal(ds["probs"].values, api["probs"])  # the same numbers, bit for bit
+    np.testing.assert_array_equal(ds["predicted_class"].values, api["probs"].argmax(1))
+    np.testing.assert_allclose(ds["probs"].values.sum(1), 1, rtol=1e-5)
+    prov = ds.attrs["provenance"]
+    ckpt = models["cls"] / "checkpoint.pt"
+    assert prov["model"]["checkpoint_sha256"] == output_sha(ckpt) and prov["model"]["config_hash"].startswith("sha256:")
+    assert prov["input"]["sha256"] == open_dataset(small_store).attrs["content_hash"] and prov["input"]["kind"] == "deeplense store"
+    assert {"deeplense", "torch", "distributed", "zarr"} <= set(prov["software"]) and ds.attrs["complete"]
+    table = output.table(out)
+    assert list(table.columns) == ["id", "p_no_sub", "p_cdm", "p_vortex", "predicted_class"]
+    assert (tmp_path / "cls.csv").read_text().splitlines()[0] == "id,p_no_sub,p_cdm,p_vortex,predicted_class"
+
+
+def output_sha(path: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_split_of_the_store_is_named_by_sample_index(models, small_store, images, tmp_path):
+    out = tmp_path / "test_split.zarr"
+    assert predict(models["ae"], small_store, "--split", "test", "--output", out) == 0
+    test = dataset_splits(open_dataset(small_store), SPLIT)["test"]
+    ds = xr.open_zarr(out)
+    np.testing.assert_array_equal(ds["id"].values, test)
+    np.testing.assert_allclose(ds["score"].values, deeplense.load_model(models["ae"]).predict(images[test], batch_size=8)["score"], rtol=1e-6)
+    assert ds.attrs["provenance"]["input"]["split"] == "test"
+
+
+def test_fits_cutouts_are_named_by_file_and_predicted_as_the_store(models, images, tmp_path):
+    write_fits(tmp_path / "cutouts", images[:20])
+    out = tmp_path / "fits.zarr"
+    assert predict(models["reg"], tmp_path / "cutouts", "--output", out) == 0
+    ds = xr.open_zarr(out)
+    assert list(ds["id"].values) == [f"cutout_{i:03d}.fits" for i in range(20)]
+    api = deeplense.load_model(models["reg"]).predict(images[:20], batch_size=8)
+    np.testing.assert_array_equal(ds["y_pred"].values, api["y_pred"])
+    assert (ds["y_sigma"].values > 0).all() and list(ds["target"].values) == ["source_center_x"]
+    assert ds.attrs["provenance"]["input"]["kind"] == "fits" and ds.attrs["provenance"]["input"]["n"] == 20
+    # a glob names the same files
+    assert predict(models["reg"], str(tmp_path / "cutouts" / "cutout_00*.fits"), "--output", tmp_path / "glob.zarr") == 0
+    assert xr.open_zarr(tmp_path / "glob.zarr")["id"].size == 10
+
+
+def test_xarray_dataset_and_npy_stacks(models, images, tmp_path):
+    ds = xr.Dataset({"flux": (("obj", "y", "x", "filter"), np.moveaxis(images[:12], 1, -1))}, coords={"obj": [f"lens{i}" for i in range(12)]})
+    ds.to_zarr(tmp_path / "survey.zarr")
+    out = tmp_path / "xr.zarr"
+    assert predict(models["cls"], tmp_path / "survey.zarr", "--variable", "flux", "--sample-dim", "obj", "--band-dim", "filter",
+                   "--output", out) == 0
+    api = deeplense.load_model(models["cls"]).predict(images[:12], batch_size=8)
+    got = xr.open_zarr(out)
+    assert list(got["id"].values) == [f"lens{i}" for i in range(12)]
+    np.testing.assert_array_equal(got["probs"].values, api["probs"])
+    np.save(tmp_path / "a.npy", images[:5, 0])
+    np.save(tmp_path / "b.npy", images[5:12])
+    assert predict(models["cls"], tmp_path / "a.npy", tmp_path / "b.npy", "--output", tmp_path / "npy.zarr") == 0
+    got = xr.open_zarr(tmp_path / "npy.zarr")
+    assert got["id"].values[5] == "b.npy[0]"
+    np.testing.assert_array_equal(got["probs"].values, api["probs"])
+    # a plain Zarr array
+    zarr.save_array(str(tmp_path / "plain.zarr"), images[:12])
+    assert predict(models["cls"], tmp_path / "plain.zarr", "--output", tmp_path / "plain_out.zarr") == 0
+    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "plain_out.zarr")["probs"].values, api["probs"])
+
+
+def test_each_mismatch_is_refused_naming_the_input(models, images, tmp_path, capsys):
+    cases = {
+        "two_bands.npy": (np.repeat(images[:4], 2, axis=1), "have 2 band(s); model cls expects 1 band(s) of 24×24 pixels at 0.2″/pixel"),
+        "big.npy": (np.zeros((4, 1, 32, 32), np.float32), "images are 32×32 pixels; model cls expects 1 band(s) of 24×24 pixels"),
+        "flat.npy": (np.zeros((4, 24 * 24), np.float32), "images must be (n, y, x) or (n, band, y, x)"),
+    }
+    for name, (array, message) in cases.items():
+        np.save(tmp_path / name, array)
+        assert predict(models["cls"], tmp_path / name, "--output", tmp_path / "x.zarr") == 2
+        err = capsys.readouterr().err
+        assert name in err and message in err, err
+    write_fits(tmp_path / "coarse", images[:2], pixel_scale=0.4)
+    assert predict(models["cls"], tmp_path / "coarse", "--output", tmp_path / "x.zarr") == 2
+    err = capsys.readouterr().err
+    assert "pixel scale 0.4″; model cls expects 1 band(s) of 24×24 pixels at 0.2″/pixel" in err and "coarse" in err
+    # --resize resamples to the model's grid, but cannot change the field of view
+    assert predict(models["cls"], tmp_path / "big.npy", "--resize", "--output", tmp_path / "x.zarr") == 0
+    assert predict(models["cls"], tmp_path / "coarse", "--resize", "--output", tmp_path / "x.zarr") == 2
+    assert "resampling cannot change the field of view" in capsys.readouterr().err
+    for bad, message in [(tmp_path / "missing", "does not exist"), (tmp_path / "a.txt", "unknown kind"),
+                         (str(tmp_path / "none*.fits"), "matches no file")]:
+        if bad == tmp_path / "a.txt":
+            bad.write_text("x")
+        assert predict(models["cls"], bad, "--output", tmp_path / "x.zarr") == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.zarr.partial").exists()
+
+
+def test_resize_resamples_a_finer_grid_of_the_same_field(models, images, tmp_path):
+    """Images at twice the resolution over the same field, resampled, predict close to the originals."""
+    fine = np.repeat(np.repeat(images[:8], 2, axis=2), 2, axis=3)
+    write_fits(tmp_path / "fine", fine, pixel_scale=PIXEL_SCALE / 2)
+    assert predict(models["reg"], tmp_path / "fine", "--resize", "--output", tmp_path / "fine.zarr") == 0
+    got = xr.open_zarr(tmp_path / "fine.zarr")
+    model = deeplense.load_model(models["reg"])
+    np.testing.assert_allclose(model.preprocess(fine), model.preprocess(images[:8]), atol=1e-5)  # the area average undoes the 2×2 copies
+    np.testing.assert_array_equal(got["y_pred"].values, model.predict(fine, batch_size=8)["y_pred"])
+    np.testing.assert_allclose(got["y_pred"].values, model.predict(images[:8], batch_size=8)["y_pred"], atol=1e-5)
+    assert got.attrs["provenance"]["resampled_to"] == [1, 24, 24]
+
+
+def test_a_killed_run_resumes_with_the_blocks_not_yet_written(models, small_store, images, tmp_path):
+    out = tmp_path / "killed.zarr"
+    marker = tmp_path / "paused"
+    cmd = [str(DEEPLENSE), "predict", str(models["cls"]), str(small_store), "--output", str(out), "--quiet", "--batch-size", "8",
+           "--block", "8", "--workers", "1"]
+    env = {**os.environ, PAUSE_VARIABLE: "predict.block_written", MARKER_VARIABLE: str(marker)}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "the run never wrote a block"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI, its scheduler and its worker, at once
+        proc.wait()
+    assert not out.exists()
+    written = zarr.open_group(str(output.partial_path(out)), mode="r")[output.WRITTEN][:]
+    assert written.sum() == 1 and written.size == 5
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "1 of 5 blocks already written; computing the other 4" in rerun.stdout
+    assert "4 of 5 blocks computed now" in rerun.stdout
+    np.testing.assert_array_equal(xr.open_zarr(out)["probs"].values, deeplense.load_model(models["cls"]).predict(images, batch_size=8)["probs"])
+    assert not output.partial_path(out).exists()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "already holds these predictions" in again.stdout
+
+
+def test_a_running_dask_scheduler_is_used_by_address(models, images, tmp_path):
+    from distributed import LocalCluster
+
+    np.save(tmp_path / "s.npy", images[:16])
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert predict(models["ae"], tmp_path / "s.npy", "--scheduler", cluster.scheduler_address, "--output", tmp_path / "s.zarr") == 0
+    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "s.zarr")["score"].values,
+                                  deeplense.load_model(models["ae"]).predict(images[:16], batch_size=8)["score"])
+
+
+def test_load_model_reports_what_it_expects(models):
+    model = deeplense.load_model(models["cls"])
+    assert model.image_shape == (1, 24, 24) and model.info.pixel_scale == PIXEL_SCALE and model.info.bands == ["band0"]
+    assert [f.name for f in model.fields()] == ["probs", "predicted_class"]
+    assert [f.name for f in deeplense.load_model(models["reg"] / "checkpoint.pt").fields()] == ["y_pred", "y_sigma"]
+    with pytest.raises(InputError, match="no checkpoint there"):
+        deeplense.load_model(models["cls"].parent)
