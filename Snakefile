@@ -36,6 +36,7 @@ include: "workflow/rules/store.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/search.smk"
+include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/targets.smk"
 

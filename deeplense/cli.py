@@ -445,6 +445,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prediction_figures(args: argparse.Namespace) -> int:
+    from deeplense.plots.predictions import plot_prediction_figures
+
+    for path in plot_prediction_figures(args.store, args.figures, args.rank_by, args.top):
+        print(f"wrote {path}")
+    return 0
+
+
 def _model_arguments(s: argparse.ArgumentParser, store_help: str = "dataset store") -> None:
     s.add_argument("--model", help="a model of the config's `models` (by hand)")
     s.add_argument("--config", default="config.yaml", help="experiment config of --model (default config.yaml)")
@@ -632,6 +640,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", choices=["auto", "yes", "no"], default="auto", help="a CSV beside the store (auto: up to 100,000 images)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("prediction-figures", help="a prediction store's score distribution and top-ranked images")
+    s.add_argument("store", help="a store written by `deeplense predict`")
+    s.add_argument("--figures", required=True, help="folder to write score_distribution.png and top_ranked.png into")
+    s.add_argument("--rank-by", help="a class (classifier) or target (regressor) to rank by; default: the first class "
+                   "other than no_sub, the first target, or the anomaly score")
+    s.add_argument("--top", type=int, default=16, help="top-ranked images shown (default 16)")
+    s.set_defaults(func=_cmd_prediction_figures)
 
     s = sub.add_parser("parameters", help="histograms of a dataset's drawn per-image parameters by class")
     s.add_argument("--store", required=True)

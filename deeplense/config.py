@@ -576,8 +576,11 @@ class ExperimentConfig(_Strict):
     searches: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="hyperparameter and architecture searches with Optuna (see deeplense.search.config)"
     )
+    predictions: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="trained models applied to datasets or new images (see deeplense.predict.config)"
+    )
 
-    @field_validator("datasets", "models", "learning_curves", "searches")
+    @field_validator("datasets", "models", "learning_curves", "searches", "predictions")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:

@@ -16,6 +16,7 @@ from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment.checks import MachineChecks
 from deeplense.experiment.learning_curves import expand_learning_curves
 from deeplense.experiment.searches import search_problems
+from deeplense.predict.config import prediction_problems
 from deeplense.experiment.sweeps import as_written, expand_sweeps
 from deeplense.physics.instruments import with_preset
 from deeplense.validation import FieldProblems, Problem, problems_of
@@ -105,6 +106,7 @@ def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, 
     except ValidationError as e:
         raise ConfigError(format_problems(problems_of(e), source, raw)) from None
     found = search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
+    found += prediction_problems(cfg)  # a prediction's model, dataset and ranking
     if found:
         raise ConfigError(format_problems(found, source, raw))
     return cfg

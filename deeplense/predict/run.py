@@ -126,7 +126,10 @@ def predict_to_zarr(
         print(f"{final}: already holds these predictions ({source.n} images)")
         return PredictionRun(final, source.n, n_blocks, 0, time.perf_counter() - started)
     fields = model.fields()
-    attrs = {"fingerprint": key, "provenance": provenance(model, source, info, resize), "block": rows, "batch_size": batch_size}
+    arguments = {"inputs": [str(Path(i).resolve()) if Path(i).exists() else str(i) for i in inputs], "split": split,
+                 "variable": variable, "sample_dim": sample_dim, "band_dim": band_dim, "fits_ext": fits_ext}
+    attrs = {"fingerprint": key, "provenance": provenance(model, source, info, resize), "arguments": arguments,
+             "block": rows, "batch_size": batch_size}
     done = output.create(final, fields, source.ids(), rows, attrs)
     todo = [b for b in range(n_blocks) if not done[b]]
     if done.any():

@@ -28,11 +28,13 @@ from typing import Any
 import deeplense
 from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment import load_config, read_yaml
+from deeplense.predict.config import prediction_config
 from deeplense.search.config import SearchConfig, best_model_name
 from deeplense.simulation.shards import shard_count
 from deeplense.workflow.specs import (
     LearningCurveSpec,
     ModelSpec,
+    PredictionSpec,
     ReproductionEntry,
     ReproductionSpec,
     SearchSpec,
@@ -116,6 +118,9 @@ SEARCH_TRIALS = SEARCH_DIR + "/trials.csv"
 SEARCH_TRIALS_HTML = SEARCH_DIR + "/trials.html"
 SEARCH_BEST = SEARCH_DIR + "/best_model.json"
 SEARCH_FIGURES = SEARCH_DIR + "/figures"
+PREDICTION_DIR = RESULTS + "/predictions/{prediction}"
+PREDICTION_STORE = PREDICTION_DIR + "/predictions.zarr"
+PREDICTION_FIGURES = PREDICTION_DIR + "/figures"
 LEADERBOARD = RESULTS + "/leaderboard.html"
 REPRODUCTION = RESULTS + "/reproduction.html"
 
@@ -325,3 +330,44 @@ def cross_evaluations(cfg: ExperimentConfig) -> list[tuple[str, str]]:
 def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> Spec:
     """The model's spec, with the split fractions of ``dataset`` (whose test split is used)."""
     return model_job(cfg, model, dataset).to_spec()
+
+
+# ---- trained models applied to datasets or new images (`predictions:`) ------------------------
+def prediction_inputs(cfg: ExperimentConfig, prediction: str) -> dict[str, Any]:
+    """The model's checkpoint (with its train_info.json: the split fractions) and the images:
+    the dataset's store, or the input's paths (globs expanded; an unmatched one is left for
+    Snakemake to report as missing)."""
+    import glob
+
+    p = prediction_config(cfg, prediction)
+    if p.dataset is not None:
+        images = [store_path(p.dataset)]
+    else:
+        images = [m for pattern in p.input for m in (sorted(glob.glob(pattern, recursive=True)) or [pattern])] \
+            if any(c in "".join(p.input) for c in "*?[") else list(p.input)
+    return {"checkpoint": CHECKPOINT.format(model=p.model), "train_info": TRAIN_INFO.format(model=p.model), "images": images}
+
+
+def prediction_spec(cfg: ExperimentConfig, prediction: str) -> Spec:
+    """What a prediction set depends on besides its input files: its entry and the version."""
+    return PredictionSpec(version=deeplense.__version__, prediction=cfg.predictions[prediction]).to_spec()
+
+
+def prediction_options(cfg: ExperimentConfig, prediction: str) -> list[str]:
+    return prediction_config(cfg, prediction).command_options()
+
+
+def prediction_figure_options(cfg: ExperimentConfig, prediction: str) -> list[str]:
+    p = prediction_config(cfg, prediction)
+    return ["--top", str(p.top)] + (["--rank-by", p.rank_by] if p.rank_by else [])
+
+
+def prediction_workers(cfg: ExperimentConfig, prediction: str) -> int:
+    return prediction_config(cfg, prediction).workers
+
+
+def prediction_summary(cfg: ExperimentConfig, prediction: str) -> str:
+    """Caption line: the model and what it was applied to."""
+    p = prediction_config(cfg, prediction)
+    what = f"dataset {p.dataset}" + (f" ({p.split} split)" if p.split else "") if p.dataset else ", ".join(p.input)
+    return f"model {p.model} ({cfg.models[p.model].architecture}, {cfg.models[p.model].task}) applied to {what}"

@@ -112,6 +112,12 @@ class LearningCurveSpec(RuleSpec):
 STUDY_BUDGET = frozenset({"n_trials", "workers", "storage"})  # how much and where, not which trials
 
 
+class PredictionSpec(RuleSpec):
+    """A prediction set: its entry of ``predictions:`` (deeplense.predict.config), as written."""
+
+    prediction: dict[str, Any]
+
+
 class SearchSpec(RuleSpec):
     """A search: its config, its base model's training config, seed and split. The study's name
     carries a digest of what decides its trials, so a changed space, objective, sampler or base

@@ -27,6 +27,7 @@ wildcard_constraints:
     sweep=NAME,
     curve=NAME,
     search=NAME,
+    prediction=NAME,
     worker=r"\d+",
     shard=r"\d{4}",
 
@@ -170,6 +171,30 @@ def learning_curve_inputs(wildcards):
     return plan.learning_curve_inputs(CFG, wildcards.curve)
 
 
+def prediction_inputs(wildcards):
+    return plan.prediction_inputs(CFG, wildcards.prediction)
+
+
+def prediction_spec(wildcards):
+    return plan.prediction_spec(CFG, wildcards.prediction)
+
+
+def prediction_options(wildcards):
+    return plan.prediction_options(CFG, wildcards.prediction)
+
+
+def prediction_figure_options(wildcards):
+    return plan.prediction_figure_options(CFG, wildcards.prediction)
+
+
+def prediction_workers(wildcards):
+    return plan.prediction_workers(CFG, wildcards.prediction)
+
+
+def prediction_summary(wildcards):
+    return plan.prediction_summary(CFG, wildcards.prediction)
+
+
 def all_stores():
     return expand(plan.STORE, dataset=CFG.datasets)
 
@@ -190,6 +215,7 @@ def all_outputs():
     targets += expand(plan.SWEEP_PLOT, sweep=CFG.sweeps)
     targets += expand(plan.LEARNING_CURVE_PLOT, curve=CFG.learning_curves)
     targets += expand(plan.SEARCH_TRIALS, search=CFG.searches)
+    targets += expand(plan.PREDICTION_FIGURES, prediction=CFG.predictions)
     if CFG.models:
         targets += all_metrics()
         targets.append(plan.LEADERBOARD)

@@ -1,0 +1,98 @@
+"""The experiment's ``predictions:``: a trained model of ``models:`` applied to a dataset of the
+experiment (all of it or a split) or to images outside it (FITS cutouts, Zarr, ``.npy``), each a
+Snakemake job running ``deeplense predict``, with a report of its score distribution and
+top-ranked images. For example::
+
+    predictions:
+      cdm_candidates:
+        model: resnet18
+        input: [survey/cutouts]       # files, folders or globs; or `dataset: demo` (+ `split: test`)
+        rank_by: cdm                  # a class (classification) or target (regression)
+        top: 16
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from deeplense.config import ExperimentConfig
+from deeplense.tasks import TASKS
+from deeplense.validation import FieldProblems, Problem, StrictModel, problem, validate_at
+
+
+class PredictionConfig(StrictModel):
+    """One prediction set: a model over an input, and what the report ranks it by."""
+
+    model: str = Field(description="a model of `models:`")
+    dataset: str | None = Field(None, description="a dataset of the experiment (its store) to predict on")
+    split: Literal["train", "val", "test"] | None = Field(None, description="with `dataset`: only this split (the model's fractions)")
+    input: list[str] | None = Field(None, min_length=1, description="images outside the workflow: FITS files, folders or globs, a Zarr store, .npy stacks")
+    variable: str | None = Field(None, description="of an xarray dataset input: its image variable")
+    sample_dim: str | None = Field(None, description="of an xarray dataset input: its dimension along images")
+    band_dim: str | None = Field(None, description="of an xarray dataset input: its band dimension")
+    fits_ext: int | str | None = Field(None, description="of FITS inputs: the extension holding the image")
+    resize: bool = Field(False, description="resample images of another size to the model's (same field of view)")
+    workers: int = Field(2, ge=1, le=1024, description="Dask workers (the job's threads)")
+    batch_size: int = Field(128, ge=1, le=65536)
+    block: int | None = Field(None, ge=1, description="images per Dask task (default: the input's Zarr chunk, else 1024)")
+    rank_by: str | None = Field(None, description="what the report ranks images by: a class's probability or a target; anomaly models rank by score")
+    top: int = Field(16, ge=1, le=64, description="top-ranked images shown in the report")
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _one_input(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "PredictionConfig":
+        if (self.dataset is None) == (self.input is None):
+            raise problem("give exactly one of `dataset` (a dataset of the experiment) and `input` (paths of images)", "dataset")
+        if self.split is not None and self.dataset is None:
+            raise problem("`split` selects samples of a `dataset`; an `input` is predicted whole", "split", value=self.split)
+        return self
+
+    def command_options(self) -> list[str]:
+        """The ``deeplense predict`` options this entry sets (besides model, inputs and output)."""
+        out: list[str] = []
+        for name in ("split", "variable", "sample_dim", "band_dim", "fits_ext", "block"):
+            value = getattr(self, name)
+            if value is not None:
+                out += [f"--{name.replace('_', '-')}", str(value)]
+        return out + ["--batch-size", str(self.batch_size)] + (["--resize"] if self.resize else [])
+
+
+def rank_choices(cfg: ExperimentConfig, model: str) -> list[str]:
+    """What a prediction set of ``model`` may be ranked by: its classes, its targets, or its score."""
+    m = cfg.models[model]
+    if m.task == "classification":
+        return list(m.classes or cfg.datasets[m.dataset].class_names)
+    if TASKS.get(m.task).uses_targets:
+        return list(m.targets)
+    return ["score"]
+
+
+def prediction_config(cfg: ExperimentConfig, name: str) -> PredictionConfig:
+    return PredictionConfig.model_validate(cfg.predictions[name])
+
+
+def prediction_problems(cfg: ExperimentConfig) -> list[Problem]:
+    """Every problem of the config's predictions, at paths from the top level."""
+    out: list[Problem] = []
+    for name, raw in cfg.predictions.items():
+        at = ("predictions", name)
+        try:
+            p = validate_at(PredictionConfig, raw, *at)
+        except FieldProblems as e:
+            out += e.problems
+            continue
+        if p.model not in cfg.models:
+            out.append(Problem((*at, "model"), f"not a model; allowed: {', '.join(cfg.models) or 'none'}", p.model))
+            continue
+        if p.dataset is not None and p.dataset not in cfg.datasets:
+            out.append(Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(cfg.datasets)}", p.dataset))
+        allowed = rank_choices(cfg, p.model)
+        if p.rank_by is not None and p.rank_by not in allowed:
+            out.append(Problem((*at, "rank_by"), f"model {p.model} predicts no such value; allowed: {', '.join(allowed)}", p.rank_by))
+    return out
