@@ -1,6 +1,7 @@
 """The real Snakefile, end to end, on a tiny config: lenstronomy → Zarr → timm → metrics → report."""
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -174,6 +175,8 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "train_model": 3,  # every model of the dataset
         "evaluate_model": 3,
         "leaderboard": 1,
+        "predict": 1,  # the autoencoder's scores over the dataset, and their figures
+        "prediction_figures": 1,
         "all": 1,
     }
 
@@ -183,13 +186,33 @@ def test_what_job_and_storage_settings_rebuild(tiny_run, tmp_path):
     """As the README says: new shards rebuild the store (same bytes) and, Snakemake rerunning
     everything downstream of a rerun job, the models; a new chunk layout rebuilds the store and the
     models (their batches follow the chunks); the gallery size only the gallery."""
-    downstream = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "all": 1}
+    downstream = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1,
+                  "predict": 1, "prediction_figures": 1, "all": 1}
     shards = edited_tiny(tmp_path, lambda c: c["simulation"].update(shard_size=8))
     assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9, **downstream}
     chunks = edited_tiny(tmp_path, lambda c: c["storage"].update(chunk_images=8))
     assert planned_jobs(tiny_run, chunks) == downstream
     gallery = edited_tiny(tmp_path, lambda c: c["report"].update(gallery_per_class=2))
     assert planned_jobs(tiny_run, gallery) == {"gallery": 1, "all": 1}
+
+
+@pytest.mark.e2e
+def test_predictions_are_written_shown_and_rerun_as_little_as_needed(tiny_run, tmp_path):
+    """The config's prediction set: every image of the store scored, with provenance; its figures in
+    the report; a figure-only setting redraws the figures, a new batch size reruns the prediction."""
+    store = tiny_run / "results/predictions/anomaly_scores/predictions.zarr"
+    ds = xr.open_zarr(store)
+    assert ds.attrs["complete"] and list(ds["id"].values) == list(range(72)) and np.isfinite(ds["score"].values).all()
+    ckpt = tiny_run / "results/models/anomaly_ae/checkpoint.pt"
+    assert ds.attrs["provenance"]["model"]["checkpoint_sha256"] == "sha256:" + hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    figures = tiny_run / "results/predictions/anomaly_scores/figures"
+    assert sorted(p.name for p in figures.glob("*.png")) == ["score_distribution.png", "top_ranked.png"]
+    html = (tiny_run / "report.html").read_text()
+    assert "Predictions" in html and "top_ranked.png" in html and "score_distribution.png" in html
+    top = edited_tiny(tmp_path, lambda c: c["predictions"]["anomaly_scores"].update(top=4))
+    assert planned_jobs(tiny_run, top) == {"prediction_figures": 1, "all": 1}
+    batch = edited_tiny(tmp_path, lambda c: c["predictions"]["anomaly_scores"].update(batch_size=8))
+    assert planned_jobs(tiny_run, batch) == {"predict": 1, "prediction_figures": 1, "all": 1}
 
 
 @pytest.mark.e2e

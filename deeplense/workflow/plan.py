@@ -349,8 +349,13 @@ def prediction_inputs(cfg: ExperimentConfig, prediction: str) -> dict[str, Any]:
 
 
 def prediction_spec(cfg: ExperimentConfig, prediction: str) -> Spec:
-    """What a prediction set depends on besides its input files: its entry and the version."""
-    return PredictionSpec(version=deeplense.__version__, prediction=cfg.predictions[prediction]).to_spec()
+    """What a prediction set depends on besides its input files: its entry (less what only its
+    figures show) and the version."""
+    entry = {k: v for k, v in cfg.predictions[prediction].items() if k not in FIGURE_ONLY}
+    return PredictionSpec(version=deeplense.__version__, prediction=entry).to_spec()
+
+
+FIGURE_ONLY = ("rank_by", "top")  # prediction settings that change the report's figures only
 
 
 def prediction_options(cfg: ExperimentConfig, prediction: str) -> list[str]:

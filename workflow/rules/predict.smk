@@ -48,7 +48,6 @@ rule prediction_figures:
         mem_mb=scaled(2000),
         runtime=scaled(10),
     params:
-        spec=prediction_spec,
         options=prediction_figure_options,
         summary=prediction_summary,
     shell:
