@@ -446,7 +446,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_prediction_figures(args: argparse.Namespace) -> int:
-    from deeplense.plots.predictions import plot_prediction_figures
+    from deeplense.predict.figures import plot_prediction_figures
 
     for path in plot_prediction_figures(args.store, args.figures, args.rank_by, args.top):
         print(f"wrote {path}")
