@@ -235,3 +235,33 @@ def test_load_model_reports_what_it_expects(models):
     assert [f.name for f in deeplense.load_model(models["reg"] / "checkpoint.pt").fields()] == ["y_pred", "y_sigma"]
     with pytest.raises(InputError, match="no checkpoint there"):
         deeplense.load_model(models["cls"].parent)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"model": "nope", "dataset": "tiny"}, "predictions.p.model = 'nope': not a model; allowed: resnet18, vortex_length, anomaly_ae"),
+        ({"model": "resnet18"}, "give exactly one of `dataset`"),
+        ({"model": "resnet18", "dataset": "tiny", "input": ["x.npy"]}, "give exactly one of `dataset`"),
+        ({"model": "resnet18", "input": "x.npy", "split": "test"}, "`split` selects samples of a `dataset`"),
+        ({"model": "resnet18", "dataset": "nope"}, "predictions.p.dataset = 'nope': not a dataset; allowed: tiny"),
+        ({"model": "resnet18", "dataset": "tiny", "rank_by": "wdm"}, "model resnet18 predicts no such value; allowed: no_sub, cdm, vortex"),
+        ({"model": "vortex_length", "dataset": "tiny", "rank_by": "mass"}, "allowed: vortex_length"),
+        ({"model": "resnet18", "dataset": "tiny", "workers": 0}, "predictions.p.workers"),
+        ({"model": "resnet18", "dataset": "tiny", "wokers": 2}, "predictions.p.wokers"),
+    ],
+)
+def test_prediction_config_mistakes_name_the_field(entry, message):
+    import copy
+
+    import yaml
+
+    from deeplense.config import ConfigError
+    from deeplense.experiment import load_config
+    from tests.conftest import TINY_CONFIG
+
+    raw = copy.deepcopy(yaml.safe_load(TINY_CONFIG.read_text()))
+    raw["predictions"] = {"p": entry}
+    with pytest.raises(ConfigError) as e:
+        load_config(raw, build_models=False)
+    assert message in str(e.value), str(e.value)
