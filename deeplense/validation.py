@@ -115,6 +115,19 @@ def validate_at(model: type[M], data: Any, *prefix: str | int) -> M:
         raise nested(e, *prefix) from None
 
 
+def validate_entries(model: type[M], entries: dict[str, Any], section: str) -> tuple[dict[str, M], list[Problem]]:
+    """Each named entry of a config section (``searches``, ``predictions``) validated as ``model``:
+    the valid ones, and the problems of the others at paths ``section.<name>...``."""
+    valid: dict[str, M] = {}
+    problems: list[Problem] = []
+    for name, raw in entries.items():
+        try:
+            valid[name] = validate_at(model, raw, section, name)
+        except FieldProblems as e:
+            problems += e.problems
+    return valid, problems
+
+
 def did_you_mean(name: str, allowed: list[str], n: int = 1) -> str:
     """``"; did you mean 'theta_E'?"`` for the closest of ``allowed`` (by difflib, ignoring case), or ``""``."""
     lowered = {a.lower(): a for a in allowed}

@@ -24,20 +24,15 @@ from deeplense.search.config import (
     without_union_tags,
 )
 from deeplense.tasks import TASKS
-from deeplense.validation import FieldProblems, Problem, location, problems_of, unknown_field_message, validate_at
+from deeplense.validation import Problem, location, problems_of, unknown_field_message, validate_entries
 
 
 def search_problems(cfg: ExperimentConfig, *, build_models: bool = True) -> list[Problem]:
     """Every problem of the config's searches, at paths from the top level (``searches.<name>...``);
     ``build_models``: also build every architecture a search may choose (as models are built)."""
-    out: list[Problem] = []
-    for name, raw in cfg.searches.items():
-        at = ("searches", name)
-        try:
-            search = validate_at(SearchConfig, raw, *at)
-        except FieldProblems as e:
-            out += [Problem(without_union_tags(p.loc), p.message, p.value, p.kind) for p in e.problems]
-            continue
+    valid, invalid = validate_entries(SearchConfig, cfg.searches, "searches")
+    out = [Problem(without_union_tags(p.loc), p.message, p.value, p.kind) for p in invalid]
+    for name, search in valid.items():
         found = _search_model_problems(cfg, name, search)
         if not found and build_models:
             found = _build_problems(cfg, name, search)

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from deeplense.config import ExperimentConfig
 from deeplense.tasks import TASKS
-from deeplense.validation import FieldProblems, Problem, StrictModel, problem, validate_at
+from deeplense.validation import Problem, StrictModel, problem, validate_entries
 
 
 class PredictionConfig(StrictModel):
@@ -79,14 +79,9 @@ def prediction_config(cfg: ExperimentConfig, name: str) -> PredictionConfig:
 
 def prediction_problems(cfg: ExperimentConfig) -> list[Problem]:
     """Every problem of the config's predictions, at paths from the top level."""
-    out: list[Problem] = []
-    for name, raw in cfg.predictions.items():
+    valid, out = validate_entries(PredictionConfig, cfg.predictions, "predictions")
+    for name, p in valid.items():
         at = ("predictions", name)
-        try:
-            p = validate_at(PredictionConfig, raw, *at)
-        except FieldProblems as e:
-            out += e.problems
-            continue
         if p.model not in cfg.models:
             out.append(Problem((*at, "model"), f"not a model; allowed: {', '.join(cfg.models) or 'none'}", p.model))
             continue
