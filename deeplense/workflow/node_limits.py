@@ -1,8 +1,8 @@
 """Models whose jobs ask for more CPUs than one cluster node has, named before any job is submitted.
 
-Why: SLURM accepts a job that asks for more CPUs (``--cpus-per-task``) than any node of its
-partition has, and leaves it pending forever (reason ``PartitionConfig``) without a word to
-Snakemake. A job's CPU request is its rule's ``threads``; training, evaluation, the learning-rate
+Why: SLURM (with its default ``EnforcePartLimits=NO``) accepts a job that asks for more CPUs
+(``--cpus-per-task``) than any node of its partition has, and leaves it pending forever (reason
+``PartitionConfig``) without a word to Snakemake. A job's CPU request is its rule's ``threads``; training, evaluation, the learning-rate
 range test and search workers take them from the model's own ``threads`` (part of its result on
 the CPU, see ``ModelConfig.threads``), so an experiment config can ask for more than a node has.
 
