@@ -51,11 +51,17 @@ run: $(STAMP)
 	snakemake --profile profiles/local --cores $(CORES) --configfile $(CONFIG) --report $(REPORT) --report-after-run
 	@echo "Report: $(abspath $(REPORT))"
 
-# The PyAutoLens tests must run here, never skip: DEEPLENSE_REQUIRE_AUTOLENS makes a missing
-# environment a failure. The report tests open the HTML report in headless Chromium (Debian's package).
+# The PyAutoLens and SLURM tests must run here, never skip: DEEPLENSE_REQUIRE_AUTOLENS and
+# DEEPLENSE_REQUIRE_SLURM make a missing environment a failure. The report tests open the HTML
+# report in headless Chromium; the SLURM tests start a one-node cluster (slurmctld, slurmd and
+# munged, as root): Debian's packages, installed with one apt-get update when one is missing.
 test: $(STAMP) $(AUTOLENS_STAMP)
-	command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update && apt-get install -y chromium)
-	DEEPLENSE_REQUIRE_AUTOLENS=1 $(BIN)/python -m pytest -q
+	@packages=""; export PATH="$$PATH:/usr/sbin:/sbin"; \
+	command -v chromium >/dev/null || packages="chromium"; \
+	command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null || packages="$$packages slurm-wlm"; \
+	command -v munged >/dev/null || packages="$$packages munge"; \
+	if [ -n "$$packages" ]; then export DEBIAN_FRONTEND=noninteractive; set -x; apt-get update && apt-get install -y $$packages; fi
+	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -1,6 +1,8 @@
 from snakemake.utils import min_version
 
-from deeplense.workflow import plan
+from snakemake.logging import logger
+
+from deeplense.workflow import node_limits, plan
 
 min_version("9.0")
 
@@ -25,6 +27,14 @@ CFG = plan.load_or_exit(
     workflow.config_settings.config,
     build_models=workflow.is_main_process,
 )
+
+# SLURM leaves a job that asks for more CPUs than a node has pending forever. The SLURM profile's
+# max-threads (the CPUs of one node) caps every job's threads; say which models that slows down,
+# and what to change, before any job is submitted.
+if workflow.is_main_process:
+    max_threads = workflow.resource_settings.max_threads
+    for message in node_limits.thread_warnings(CFG, max_threads):
+        logger.warning(f"deeplense: {message}")
 
 
 report: "workflow/report/workflow.rst"

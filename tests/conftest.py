@@ -1,8 +1,10 @@
-"""Shared fixtures: a tiny real dataset (lenstronomy images in a real Zarr store), built once."""
+"""Shared fixtures: a tiny real dataset (lenstronomy images in a real Zarr store), built once;
+the PyAutoLens environment; a real one-node SLURM cluster."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from deeplense.simulation.backends import autolens_executable
 from deeplense.simulation.shards import shard_count, shard_range, simulate_shard
 from deeplense.storage.dataset_store import ClassShards, combine_shards
 from deeplense.storage.shard_store import write_shard
+from tests.slurm_cluster import SlurmCluster, running, unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -86,3 +89,19 @@ def autolens_deeplense() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return exe
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A one-node SLURM cluster (munged, slurmctld, slurmd) for the whole session, stopped at
+    its end: see tests/slurm_cluster.py, whose :class:`~tests.slurm_cluster.SlurmCluster` it
+    yields (``env``, ``partition``, ``cpus``, ``mem_mb``; a stable interface). SLURM missing
+    (Debian: `apt-get install slurm-wlm munge`, which `make test` does) or not root: skipped,
+    and a failure under `make test` (DEEPLENSE_REQUIRE_SLURM)."""
+    message = unavailable_reason()
+    if message:
+        if os.environ.get("DEEPLENSE_REQUIRE_SLURM"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with running() as cluster:
+        yield cluster

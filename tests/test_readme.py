@@ -44,10 +44,12 @@ def run(cmd: str | list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A finished workflow run on the README config (dataset `demo`, model `resnet18`), with that
-    config also as `config.yaml` and `my_experiment.yaml`, as a user who ran `make run` has."""
+    config also as `config.yaml` and `my_experiment.yaml`, and the repository's `profiles/`, as a
+    user who ran `make run` in the repository has."""
     work = tmp_path_factory.mktemp("readme")
     for name in ("config.yaml", "my_experiment.yaml"):
         shutil.copy(README_CONFIG, work / name)
+    (work / "profiles").symlink_to(ROOT / "profiles")
     run([str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "2"], work)
     return work
 
