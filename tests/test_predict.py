@@ -265,3 +265,21 @@ def test_prediction_config_mistakes_name_the_field(entry, message):
     with pytest.raises(ConfigError) as e:
         load_config(raw, build_models=False)
     assert message in str(e.value), str(e.value)
+
+
+def test_workers_as_slurm_jobs_on_a_real_cluster(models, images, slurm_cluster, tmp_path):
+    """`--cluster slurm`: dask-jobqueue submits the Dask workers through sbatch with the SLURM
+    profile's settings (the partition and memory overridden as a site would), and they predict."""
+    np.save(tmp_path / "s.npy", images[:24])
+    out = tmp_path / "slurm.zarr"
+    cmd = [str(DEEPLENSE), "predict", str(models["cls"]), str(tmp_path / "s.npy"), "--output", str(out), "--quiet",
+           "--batch-size", "8", "--block", "8", "--cluster", "slurm", "--workers", "2", "--slurm-partition", slurm_cluster.partition,
+           "--slurm-mem-mb", str(min(2000, slurm_cluster.mem_mb // 2)), "--slurm-runtime", "10"]
+    env = {**os.environ, **slurm_cluster.env}
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + slurm_cluster.logs()
+    assert "3 of 3 blocks computed now" in run.stdout
+    np.testing.assert_array_equal(xr.open_zarr(out)["probs"].values, deeplense.load_model(models["cls"]).predict(images[:24], batch_size=8)["probs"])
+    listed = slurm_cluster.run("squeue", "--noheader", "--states=all", "--format=%j|%P|%C").stdout.split()
+    assert sorted(line for line in listed if line.startswith("dask-worker|")) == [f"dask-worker|{slurm_cluster.partition}|1"] * 2, listed
+    assert list((tmp_path / "slurm.zarr.logs").glob("dask-worker-*.err"))  # the jobs' own logs, beside the output

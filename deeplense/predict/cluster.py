@@ -18,7 +18,8 @@ import yaml
 from deeplense.errors import DeeplenseError
 
 CLUSTERS = ("local", "slurm")
-DEFAULT_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "slurm"
+# The project's SLURM profile: in the working directory (a workflow checkout), else beside the package.
+DEFAULT_PROFILES = (Path("profiles") / "slurm", Path(__file__).resolve().parents[2] / "profiles" / "slurm")
 WORKER_START_TIMEOUT_S = 600
 # Each worker process runs torch, BLAS and OpenMP on one thread: the workers are the parallelism.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -80,7 +81,7 @@ def dask_client(
     workers: int | None = None,
     scheduler: str | None = None,
     cluster: str = "local",
-    profile: str | Path = DEFAULT_PROFILE,
+    profile: str | Path | None = None,
     slurm_overrides: dict[str, Any] | None = None,
     log_dir: Path = Path("."),
 ) -> Iterator[Any]:
@@ -103,6 +104,8 @@ def dask_client(
         with _local_cluster(n) as local, Client(local) as client:
             yield client
         return
+    if profile is None:
+        profile = next((p for p in DEFAULT_PROFILES if p.exists()), DEFAULT_PROFILES[0])
     settings = SlurmSettings.from_profile(profile, **(slurm_overrides or {}))
     n = workers or 1
     with _slurm_cluster(n, settings, log_dir) as slurm, Client(slurm) as client:

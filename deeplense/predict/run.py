@@ -135,10 +135,8 @@ def predict_to_zarr(
     if done.any():
         print(f"{output.partial_path(final)}: {int(done.sum())} of {n_blocks} blocks already written; computing the other {len(todo)}")
     if todo:
-        options = {"workers": workers, "scheduler": scheduler, "cluster": cluster, "slurm_overrides": slurm_overrides,
-                   "log_dir": final.parent / f"{final.name}.logs"}
-        if profile is not None:
-            options["profile"] = profile
+        options = {"workers": workers, "scheduler": scheduler, "cluster": cluster, "profile": profile,
+                   "slurm_overrides": slurm_overrides, "log_dir": final.parent / f"{final.name}.logs"}
         with dask_client(**options) as client, tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block",
                                                     desc=f"predict {model.name}", disable=not progress) as bar:
             _run_blocks(client, model, source, final, todo, rows, batch_size, bar)
