@@ -44,6 +44,7 @@ def slurm_experiment(path: Path) -> Path:
     cfg = yaml.safe_load(TINY.read_text())
     cfg["simulation"]["shard_size"] = 24
     cfg["models"] = {"resnet18": {**cfg["models"]["resnet18"], "threads": 3}}
+    cfg.pop("predictions", None)  # its prediction set uses a model cut here
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
@@ -145,16 +146,25 @@ def _node_state(cluster) -> str:
 
 
 def test_thread_warning_names_model_threads_node_and_remedy():
-    cfg = load_config(yaml.safe_load(TINY.read_text()) | {"models": {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 8}}})
+    cfg = load_config(yaml.safe_load(TINY.read_text()) | {"models": {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 8}}, "predictions": {}})
     (message,) = thread_warnings(cfg, 2)
     for part in ("models.big.threads is 8", "a node has 2 CPUs", "train_model", "evaluate_model", "ask SLURM for 2 CPUs", "max-threads", "profiles/slurm/config.yaml", "lower models.big.threads to at most 2"):
         assert part in message, (part, message)
     assert thread_warnings(cfg, 8) == [] and thread_warnings(cfg, None) == []
 
 
+def test_thread_warning_names_a_prediction_set_with_more_workers_than_a_node_has():
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["predictions"]["anomaly_scores"]["workers"] = 4
+    (message,) = thread_warnings(load_config(cfg), 2)
+    assert "predictions.anomaly_scores.workers is 4, but a node has 2 CPUs" in message and "starts 2 Dask workers" in message, message
+    assert thread_warnings(load_config(cfg), 4) == []
+
+
 def test_thread_warning_names_the_searches_of_a_model():
     cfg = yaml.safe_load(TINY.read_text())
     cfg["models"] = {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 4}}
+    cfg.pop("predictions", None)  # its prediction set uses a model cut here
     cfg["searches"] = {"lr_scan": {"model": "big", "n_trials": 2, "space": {"lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True}}}}
     (message,) = thread_warnings(load_config(cfg), 2)
     assert "its searches (lr_scan)" in message and "search_worker" in message, message

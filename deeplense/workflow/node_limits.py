@@ -45,4 +45,12 @@ def thread_warnings(cfg: ExperimentConfig, max_threads: int | None) -> list[str]
             f"else lower models.{name}.threads to at most {max_threads} (this changes the trained weights: "
             f"threads are part of a model's result on the CPU)."
         )
+    for name in cfg.predictions:
+        workers = plan.prediction_workers(cfg, name)
+        if workers > max_threads:
+            messages.append(
+                f"predictions.{name}.workers is {workers}, but a node has {max_threads} CPUs (max-threads in the SLURM "
+                f"profile, or --max-threads): its predict job asks SLURM for {max_threads} CPUs and starts {max_threads} "
+                f"Dask workers (slower, same predictions). Set max-threads to your nodes' CPUs, or lower the workers."
+            )
     return messages
