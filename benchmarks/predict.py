@@ -4,8 +4,8 @@ Dask tasks on a LocalCluster of single-threaded worker processes, written into a
 it, the usual map-style PyTorch loop over the same store at the same two cores. All side by side
 in one run; ends with one JSON line.
 
-    python benchmarks/predict.py           # full: 100,000 images, best of 2 (about 5 minutes idle)
-    python benchmarks/predict.py --quick   # under a minute idle: 10,000 images, once
+    python benchmarks/predict.py           # full: 100,000 images, best of 2 (4 minutes on 2 idle cores)
+    python benchmarks/predict.py --quick   # under a minute: 10,000 images, once
 
 The model is a real checkpoint: ``--architecture`` (default mobilenetv3_small_100, about 2,000
 images/s on one core at 64×64; resnet18 manages about 280, too slow for 100,000 images three
@@ -34,9 +34,11 @@ What is timed:
   advantage to the DataLoader. The same loop over images already in memory (read beforehand,
   untimed) bounds any DataLoader at these cores: what is left is the network on 2 torch threads.
 
-Both loops' predictions are checked to agree. Each run records how many cores other processes
-kept busy meanwhile (``others_cores``, from /proc/stat less this process and its Dask workers):
-on a shared machine, read the figures with it.
+Beside them, the ceiling of any 2-worker speed-up here: the network alone (images in memory, no
+Dask, no reading or writing) in 2 processes at once against 1 (``network_alone_2_vs_1_processes``,
+before each repeat). Both loops' predictions are checked to agree. Each run records how many cores
+other processes kept busy meanwhile (``others_cores``, from /proc/stat less this process and its
+Dask workers): on a shared machine, read the figures with it.
 """
 
 from __future__ import annotations
@@ -150,10 +152,48 @@ def deeplense_run(model: Path, store: Path, out: Path, workers: int, block: int,
         "img_per_s": rate(run.n_images, run.seconds),
         "steady_img_per_s": clock.steady_rate(),
         "wall_s": run.seconds,
-        "startup_s": clock.ready - start,  # cluster up (workers spawned, torch imported)
-        "first_block_s": min(clock.done) - clock.ready,  # includes loading the model on a worker
+        "startup_s": clock.ready - start,  # until the cluster is up: worker processes spawned
+        "first_block_s": min(clock.done) - clock.ready,  # with a worker importing torch and loading the model
         "blocks": run.blocks,
     }
+
+
+def _network_process(model_path: Path, images: np.ndarray, seconds: float, index: int, barrier, results) -> None:
+    """One of ``machine_scaling``'s processes: the model's ``predict`` over ``images`` (one block)
+    on one torch thread, again and again for ``seconds``: first process 0 alone, then both
+    together."""
+    from deeplense import load_model
+
+    model = load_model(model_path, threads=1)
+    model.predict(images)  # warm-up
+    for phase, active in (("alone", index == 0), ("together", True)):
+        barrier.wait()
+        if active:
+            n, start = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < seconds:
+                model.predict(images)
+                n += images.shape[0]
+            results.put((phase, index, n / elapsed))
+
+
+def machine_scaling(model_path: Path, images: np.ndarray, seconds: float) -> dict:
+    """What 2 processes gain over 1 on this machine at this moment for the network alone (images in
+    memory, no Dask, no reading or writing): the ceiling of any 2-worker speed-up. Below 2 when the
+    cores share something (a neighbour's load, a hyperthread sibling, memory bandwidth)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_network_process, args=(model_path, images, seconds, i, barrier, results)) for i in range(2)]
+    with CpuShare() as cpu:
+        for proc in procs:
+            proc.start()
+        got = [results.get(timeout=600) for _ in range(3)]
+        for proc in procs:
+            proc.join()
+    alone = sum(r for phase, _, r in got if phase == "alone")
+    together = sum(r for phase, _, r in got if phase == "together")
+    return {"img_per_s_1_process": alone, "img_per_s_2_processes": together, "scaling": together / alone, "others_cores": cpu.others_cores}
 
 
 class StoreImages:
@@ -236,13 +276,13 @@ def main() -> None:
     parser.add_argument("--block", type=int, help="rows per Dask task (default 1,024; quick 256)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per forward pass, both loops (default 128)")
     parser.add_argument("--repeats", type=int, help="runs of each worker count, alternating; the best counts (default 2; quick 1)")
-    parser.add_argument("--dataloader-images", type=int, help="images the DataLoader loop predicts (default 10,240; quick 1,280)")
+    parser.add_argument("--dataloader-images", type=int, help="images the DataLoader loop predicts (default 10,240; quick 1,024)")
     args = parser.parse_args()
     n = args.images or (10_000 if args.quick else 100_000)
     block = args.block or (256 if args.quick else 1024)
     repeats = args.repeats or (1 if args.quick else 2)
-    n_loader = min(n, args.dataloader_images or (1_280 if args.quick else 10_240))
-    n_memory = 5_000 if args.quick else 20_000  # 320 MiB at most
+    n_loader = min(n, args.dataloader_images or (1_024 if args.quick else 10_240))
+    n_memory = 2_560 if args.quick else 20_000  # 320 MiB at most
     cores = len(os.sched_getaffinity(0))
 
     import distributed  # noqa: F401  (imported here, not inside the first timed run)
@@ -262,7 +302,13 @@ def main() -> None:
                                       attrs=bench_provenance(-(-n // 3), NUM_PIX) | {"content_hash": f"benchmark-tiled-{n}"})
 
         runs: dict[int, list[dict]] = {w: [] for w in WORKERS}
+        scaling: list[dict] = []
+        network_images = np.resize(base, (block, *base.shape[1:]))  # one block per call, as a worker predicts
         for r in range(repeats):
+            scaling.append(machine_scaling(model, network_images, 2.0 if args.quick else 5.0))
+            print(f"the network alone, 2 processes vs 1: {scaling[-1]['scaling']:.2f}× "
+                  f"({scaling[-1]['img_per_s_1_process']:,.0f} img/s on one); other processes kept {scaling[-1]['others_cores']:.2f} cores busy",
+                  flush=True)
             for w in WORKERS if r % 2 == 0 else WORKERS[::-1]:
                 runs[w].append(deeplense_run(model, store, tmp / f"pred_{w}.zarr", w, block, args.batch_size))
                 last = runs[w][-1]
@@ -295,6 +341,8 @@ def main() -> None:
         "deeplense_steady_img_per_s": {f"{w}_workers": best(runs[w], "steady_img_per_s") for w in WORKERS},
         "speedup_2_vs_1_workers": best(two, "img_per_s") / best(one, "img_per_s"),
         "speedup_2_vs_1_workers_steady": best(two, "steady_img_per_s") / best(one, "steady_img_per_s"),
+        "network_alone_2_vs_1_processes": best(scaling, "scaling"),  # the ceiling of the speed-up here and now
+        "network_alone": scaling,
         "dataloader": loader | {"num_workers": 0, "reader": "zarr indexing, one image per __getitem__"},
         "deeplense_2_workers_vs_dataloader": best(two, "img_per_s") / loader["img_per_s"],
         "deeplense_2_workers_vs_dataloader_steady": best(two, "steady_img_per_s") / loader["img_per_s"],
