@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PHASES", "PhaseTimer", "emit", "pin_to_one_core", "rate", "real_images", "reset_peak_rss", "rss_mb",
-           "Timer", "write_tiled_store"]
+__all__ = ["PHASES", "PhaseTimer", "bench_config", "bench_provenance", "emit", "pin_to_one_core", "rate", "real_images",
+           "reset_peak_rss", "rss_mb", "Timer", "write_tiled_store"]
 
 
 def pin_to_one_core() -> None:
@@ -38,12 +38,12 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Real lenstronomy images of the three skeleton classes (no_sub, cdm, vortex) and labels."""
+def bench_config(n_per_class: int, num_pix: int, seed: int = 0):
+    """The experiment config of the benchmark dataset ``bench``: the three skeleton classes
+    (no_sub, cdm, vortex), ``n_per_class`` images each, the default instrument at ``num_pix``."""
     from deeplense.experiment import load_config
-    from deeplense.simulation.shards import simulate_shard
 
-    cfg = load_config(
+    return load_config(
         {
             "seed": seed,
             "datasets": {
@@ -58,6 +58,13 @@ def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarr
             },
         }
     )
+
+
+def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Real lenstronomy images of the three skeleton classes (no_sub, cdm, vortex) and labels."""
+    from deeplense.simulation.shards import simulate_shard
+
+    cfg = bench_config(n_per_class, num_pix, seed)
     ds = cfg.datasets["bench"]
     images, labels = [], []
     for label, cls in enumerate(ds.classes):
@@ -66,10 +73,23 @@ def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarr
     return np.concatenate(images), np.concatenate(labels)
 
 
-def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, codec: str = "blosc_zstd") -> Path:
+def bench_provenance(n_per_class: int, num_pix: int, seed: int = 0) -> dict:
+    """The store attributes ``write_tiled_store`` leaves out and readers that check a store's
+    provenance need (``deeplense predict``: the instrument's pixel scale): the config of the
+    ``bench`` dataset (``n_per_class`` images a class, nominally) and the software versions."""
+    from deeplense.storage.provenance import software_versions
+
+    config = bench_config(n_per_class, num_pix, seed).datasets["bench"].model_dump(mode="json")
+    return {"config": config, "software": software_versions()}
+
+
+def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, codec: str = "blosc_zstd",
+                      attrs: dict | None = None) -> Path:
     """A dataset store of ``n`` images, the ``base`` real images repeated (reading cost does not
     depend on content beyond compressibility, which repeats of real images keep), written lazily
-    chunk by chunk with the same layout and codec as the workflow's stores."""
+    chunk by chunk with the same layout and codec as the workflow's stores. ``attrs`` are added to
+    (or replace) its attributes, e.g. ``bench_provenance(...)`` for a store readers accept as
+    complete."""
     import dask.array as da
     import xarray as xr
 
@@ -94,7 +114,7 @@ def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, 
         }
     ).chunk({"sample": RECORD_CHUNK})
     ds["image"] = ds["image"].chunk({"sample": step})
-    ds.attrs = {"format_version": FORMAT_VERSION, "dataset": "bench", "classes": ["no_sub", "cdm", "vortex"], "seed": 0, "content_hash": "benchmark"}
+    ds.attrs = {"format_version": FORMAT_VERSION, "dataset": "bench", "classes": ["no_sub", "cdm", "vortex"], "seed": 0, "content_hash": "benchmark"} | (attrs or {})
     write_zarr(ds, path, {"image": image_encoding(layout, base.shape[1:], storage)})
     return path
 
