@@ -628,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fits-ext", help="FITS extension, by number or name (default: the first holding an image)")
     s.add_argument("--resize", action="store_true", help="resample images of another size to the model's (the field of view must agree)")
     s.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default 128)")
-    s.add_argument("--block", type=int, help="images per Dask task (default: the input's Zarr chunk, else 1024)")
+    s.add_argument("--block", type=int, help="images per Dask task (default: at least 1024, in whole Zarr chunks of the input)")
     s.add_argument("--workers", type=int, help="Dask workers (default: one per core locally, one SLURM job with --cluster slurm)")
     s.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of starting a cluster")
     s.add_argument("--cluster", choices=["local", "slurm"], default="local", help="start a LocalCluster (default) or workers as SLURM jobs")

@@ -78,6 +78,7 @@ def _slurm_cluster(workers: int, settings: SlurmSettings, log_dir: Path):
         queue=settings.partition, account=settings.account, python=sys.executable,
         job_script_prologue=[f"export {k}={v}" for k, v in ONE_THREAD.items()],
         log_directory=str(log_dir), silence_logs="error", scheduler_options={"dashboard_address": None},
+        nanny=False,  # a nanny would start the worker with MALLOC_TRIM_THRESHOLD_=65536 (see _local_cluster)
     )
 
 

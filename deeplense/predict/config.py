@@ -36,7 +36,7 @@ class PredictionConfig(StrictModel):
     resize: bool = Field(False, description="resample images of another size to the model's (same field of view)")
     workers: int = Field(2, ge=1, le=1024, description="Dask workers (the job's threads)")
     batch_size: int = Field(128, ge=1, le=65536)
-    block: int | None = Field(None, ge=1, description="images per Dask task (default: the input's Zarr chunk, else 1024)")
+    block: int | None = Field(None, ge=1, description="images per Dask task (default: at least 1024, in whole Zarr chunks of the input)")
     rank_by: str | None = Field(None, description="what the report ranks images by: a class's probability or a target; anomaly models rank by score")
     top: int = Field(16, ge=1, le=64, description="top-ranked images shown in the report")
 

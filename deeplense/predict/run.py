@@ -61,9 +61,15 @@ def predict_block(checkpoint: str, sha256: str, source: ImageSource, final: str,
 
 
 def block_size(source: ImageSource, batch_size: int, requested: int | None = None) -> int:
-    """Rows per task: ``requested``, else the input's chunk, else ``DEFAULT_BLOCK``; rounded up to
-    a multiple of the batch size, so each batch is the one the Python API would form."""
-    rows = requested or source.block_hint or DEFAULT_BLOCK
+    """Rows per task: ``requested``, else at least ``DEFAULT_BLOCK`` in whole chunks of the input
+    (each chunk is then decoded by one task only); rounded up to a multiple of the batch size, so
+    each batch is the one the Python API would form. Smaller blocks cost throughput: a worker's
+    allocator then maps and unmaps torch's buffers for every block (benchmarks/predict.py)."""
+    if requested:
+        rows = requested
+    else:
+        chunk = source.block_hint or 1
+        rows = -(-DEFAULT_BLOCK // chunk) * chunk
     return max(batch_size, -(-rows // batch_size) * batch_size)
 
 
