@@ -60,11 +60,12 @@ def _local_cluster(workers: int):
     import dask
     from distributed import LocalCluster
 
-    os.environ.update(ONE_THREAD)  # inherited by the worker processes
-    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive
-    # mmap threshold: every activation buffer torch allocates is then mapped and faulted in afresh,
-    # and inference runs 2–3× slower. The workers keep glibc's own thresholds.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    # The nannies set the workers' environment (not this process's): one thread each. Dask's own
+    # MALLOC_TRIM_THRESHOLD_=65536 is dropped: it turns off glibc's adaptive mmap threshold, every
+    # activation buffer torch allocates is then mapped and faulted in afresh, and inference runs
+    # 2–3× slower. The workers keep glibc's own thresholds.
+    environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in ONE_THREAD.items()}
+    with dask.config.set({**environ, "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=logging.ERROR, memory_limit=0)
 

@@ -29,14 +29,25 @@ class InputError(DeeplenseError):
     """An input that cannot be predicted on; the message names it and what is allowed."""
 
 
+def _hash_file(h: "hashlib._Hash", path: Path) -> None:
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of one file's bytes (a checkpoint's)."""
+    h = hashlib.sha256()
+    _hash_file(h, path)
+    return "sha256:" + h.hexdigest()
+
+
 def sha256_files(paths: Sequence[Path], root: Path | None = None) -> str:
     """sha256 over the (relative name, content) of each file, in the given order."""
     h = hashlib.sha256()
     for path in paths:
         h.update(str(path.relative_to(root) if root else path.name).encode() + b"\0")
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 22):
-                h.update(block)
+        _hash_file(h, path)
     return "sha256:" + h.hexdigest()
 
 

@@ -8,27 +8,25 @@ and ``deeplense predict`` give the same numbers.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deeplense.predict.inputs import ImageSource, InputError
+from deeplense.predict.inputs import ImageSource, InputError, file_sha256
 
 CHECKPOINT_NAME = "checkpoint.pt"
 TRAIN_INFO_NAME = "train_info.json"
 BATCH_SIZE = 128
 PIXEL_SCALE_RTOL = 1e-3
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            h.update(block)
-    return "sha256:" + h.hexdigest()
+DESCRIPTIONS = {
+    "probs": "class probabilities",
+    "predicted_class": "index into the classes of the most probable class",
+    "y_pred": "predicted values (physical units)",
+    "y_sigma": "predicted 1σ uncertainty (physical units)",
+    "score": "anomaly score (larger is more anomalous)",
+}
 
 
 def checkpoint_path(path: str | Path) -> Path:
@@ -107,19 +105,12 @@ class LoadedModel:
                              "(the field of view must agree)")
 
     def fields(self) -> list[OutputField]:
-        """The arrays ``predict`` returns, by task."""
-        name = self.task.name
-        if name == "classification":
-            classes = list(self.task.model_classes)
-            return [OutputField("probs", classes, "class probabilities"),
-                    OutputField("predicted_class", None, "index into the classes of the most probable class", "int64")]
-        if name == "regression":
-            targets = list(self.task.target_names)
-            out = [OutputField("y_pred", targets, "predicted values (physical units)")]
-            if getattr(self.task, "loss_name", None) == "gaussian_nll":
-                out.append(OutputField("y_sigma", targets, "predicted 1σ uncertainty (physical units)"))
-            return out
-        return [OutputField("score", None, "anomaly score (larger is more anomalous)")]
+        """The arrays ``predict`` returns: the task's own (``Task.output_columns``), and with class
+        probabilities the most probable class."""
+        out = [OutputField(name, columns, DESCRIPTIONS.get(name, name)) for name, columns in self.task.output_columns().items()]
+        if "probs" in self.task.output_columns():
+            out.append(OutputField("predicted_class", None, DESCRIPTIONS["predicted_class"], "int64"))
+        return out
 
     # ---- prediction ------------------------------------------------------------------------------
     def preprocess(self, images: np.ndarray) -> np.ndarray:

@@ -54,6 +54,9 @@ class Anomaly(Task):
     def num_outputs(self) -> int:
         return 0  # autoencoders reconstruct their input
 
+    def output_columns(self):
+        return {"score": None}
+
     def train_indices(self, ds, indices):
         return self._in_classes(ds, indices, [self.normal_class])
 

@@ -185,6 +185,11 @@ class Task:
     def predictions_from_outputs(self, outputs: torch.Tensor) -> dict[str, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
+    def output_columns(self) -> dict[str, list[str] | None]:
+        """Each array ``predictions`` returns, with the names of its columns (None: one value per
+        image): what ``deeplense predict`` writes for new images."""
+        raise NotImplementedError(f"task {self.name} does not declare its prediction arrays (Task.output_columns)")
+
     def loss(self, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The training objective of a batch."""
         return self.loss_from_outputs(model(images), targets)

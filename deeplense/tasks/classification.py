@@ -39,6 +39,9 @@ class Classification(Task):
     def num_outputs(self) -> int:
         return len(self.model_classes)
 
+    def output_columns(self):
+        return {"probs": list(self.model_classes)}
+
     def targets(self, ds):
         """Index in ``model_classes``; -1 for samples of other classes (never trained on)."""
         lookup = np.array([self.model_classes.index(c) if c in self.model_classes else -1 for c in self.classes])

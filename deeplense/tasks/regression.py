@@ -76,6 +76,10 @@ class Regression(Task):
     def num_outputs(self) -> int:
         return len(self.target_names) * (2 if self.predicts_uncertainty else 1)
 
+    def output_columns(self):
+        names = list(self.target_names)
+        return {"y_pred": names} | ({"y_sigma": names} if self.predicts_uncertainty else {})
+
     def raw_targets(self, ds) -> np.ndarray:
         """(n_samples, n_targets) in physical units; NaN where a class does not record a field."""
         fields = sorted(v for v in ds.variables if ds[v].dims == ("sample",))
