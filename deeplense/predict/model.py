@@ -107,8 +107,9 @@ class LoadedModel:
     def fields(self) -> list[OutputField]:
         """The arrays ``predict`` returns: the task's own (``Task.output_columns``), and with class
         probabilities the most probable class."""
-        out = [OutputField(name, columns, DESCRIPTIONS.get(name, name)) for name, columns in self.task.output_columns().items()]
-        if "probs" in self.task.output_columns():
+        declared = self.task.output_columns()
+        out = [OutputField(name, columns, DESCRIPTIONS.get(name, name)) for name, columns in declared.items()]
+        if "probs" in declared:
             out.append(OutputField("predicted_class", None, DESCRIPTIONS["predicted_class"], "int64"))
         return out
 
