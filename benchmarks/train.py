@@ -10,6 +10,10 @@ gradients) on those batches. All side by side in one run; ends with one JSON lin
     python benchmarks/train.py --quick   # under a minute: 128 images, two models
     python benchmarks/train.py --quick --models resnet18 moganet_xtiny   # chosen models
     python benchmarks/train.py --quick --size 150 --models efficientnet_b2 equivariant_c8 equivariant   # Model I/A sizes
+    python benchmarks/train.py --quick --size 150 --precisions float32 bfloat16   # CPU bfloat16 against float32
+
+``--precisions``: each model is measured at each training precision (the config's ``precision``),
+one after the other in this run, and ``bfloat16_vs_float32`` gives the streamed speed-up.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ FULL_MODELS = tuple(m for m in MODELS if m not in ("efficientnet_b2", "equivaria
 BATCH = 64
 
 
-def measure(label: str, store: Path, n: int, threads: int) -> dict:
+def measure(label: str, store: Path, n: int, threads: int, precision: str = "float32") -> dict:
     """Streamed epoch (deeplense's loop) and in-memory steps for one architecture."""
     import torch
 
@@ -55,7 +59,8 @@ def measure(label: str, store: Path, n: int, threads: int) -> dict:
     from deeplense.training.trainer import _train_epoch, prepare
 
     architecture, args = MODELS[label]
-    cfg = ModelConfig(architecture=architecture, architecture_args=args, dataset="bench", batch_size=BATCH, epochs=1, threads=threads)
+    cfg = ModelConfig(architecture=architecture, architecture_args=args, dataset="bench", batch_size=BATCH, epochs=1, threads=threads,
+                      precision=precision)
     split = {"train": 0.9, "val": 0.05, "test": 0.05}
     setup = prepare(cfg, store, seed=0, split=split)
     data = setup.stream(setup.splits["train"][:n], train=True)
@@ -95,6 +100,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--size", type=int, default=64, help="image size in pixels (150: Models I and A)")
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), help="measure these (resnet18, the reference, is always added)")
+    parser.add_argument("--precisions", nargs="+", default=["float32"], choices=("float32", "bfloat16"), help="training precisions to compare")
     args = parser.parse_args()
     n = 128 if args.quick else 1024
     labels = QUICK_MODELS if args.quick else FULL_MODELS
@@ -105,20 +111,27 @@ def main() -> None:
         store = write_tiled_store(Path(tmp) / "bench.zarr", base, classes, int(n / 0.9) + BATCH)
         results = {}
         for label in labels:
-            results[label] = measure(label, store, n, args.threads)
-            r = results[label]
-            print(
-                f"{label:18s} {r['img_per_s']:8.1f} img/s streamed, {r['in_memory_img_per_s']:8.1f} in memory "
-                f"(ratio {r['streamed_vs_in_memory']:.3f}), {r['inference_img_per_s']:8.1f} inference, data wait {100 * r['data_wait_fraction']:.2f}% of the epoch, "
-                f"{r['parameters_m']} M parameters"
-            )
-    reference = results["resnet18"]["img_per_s"]
+            for precision in args.precisions:
+                key = label if len(args.precisions) == 1 else f"{label}@{precision}"
+                results[key] = r = measure(label, store, n, args.threads, precision)
+                print(
+                    f"{key:18s} {r['img_per_s']:8.1f} img/s streamed, {r['in_memory_img_per_s']:8.1f} in memory "
+                    f"(ratio {r['streamed_vs_in_memory']:.3f}), {r['inference_img_per_s']:8.1f} inference, data wait {100 * r['data_wait_fraction']:.2f}% of the epoch, "
+                    f"{r['parameters_m']} M parameters"
+                )
+    reference = results["resnet18" if len(args.precisions) == 1 else f"resnet18@{args.precisions[0]}"]["img_per_s"]
     for r in results.values():
         r["vs_resnet18"] = round(r["img_per_s"] / reference, 3)
+    speedups = {}
+    if {"float32", "bfloat16"} <= set(args.precisions):
+        for label in labels:
+            speedups[label] = round(results[f"{label}@bfloat16"]["img_per_s"] / results[f"{label}@float32"]["img_per_s"], 3)
+            print(f"{label:18s} bfloat16 trains {speedups[label]:.2f}× as fast as float32")
     worst_wait = max(r["data_wait_fraction"] for r in results.values())
     print(f"largest data-wait fraction: {100 * worst_wait:.2f}% (must stay under 10%)")
     emit({"benchmark": "train", "quick": args.quick, "threads": args.threads, "image_size": args.size, "batch": BATCH,
-          "max_data_wait_fraction": worst_wait, "models": results})
+          "precisions": args.precisions,
+          "max_data_wait_fraction": worst_wait, "models": results} | ({"bfloat16_vs_float32": speedups} if speedups else {}))
 
 
 if __name__ == "__main__":

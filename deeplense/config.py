@@ -474,6 +474,13 @@ class ModelConfig(_Strict):
         description="where training and evaluation run: auto (CUDA when present, with bfloat16/float16 autocast, "
         "else the CPU), cpu, cuda, cuda:N",
     )
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="arithmetic of training's forward and backward passes (weights, optimiser and evaluation stay "
+        "float32): auto (mixed bfloat16/float16 on CUDA, float32 on the CPU), float32, or bfloat16 (mixed bfloat16 "
+        "autocast with channels-last memory on either device; on a CPU with AVX512-BF16 or AMX about twice the "
+        "float32 speed of a ResNet, see benchmarks/cpu_precision.py)",
+    )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
     num_workers: int = Field(
         0, ge=0, description="DataLoader worker processes (spawned); the batches and the trained weights do not depend on it"

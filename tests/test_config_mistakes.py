@@ -151,6 +151,7 @@ MISTAKES = [
     in_model("one_class", {"classes": ["cdm"]}, "classes = [cdm]: classification needs at least 2 classes"),
     in_model("pretrained_missing", {"pretrained": "weights/none.pth"}, "pretrained = 'weights/none.pth': no such file", batch="model_fields"),
     in_model("device_name", {"device": "gpu"}, "device = 'gpu': unknown device", "allowed: auto, cpu, cuda, cuda:N", batch="model_fields"),
+    in_model("precision_name", {"precision": "fp16"}, "precision = 'fp16'", "'auto', 'float32' or 'bfloat16'", batch="model_fields"),
     Mistake(
         "selected_on_training_data", "models",
         lambda c: (c["datasets"].update(no_val={**copy.deepcopy(TINY["datasets"]["tiny"]), "split": {"train": 0.8, "val": 0.0, "test": 0.2}}),

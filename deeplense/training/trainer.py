@@ -108,7 +108,7 @@ def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, 
     task.fit(ds, splits["train"])
     stats = image_stats(ds, splits["train"])
     _, in_chans, img_size, _ = ds["image"].shape
-    dev = select_device(device)
+    dev = select_device(device, cfg.precision)
     model = create_model(
         cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args
     )
