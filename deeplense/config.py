@@ -479,7 +479,7 @@ class ModelConfig(_Strict):
         description="arithmetic of training's forward and backward passes (weights, optimiser and evaluation stay "
         "float32): auto (mixed bfloat16/float16 on CUDA, float32 on the CPU), float32, or bfloat16 (mixed bfloat16 "
         "autocast with channels-last memory on either device; on a CPU with AVX512-BF16 or AMX about twice the "
-        "float32 speed of a ResNet, see benchmarks/cpu_precision.py)",
+        "float32 speed of a ResNet: python benchmarks/train.py --precisions float32 bfloat16)",
     )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
     num_workers: int = Field(
