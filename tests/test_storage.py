@@ -133,3 +133,24 @@ def test_atomic_path_clears_what_a_killed_writer_left(tmp_path):
     with atomic_path(target) as tmp:
         tmp.mkdir()
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "store.zarr"]
+
+
+def test_storing_reads_each_shard_chunk_a_bounded_number_of_times(tmp_path):
+    """Combining shards is linear in the images: no Dask task (a shard's chunk, a rechunk) runs more
+    than a few times, however many store chunks the hash and the write go through (15 here)."""
+    from collections import Counter
+
+    from dask.callbacks import Callback
+
+    cfg, shards = _shards(tmp_path, n=40)
+    runs: Counter = Counter()
+
+    class CountRuns(Callback):
+        def _pretask(self, key, dsk, state):
+            runs[key] += 1
+
+    with CountRuns():
+        _combine(cfg, shards, tmp_path / "out.zarr")
+    assert xr.open_zarr(tmp_path / "out.zarr")["image"].chunks[0] == (8,) * 15
+    key, most = runs.most_common(1)[0]
+    assert most <= 4, f"task {key} ran {most} times"
