@@ -106,6 +106,36 @@ def test_vortex_mass_length_and_straightness():
     assert sub.summary["vortex_mass"] == 3e10 and sub.summary["vortex_length"] == 1.5
 
 
+def test_vortex_placed_as_pylensing_placed_the_published_model_a_vortices():
+    """placement 'pylensing': PyLensing's gen_data_vortex.py, transcribed in its own terms (start at
+    the centre less length/2 along θ read as degrees, then steps of length/n along θ in radians, as
+    PyAutoLens (y, x) centres), gives the same positions; every line starts near one fixed point."""
+    import math
+
+    length, n = 1.0, 25
+    scenario = make_scenario("vortex", {"n_points": n, "mass": 2.5e11, "length": length, "placement": "pylensing"})
+    starts, angles = [], []
+    for seed in range(40):
+        sub = scenario.draw(CTX, np.random.default_rng(seed))
+        theta = sub.summary["vortex_angle"]
+        x_start = 0.0 - (length / 2 * math.cos(math.radians(theta)))
+        y_start = 0.0 - (length / 2 * math.sin(math.radians(theta)))
+        delta = length / n
+        centres = [(x_start + j * delta * math.cos(theta), y_start + j * delta * math.sin(theta)) for j in range(n)]
+        ours = [(c.kwargs["center_y"], c.kwargs["center_x"]) for c in sub.components]  # PyAutoLens order
+        np.testing.assert_allclose(ours, centres, atol=1e-12)
+        thetas = np.array([c.kwargs["theta_E"] for c in sub.components])
+        assert (thetas**2).sum() == pytest.approx(point_mass_einstein_radius(2.5e11, 0.5, 1.0) ** 2, rel=1e-9)
+        starts.append(ours[0])
+        angles.append(theta)
+    # the degrees-for-radians slip pins every start within 2π degrees of (y, x) = (-length/2, 0) ...
+    assert np.hypot(np.array(starts)[:, 0] + length / 2, np.array(starts)[:, 1]).max() < length / 2 * math.radians(2 * math.pi) + 1e-12
+    # ... while the lines point every way
+    assert np.ptp(angles) > 5.0
+    with pytest.raises(ValueError, match="offset_max = 0.5: placement 'pylensing'"):
+        make_scenario("vortex", {"placement": "pylensing", "offset_max": 0.5})
+
+
 def test_noise_statistics_match_the_instrument_model():
     image = np.full((200, 200), 0.5)
     t, bkg = 1000.0, 0.01

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from deeplense.physics.components import Component
 from deeplense.physics.distributions import PositiveParam, draw
@@ -19,20 +21,51 @@ class VortexParams(ScenarioParams):
     mass: PositiveParam = Field(3e10, description="mass of each vortex [Msun]")
     length: PositiveParam = Field(1.0, description="full length of each line [arcsec]")
     offset_max: float = Field(0.0, ge=0, description="largest offset of a line centre from the lens centre [arcsec]")
+    placement: Literal["centred", "pylensing"] = Field(
+        "centred",
+        description="centred: each line centred within offset_max of the lens centre; pylensing: placed "
+        "as PyLensing's gen_data_vortex.py placed the published Model A/B vortices (see pylensing_line)",
+    )
+
+    @model_validator(mode="after")
+    def _one_placement(self) -> "VortexParams":
+        if self.placement == "pylensing" and self.offset_max > 0:
+            raise ValueError(f"offset_max = {self.offset_max}: placement 'pylensing' fixes where the line lies; allowed: 0")
+        return self
+
+
+def pylensing_line(ctx: LensContext, rng: np.random.Generator, n_points: int, length: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Positions (x, y) of a vortex as PyLensing (github.com/DeepLense-Unsupervised/PyLensing,
+    lensing/gen_data_vortex.py) placed those of the published Model A/B data: the orientation θ is
+    drawn in radians from U(0, 2π), but the start point, meant to be the lens centre less half the
+    length along θ, converts θ as if it were degrees, so every line starts within 6.3° of one
+    fixed point at length/2 from the centre; its ``n_points`` masses follow at spacing
+    length/n_points along θ. PyAutoLens reads PyLensing's (x, y) centres as (y, x), and so does
+    this."""
+    angle = float(rng.uniform(0.0, 2.0 * np.pi))
+    step = np.arange(n_points) * length / n_points
+    along_y = -length / 2.0 * np.cos(np.radians(angle)) + step * np.cos(angle)
+    along_x = -length / 2.0 * np.sin(np.radians(angle)) + step * np.sin(angle)
+    return ctx.center_x + along_x, ctx.center_y + along_y, angle
 
 
 def vortex_line(
-    ctx: LensContext, rng: np.random.Generator, n_points: int, mass: float, length: float, offset_max: float
+    ctx: LensContext, rng: np.random.Generator, n_points: int, mass: float, length: float, offset_max: float,
+    placement: str = "centred",
 ) -> tuple[list[Component], float]:
     """``n_points`` equal point masses on a straight line of full ``length`` [arcsec] through a
-    point within ``offset_max`` of the lens centre, at a uniformly random orientation."""
+    point within ``offset_max`` of the lens centre, at a uniformly random orientation (or placed as
+    PyLensing placed them: ``pylensing_line``)."""
+    masses = np.full(n_points, mass / n_points)
+    if placement == "pylensing":
+        x, y, angle = pylensing_line(ctx, rng, n_points, length)
+        return point_masses(ctx, masses, x, y), angle
     angle = float(rng.uniform(0.0, np.pi))
     off_r = float(rng.uniform(0.0, offset_max)) if offset_max > 0 else 0.0
     off_phi = float(rng.uniform(0.0, 2.0 * np.pi))
     cx = ctx.center_x + off_r * np.cos(off_phi)
     cy = ctx.center_y + off_r * np.sin(off_phi)
     s = np.linspace(-length / 2.0, length / 2.0, n_points)
-    masses = np.full(n_points, mass / n_points)
     return point_masses(ctx, masses, cx + s * np.cos(angle), cy + s * np.sin(angle)), angle
 
 
@@ -51,7 +84,7 @@ class Vortex(Scenario):
         total, angles, lengths = 0.0, [], []
         for _ in range(p.n_vortices):
             mass, length = draw(p.mass, rng), draw(p.length, rng)
-            line, angle = vortex_line(ctx, rng, p.n_points, mass, length, p.offset_max)
+            line, angle = vortex_line(ctx, rng, p.n_points, mass, length, p.offset_max, p.placement)
             components += line
             total += mass
             angles.append(angle)
