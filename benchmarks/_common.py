@@ -113,7 +113,8 @@ def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, 
             "index_in_class": ("sample", np.arange(n)),
         }
     ).chunk({"sample": RECORD_CHUNK})
-    ds["image"] = ds["image"].chunk({"sample": step})
+    # The images keep their own chunks, not the records' single chunk: that would hold them all in memory.
+    ds["image"] = ("sample", "band", "y", "x"), images
     ds.attrs = {"format_version": FORMAT_VERSION, "dataset": "bench", "classes": ["no_sub", "cdm", "vortex"], "seed": 0, "content_hash": "benchmark"} | (attrs or {})
     write_zarr(ds, path, {"image": image_encoding(layout, base.shape[1:], storage)})
     return path

@@ -173,8 +173,8 @@ def combine_shards(
     layout = store_layout(n, image_shape, storage)
     # Dask chunks of the image are the unit of writing: one shard (or one chunk) each, rechunked
     # straight from the shards' chunks. Merged first into the records' single chunk, every block the
-    # hash reads would rebuild all the images: quadratic in their number (15 minutes for 11,250
-    # images of 150×150), and the whole dataset in memory at once.
+    # hash reads would rebuild all the images: time quadratic in their number, and the whole
+    # dataset in memory at once.
     image = ds["image"].chunk({"sample": layout.shard_images or layout.chunk_images, "band": -1, "y": -1, "x": -1})
     ds = ds.chunk({"sample": RECORD_CHUNK})
     ds["image"] = image
