@@ -120,3 +120,14 @@ def test_as_published_differs_from_the_physical_preset_only_as_documented(path):
     assert published["classes"][1]["params"]["beta"] == -0.9 and physical["classes"][1]["params"]["beta"] == -1.9
     published["classes"][1]["params"]["beta"] = -1.9
     assert published == physical
+
+
+def test_the_resnet18_hour_of_model_a_is_the_shared_hours_dataset_at_more_images():
+    """model_a_cpu_resnet18.yaml trains on Model A's as-published dataset of model_a_cpu.yaml, only larger."""
+    configs = ROOT / "configs" / "reproduce"
+    shared = yaml.safe_load((configs / "model_a_cpu.yaml").read_text())["datasets"]["model_a_as_published"]
+    alone = yaml.safe_load((configs / "model_a_cpu_resnet18.yaml").read_text())["datasets"]["model_a_as_published"]
+    assert [c["n_images"] for c in alone["classes"]] == [3750] * 3
+    for cls in shared["classes"] + alone["classes"]:
+        cls.pop("n_images")
+    assert alone == shared
