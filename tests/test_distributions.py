@@ -41,3 +41,17 @@ def test_normal_and_truncated_normal():
 def test_invalid_distributions_rejected(spec):
     with pytest.raises(ValidationError):
         PARAM.validate_python(spec)
+
+
+def test_choice_draws_only_its_values_each_equally_often():
+    c = sample({"dist": "choice", "values": [0.5, 0.7, 0.9]}, n=30000)
+    values, counts = np.unique(c, return_counts=True)
+    assert values.tolist() == [0.5, 0.7, 0.9]
+    assert np.all(np.abs(counts / c.size - 1 / 3) < 0.01)
+    assert PARAM.validate_python({"dist": "choice", "values": [2.0, -1.0]}).support() == (-1.0, 2.0)
+
+
+@pytest.mark.parametrize("values", [[], [1.0, float("nan")]])
+def test_choice_needs_finite_values(values):
+    with pytest.raises(ValidationError, match="values"):
+        PARAM.validate_python({"dist": "choice", "values": values})

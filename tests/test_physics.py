@@ -136,6 +136,25 @@ def test_vortex_placed_as_pylensing_placed_the_published_model_a_vortices():
         make_scenario("vortex", {"placement": "pylensing", "offset_max": 0.5})
 
 
+def test_vortex_angle_from_a_choice_gives_only_those_lines():
+    """``angle: {dist: choice}`` (PyLensing's five orientations per run): every line takes one of
+    the listed orientations, centred or placed as PyLensing placed it, and records it."""
+    angles = [0.3, 2.0, 4.5]
+    for placement in ("centred", "pylensing"):
+        scenario = make_scenario("vortex", {"n_points": 5, "angle": {"dist": "choice", "values": angles}, "placement": placement})
+        seen = set()
+        for seed in range(30):
+            sub = scenario.draw(CTX, np.random.default_rng(seed))
+            theta = sub.summary["vortex_angle"]
+            assert theta in angles
+            seen.add(theta)
+            x = np.array([c.kwargs["center_x"] for c in sub.components])
+            y = np.array([c.kwargs["center_y"] for c in sub.components])
+            direction = (np.cos(theta), np.sin(theta)) if placement == "centred" else (np.sin(theta), np.cos(theta))
+            assert np.allclose(np.diff(x) * direction[1] - np.diff(y) * direction[0], 0.0, atol=1e-12)  # along θ
+        assert seen == set(angles)
+
+
 def test_noise_statistics_match_the_instrument_model():
     image = np.full((200, 200), 0.5)
     t, bkg = 1000.0, 0.01

@@ -57,7 +57,7 @@ def test_sweep_errors_name_the_sweep_as_written():
         "invalid config bad.yaml:",
         "  datasets.tiny.classes[0].n_images = 0: Input should be greater than 0",
         "  sweeps.vmass.parameter = 'classes.vortex.params.masss': gives datasets.tiny.classes[2].params.masss: "
-        "unknown field; did you mean 'mass'? allowed: n_vortices, n_points, mass, length, offset_max, placement",
+        "unknown field; did you mean 'mass'? allowed: n_vortices, n_points, mass, length, offset_max, angle, placement",
     ], lines
     assert "__vmass" not in str(err.value)
 

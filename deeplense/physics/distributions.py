@@ -104,15 +104,38 @@ class TruncNormal(_Bounded):
         return float(stats.truncnorm.ppf(rng.uniform(), a, b, loc=self.mean, scale=self.sigma))
 
 
+class Choice(_Dist):
+    """One of ``values``, each equally likely: a parameter that takes only a few values across a
+    dataset, as in PyLensing (github.com/DeepLense-Unsupervised/PyLensing, lensing/get_params.py),
+    which draws each uniform parameter's ``population`` values once per run and gives every image
+    one of them."""
+
+    dist: Literal["choice"] = "choice"
+    values: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _finite(self) -> "Choice":
+        bad = [v for v in self.values if not math.isfinite(v)]
+        if bad:
+            raise problem("must all be finite numbers", "values", value=bad[0])
+        return self
+
+    def draw(self, rng: np.random.Generator) -> float:
+        return float(self.values[int(rng.integers(0, len(self.values)))])
+
+    def support(self) -> tuple[float, float]:
+        return (min(self.values), max(self.values))
+
+
 DISTRIBUTIONS: dict[str, type[_Dist]] = {
-    cls.model_fields["dist"].default: cls for cls in (Fixed, Uniform, LogUniform, Normal, TruncNormal)
+    cls.model_fields["dist"].default: cls for cls in (Fixed, Uniform, LogUniform, Normal, TruncNormal, Choice)
 }
 Distribution = Annotated[
-    Union[Fixed, Uniform, LogUniform, Normal, TruncNormal], Field(discriminator="dist")
+    Union[Fixed, Uniform, LogUniform, Normal, TruncNormal, Choice], Field(discriminator="dist")
 ]
 PARAM_HELP = (
     "a number, or a distribution {dist: uniform, low, high} | {dist: log_uniform, low, high} | "
-    "{dist: normal, mean, sigma} | {dist: truncated_normal, mean, sigma, low, high}"
+    "{dist: normal, mean, sigma} | {dist: truncated_normal, mean, sigma, low, high} | {dist: choice, values}"
 )
 
 

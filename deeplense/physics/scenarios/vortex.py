@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from deeplense.physics.components import Component
-from deeplense.physics.distributions import PositiveParam, draw
+from deeplense.physics.distributions import Param, PositiveParam, draw
 from deeplense.physics.scenarios.base import LensContext, Scenario, ScenarioParams, Substructure, point_masses, register_scenario
 
 
@@ -21,6 +21,10 @@ class VortexParams(ScenarioParams):
     mass: PositiveParam = Field(3e10, description="mass of each vortex [Msun]")
     length: PositiveParam = Field(1.0, description="full length of each line [arcsec]")
     offset_max: float = Field(0.0, ge=0, description="largest offset of a line centre from the lens centre [arcsec]")
+    angle: Param | None = Field(
+        None,
+        description="orientation of each line [rad]; unset: uniform on [0, π) (centred) or [0, 2π) (pylensing)",
+    )
     placement: Literal["centred", "pylensing"] = Field(
         "centred",
         description="centred: each line centred within offset_max of the lens centre; pylensing: placed "
@@ -34,15 +38,18 @@ class VortexParams(ScenarioParams):
         return self
 
 
-def pylensing_line(ctx: LensContext, rng: np.random.Generator, n_points: int, length: float) -> tuple[np.ndarray, np.ndarray, float]:
+def pylensing_line(
+    ctx: LensContext, rng: np.random.Generator, n_points: int, length: float, angle: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Positions (x, y) of a vortex as PyLensing (github.com/DeepLense-Unsupervised/PyLensing,
     lensing/gen_data_vortex.py) placed those of the published Model A/B data: the orientation θ is
     drawn in radians from U(0, 2π), but the start point, meant to be the lens centre less half the
     length along θ, converts θ as if it were degrees, so every line starts within 6.3° of one
     fixed point at length/2 from the centre; its ``n_points`` masses follow at spacing
     length/n_points along θ. PyAutoLens reads PyLensing's (x, y) centres as (y, x), and so does
-    this."""
-    angle = float(rng.uniform(0.0, 2.0 * np.pi))
+    this. ``angle`` unset: drawn from U(0, 2π)."""
+    if angle is None:
+        angle = float(rng.uniform(0.0, 2.0 * np.pi))
     step = np.arange(n_points) * length / n_points
     along_y = -length / 2.0 * np.cos(np.radians(angle)) + step * np.cos(angle)
     along_x = -length / 2.0 * np.sin(np.radians(angle)) + step * np.sin(angle)
@@ -51,16 +58,17 @@ def pylensing_line(ctx: LensContext, rng: np.random.Generator, n_points: int, le
 
 def vortex_line(
     ctx: LensContext, rng: np.random.Generator, n_points: int, mass: float, length: float, offset_max: float,
-    placement: str = "centred",
+    placement: str = "centred", angle: float | None = None,
 ) -> tuple[list[Component], float]:
     """``n_points`` equal point masses on a straight line of full ``length`` [arcsec] through a
-    point within ``offset_max`` of the lens centre, at a uniformly random orientation (or placed as
-    PyLensing placed them: ``pylensing_line``)."""
+    point within ``offset_max`` of the lens centre, at orientation ``angle`` (unset: uniformly
+    random), or placed as PyLensing placed them (``pylensing_line``)."""
     masses = np.full(n_points, mass / n_points)
     if placement == "pylensing":
-        x, y, angle = pylensing_line(ctx, rng, n_points, length)
+        x, y, angle = pylensing_line(ctx, rng, n_points, length, angle)
         return point_masses(ctx, masses, x, y), angle
-    angle = float(rng.uniform(0.0, np.pi))
+    if angle is None:
+        angle = float(rng.uniform(0.0, np.pi))
     off_r = float(rng.uniform(0.0, offset_max)) if offset_max > 0 else 0.0
     off_phi = float(rng.uniform(0.0, 2.0 * np.pi))
     cx = ctx.center_x + off_r * np.cos(off_phi)
@@ -84,7 +92,8 @@ class Vortex(Scenario):
         total, angles, lengths = 0.0, [], []
         for _ in range(p.n_vortices):
             mass, length = draw(p.mass, rng), draw(p.length, rng)
-            line, angle = vortex_line(ctx, rng, p.n_points, mass, length, p.offset_max, p.placement)
+            angle = None if p.angle is None else draw(p.angle, rng)
+            line, angle = vortex_line(ctx, rng, p.n_points, mass, length, p.offset_max, p.placement, angle)
             components += line
             total += mass
             angles.append(angle)
