@@ -122,12 +122,74 @@ def test_as_published_differs_from_the_physical_preset_only_as_documented(path):
     assert published == physical
 
 
-def test_the_resnet18_hour_of_model_a_is_the_shared_hours_dataset_at_more_images():
-    """model_a_cpu_resnet18.yaml trains on Model A's as-published dataset of model_a_cpu.yaml, only larger."""
-    configs = ROOT / "configs" / "reproduce"
-    shared = yaml.safe_load((configs / "model_a_cpu.yaml").read_text())["datasets"]["model_a_as_published"]
-    alone = yaml.safe_load((configs / "model_a_cpu_resnet18.yaml").read_text())["datasets"]["model_a_as_published"]
-    assert [c["n_images"] for c in alone["classes"]] == [3750] * 3
-    for cls in shared["classes"] + alone["classes"]:
-        cls.pop("n_images")
-    assert alone == shared
+PYLENSING = {  # configs/reproduce file -> its as-published datasets (PyLensing's recipe)
+    "model_a.yaml": ("model_a_as_published", "model_b_as_published"),
+    "model_a_cpu.yaml": ("model_a_as_published", "model_b_as_published"),
+    "model_b.yaml": ("model_b_as_published",),
+    "model_b_cpu.yaml": ("model_b_as_published",),
+}
+
+
+def _as_published(name: str, dataset: str) -> dict:
+    return yaml.safe_load((ROOT / "configs" / "reproduce" / name).read_text())["datasets"][dataset]
+
+
+@pytest.mark.parametrize("name", PYLENSING)
+def test_model_a_and_b_as_published_follow_pylensing(name):
+    """PyLensing (lensing/gen_params_*.py, gen_data_*.py with PyAutoLens 0.46): intensities per pixel
+    (lens 1.2, source U(0.7, 0.9), against a sky of 0.1 per pixel), each uniform parameter one of five
+    values drawn once per run, orientations in degrees (so within 2π° of the x axis), five vortex
+    orientations, the vortex lines placed as PyLensing placed them."""
+    pix2 = 0.05**2
+    for dataset in PYLENSING[name]:
+        ds = _as_published(name, dataset)
+        assert ds["lens_light"]["amp"] * pix2 == pytest.approx(1.2)
+        choices = {
+            "lens_light.q": (ds["lens_light"]["q"], 0.5, 1.0), "source.q": (ds["source"]["q"], 0.7, 1.0),
+            "source.amp": (ds["source"]["amp"], 0.7 / pix2, 0.9 / pix2),
+            "lens.gamma_ext": (ds["lens"]["gamma_ext"], 0.0, 0.3),
+            "source.r_offset": (ds["source"]["r_offset"], 0.0, 1.2),
+            "source.phi_offset": (ds["source"]["phi_offset"], 0.0, 2 * np.pi),
+            "vort.angle": (ds["classes"][2]["params"]["angle"], 0.0, 2 * np.pi),
+        } | {
+            angle: (value, 0.0, np.radians(2 * np.pi))  # degrees: PyLensing's radians read as degrees
+            for angle, value in (("lens.psi_ext", ds["lens"]["psi_ext"]), ("lens_light.phi", ds["lens_light"]["phi"]), ("source.phi", ds["source"]["phi"]))
+        }
+        for field, (param, low, high) in choices.items():
+            assert param["dist"] == "choice" and len(set(param["values"])) == 5, (dataset, field)
+            assert low <= min(param["values"]) and max(param["values"]) <= high, (dataset, field)
+        assert ds["classes"][2]["params"]["placement"] == "pylensing"
+        assert [c.get("params", {}).get("mass") for c in ds["classes"]] == [None, 2.5e11, 2.5e11]
+        assert ds["cosmology"]["mass_distances"] == "luminosity_as_published"
+
+
+@pytest.mark.parametrize("dataset", ["model_a_as_published", "model_b_as_published"])
+def test_each_pylensing_run_is_one_dataset_whatever_its_size(dataset):
+    """One PyLensing run per dataset: every config's Model A (and every Model B) draws the same five
+    values, and only the image counts and splits differ; Model B is another run, so other values."""
+    versions = [_as_published(name, dataset) for name, datasets in PYLENSING.items() if dataset in datasets]
+    for ds in versions:
+        for cls in ds["classes"]:
+            cls.pop("n_images")
+        ds.pop("split")
+    assert len(versions) >= 2 and all(ds == versions[0] for ds in versions)
+    a, b = _as_published("model_a.yaml", "model_a_as_published"), _as_published("model_a.yaml", "model_b_as_published")
+    assert a["lens"]["gamma_ext"] != b["lens"]["gamma_ext"]
+
+
+def test_model_a_as_published_lens_light_is_pylensings_intensity_per_pixel():
+    """PyAutoLens reads a profile's intensity per pixel: PyLensing's lens light of intensity 1.2 at
+    R_eff is 1.2 counts/s in a pixel there, which the as-published amp (per arcsec²) reproduces."""
+    from deeplense.simulation.lenstronomy_renderer import render_parts
+
+    cfg = load_config(ROOT / "configs" / "reproduce" / "model_a_cpu.yaml")
+    ds = cfg.datasets["model_a_as_published"]
+    round_light = ds.model_copy(update={"lens_light": ds.lens_light.model_copy(update={"q": 1.0, "phi": 0.0})})
+    system, _ = draw_system(round_light, ds.classes[0], image_streams(3))
+    inst = ds.instrument
+    _, light = render_parts(system, inst.num_pix, inst.pixel_scale, 1e-3, supersampling=4)  # before the PSF
+    centres = (np.arange(inst.num_pix) - (inst.num_pix - 1) / 2) * inst.pixel_scale
+    radius = np.hypot(*np.meshgrid(centres, centres))
+    at_r_eff = np.abs(radius - ds.lens_light.R_sersic) < inst.pixel_scale / 4
+    assert at_r_eff.sum() > 8
+    assert light[at_r_eff].mean() == pytest.approx(1.2, rel=0.02)
