@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PHASES", "PhaseTimer", "bench_config", "bench_provenance", "emit", "pin_to_one_core", "rate", "real_images",
-           "reset_peak_rss", "rss_mb", "Timer", "write_tiled_store"]
+__all__ = ["PHASES", "PhaseTimer", "bench_config", "bench_provenance", "cpu_description", "emit", "pin_to_one_core",
+           "rate", "real_images", "reset_peak_rss", "rss_mb", "Timer", "write_tiled_store"]
 
 
 def pin_to_one_core() -> None:
@@ -81,6 +81,17 @@ def bench_provenance(n_per_class: int, num_pix: int, seed: int = 0) -> dict:
 
     config = bench_config(n_per_class, num_pix, seed).datasets["bench"].model_dump(mode="json")
     return {"config": config, "software": software_versions()}
+
+
+def cpu_description(threads: int | None = None) -> dict:
+    """The CPU a benchmark ran on, to record beside its figures (a throughput means little without
+    it, bfloat16's above all): ``deeplense.training.device.cpu_description`` (model name, vector and
+    bfloat16 flags, torch's kernel level, bfloat16 native or not) and the torch thread count."""
+    import torch
+
+    from deeplense.training.device import cpu_description as describe
+
+    return {**describe(), "threads": threads if threads is not None else torch.get_num_threads()}
 
 
 def write_tiled_store(path: Path, base: np.ndarray, labels: np.ndarray, n: int, codec: str = "blosc_zstd",

@@ -5,9 +5,11 @@ Validation here needs the config's values and deeplense's registries only (scena
 presets by name, tasks): beyond types and ranges it refuses what would otherwise fail, or silently
 make garbage, only in a later job: a distribution reaching outside its parameter's domain, an
 Einstein ring outside the image, a loss or monitor that does not fit the task, a regression target
-that no chosen class records. What needs files or heavy imports (source images, pretrained
-weights, architecture names, whether a network builds) is asked of a ``ConfigChecks`` that
-``deeplense.experiment.load_config`` passes in the validation context, so those problems are
+that no chosen class records, a split that leaves a model too few images of a class (counted as
+deeplense.data.splits splits a store). What needs files or heavy imports (source images,
+pretrained weights, architecture names, whether a network builds, a prediction's input files) is
+asked of a ``ConfigChecks`` that ``deeplense.experiment.load_config`` passes in the validation
+context (or, for predictions, to deeplense.predict.config), so those problems are
 reported in the same place as the others; a config validated without one (a job reading its spec,
 a store's attributes) is checked on its values alone. ``load_config`` also expands sweeps and
 learning curves and fills instrument presets before validation, and turns problems into a
@@ -18,9 +20,11 @@ allowed (see deeplense.validation).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -40,7 +44,7 @@ from deeplense.physics.instruments import INSTRUMENTS
 from deeplense.physics.records import record_units
 from deeplense.physics.scenarios import SCENARIOS
 from deeplense.published import published_keys
-from deeplense.tasks import TASKS, loss_names, monitor_names, task_names
+from deeplense.tasks import TASKS, Task, loss_names, monitor_names, task_names
 from deeplense.validation import NO_VALUE, FieldProblems, OneOf, Problem, StrictModel, did_you_mean, nested, problem
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
@@ -62,6 +66,8 @@ class ConfigChecks(Protocol):
     def architecture(self, name: str) -> str | None: ...
 
     def pretrained(self, path: str) -> str | None: ...
+
+    def prediction_input(self, paths: list[str]) -> list[Problem]: ...
 
     def build(self, cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]: ...
 
@@ -291,6 +297,32 @@ class ClassConfig(_Strict):
         scenario = SCENARIOS.get(self.scenario)
         return scenario.recorded(scenario.validate_params(self.params))
 
+    def draws_pyhalo(self) -> bool:
+        """Whether its images draw pyHalo populations (thousands of halos each, about ten times
+        the cost of a DeepLense-recipe or smooth image)."""
+        from deeplense.physics.scenarios.pyhalo_population import PyHaloPopulation
+
+        return isinstance(SCENARIOS.get(self.scenario).validate_params(self.params), PyHaloPopulation)
+
+
+SPLITS = ("train", "val", "test")
+
+
+def split_sizes(n: int, fractions: Mapping[str, float]) -> dict[str, int]:
+    """Images of a class of ``n`` in each split (train, val, test): the configured proportions,
+    rounded; a class of 3+ images gets at least one image in each split that has a fraction. What
+    deeplense.data.splits.assign_splits gives each class, and what the config checks a model's
+    needs against."""
+    n_train = int(round(fractions["train"] * n))
+    n_val = int(round(fractions["val"] * n))
+    if n >= 3:  # every split that has a fraction gets at least one image
+        n_val = max(n_val, 1) if fractions["val"] > 0 else 0
+        n_train = min(max(n_train, 1), n - n_val - 1)
+    n_train = min(n_train, n)
+    n_val = min(n_val, n - n_train)
+    return {"train": n_train, "val": n_val, "test": n - n_train - n_val}
+
+
 
 class SplitConfig(_Strict):
     """Fractions of each dataset for training, validation and test (fixed per sample and seed)."""
@@ -370,6 +402,12 @@ class DatasetConfig(_Strict):
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes]
 
+    def split_images(self, split: SplitConfig | None = None) -> dict[str, dict[str, int]]:
+        """Class → its images in each split (train, val, test), as training and evaluation split
+        the store (deeplense.data.splits); ``split``: other fractions (a model's, on another dataset)."""
+        fractions = (split or self.split).model_dump()
+        return {c.name: split_sizes(c.n_images, fractions) for c in self.classes}
+
     def record_fields(self, classes: list[str] | None = None) -> list[str]:
         """The per-image record fields that images of ``classes`` (default: all) fill: what a
         regression can target (sorted)."""
@@ -444,7 +482,7 @@ class ModelConfig(_Strict):
     )
     normal_class: str = Field("no_sub", description="anomaly: the class the autoencoder trains on")
     epochs: int = Field(5, gt=0)
-    batch_size: int = Field(64, gt=0)
+    batch_size: int = Field(64, ge=2, description="training images per batch; at least 2: a batch of one image is skipped (batch norm cannot train on it)")
     lr: float = Field(1e-3, gt=0, description="peak learning rate")
     weight_decay: float = Field(0.05, ge=0)
     optimizer: Literal["adamw", "sgd", "sam"] = Field(
@@ -477,9 +515,13 @@ class ModelConfig(_Strict):
     precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto",
         description="arithmetic of training's forward and backward passes (weights, optimiser and evaluation stay "
-        "float32): auto (mixed bfloat16/float16 on CUDA, float32 on the CPU), float32, or bfloat16 (mixed bfloat16 "
-        "autocast with channels-last memory on either device; on a CPU with AVX512-BF16 or AMX about twice the "
-        "float32 speed of a ResNet: python benchmarks/train.py --precisions float32 bfloat16)",
+        "float32): auto (mixed bfloat16/float16 on CUDA; mixed bfloat16 on a CPU that computes it natively, "
+        "AVX512-BF16 or AMX, float32 on other CPUs; named `auto` in the config hash, since what it resolves to "
+        "depends on the machine, as the CPU kernels do; train_info.json records the resolved mixed_precision), "
+        "float32, or bfloat16 (mixed bfloat16 autocast with channels-last memory on either device; 1.5-2.3x the "
+        "float32 speed on a CPU with AVX512-BF16/AMX, 3-11x slower on a CPU that emulates it, e.g. an AVX2 AMD "
+        "EPYC or an AVX-512 Xeon without AVX512-BF16, which training warns about: python benchmarks/train.py "
+        "--precisions float32 bfloat16)",
     )
     shuffle_buffer_mb: float = Field(256.0, gt=0, description="memory budget of the shuffle buffer [MiB]")
     num_workers: int = Field(
@@ -599,14 +641,25 @@ class ExperimentConfig(_Strict):
     def _model_datasets(self, info: ValidationInfo) -> "ExperimentConfig":
         problems: list[Problem] = []
         checks = _checks(info)
+        sound: dict[str, ModelConfig] = {}  # models without problems of their own
         for name, model in self.models.items():
             found = _model_problems(self, name, model)
             problems += found
-            if not found and checks:  # whether the network builds for the dataset's images
-                problems += checks.build(self, name, model)
+            if not found:
+                sound[name] = model
+                if checks:  # whether the network builds for the dataset's images
+                    problems += checks.build(self, name, model)
+        problems += _split_problems(self, sound)
         if problems:
             raise FieldProblems(problems)
         return self
+
+    def training_images(self, model: str) -> int:
+        """The images model ``model`` trains on in one epoch: the training split of each class it
+        learns from, or ``train_images_per_class`` of each."""
+        cfg = self.models[model]
+        split = self.datasets[cfg.dataset].split_images()
+        return sum(min(split[c]["train"], cfg.train_images_per_class or split[c]["train"]) for c in _task(self, cfg).train_classes())
 
 
 def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
@@ -641,6 +694,12 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                 f"dataset {other} has classes {cfg.datasets[other].class_names}, {model.dataset} has {known}; "
                 "cross-dataset evaluation needs the same classes in the same order", other,
             ))
+        elif cfg.datasets[other].instrument.image_shape != dataset.instrument.image_shape:
+            out.append(Problem(
+                (*at, "evaluate_on", i),
+                f"dataset {other} has {_images(cfg.datasets[other])} images, {model.dataset} has {_images(dataset)} "
+                "(bands × num_pix²); the network takes the images it was trained on (evaluation does not resample)", other,
+            ))
     for where, keys in model.reproduces.items():
         if where != model.dataset and where not in model.evaluate_on:
             out.append(Problem((*at, "reproduces", where), f"{where} is not where the model is evaluated; allowed: "
@@ -658,7 +717,106 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                         f"{did_you_mean(t, recorded) or ';'} allowed: {', '.join(recorded)}", t)
                 for i, t in enumerate(model.targets) if t not in recorded
             ]
+    if not out:
+        out += _train_images_problems(cfg, name, model)
     return out
+
+
+def _images(dataset: DatasetConfig) -> str:
+    """``1×32×32``: the shape of the dataset's images (bands × num_pix²)."""
+    return "×".join(map(str, dataset.instrument.image_shape))
+
+
+def _task(cfg: ExperimentConfig, model: ModelConfig) -> Task:
+    """The task of ``model`` on its dataset's classes: which classes it learns from and which it is
+    evaluated on (for a model whose classes and normal class were found in the dataset)."""
+    return TASKS.get(model.task).from_config(model, cfg.datasets[model.dataset].class_names)
+
+
+def _train_images_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
+    """A ``train_images_per_class`` the training split cannot give: more images than a class the
+    model learns from has there (it would train on fewer than it is labelled with), or one image
+    in all (a batch of one image is skipped: it would never train)."""
+    n = model.train_images_per_class
+    if n is None:
+        return []
+    dataset = cfg.datasets[model.dataset]
+    images = dataset.split_images()
+    have = {c: images[c]["train"] for c in _task(cfg, model).train_classes()}
+    at = ("models", name, "train_images_per_class")
+    if n > min(have.values()):
+        counts = ", ".join(f"{c} {k}" for c, k in have.items())
+        return [Problem(at, f"more than the training split holds; training images per class of dataset {model.dataset} "
+                            f"(split.train {dataset.split.train:g}): {counts}", n)]
+    if n * len(have) < 2:
+        return [Problem(at, "one training image in all: a batch of one image is skipped (batch norm cannot train on it), "
+                            "so the model would never train; allowed: 2 or more", n)]
+    return []
+
+
+def _split_needs(cfg: ExperimentConfig, models: dict[str, ModelConfig]) -> dict[tuple[str, str], dict[str, int]]:
+    """(dataset, class) → the fewest images of each split that ``models`` need of it: a training
+    image of each class a model learns from (two when it learns from that class alone: a batch of
+    one image is skipped) and a validation image where the dataset has a validation split; a test
+    image of each class it is evaluated on, in its own dataset and in each of ``evaluate_on``."""
+    needs: dict[tuple[str, str], dict[str, int]] = {}
+
+    def need(dataset: str, cls: str, split: str, k: int) -> None:
+        entry = needs.setdefault((dataset, cls), dict.fromkeys(SPLITS, 0))
+        entry[split] = max(entry[split], k)
+
+    for model in models.values():
+        task = _task(cfg, model)
+        learnt = task.train_classes()
+        for cls in learnt:
+            need(model.dataset, cls, "train", 2 if len(learnt) == 1 else 1)
+            if cfg.datasets[model.dataset].split.val > 0:
+                need(model.dataset, cls, "val", 1)
+        for where in [model.dataset, *model.evaluate_on]:
+            for cls in task.eval_classes():
+                need(where, cls, "test", 1)
+    return needs
+
+
+def _split_problems(cfg: ExperimentConfig, models: dict[str, ModelConfig]) -> list[Problem]:
+    """Classes whose split leaves fewer images than the models that use them need (a classifier
+    that never sees a class, a checkpoint selected or a metric computed without it), at the class's
+    ``n_images``, with the fewest images that are enough."""
+    out = []
+    for (name, cls), need in _split_needs(cfg, models).items():
+        dataset = cfg.datasets[name]
+        index = dataset.class_names.index(cls)
+        n = dataset.classes[index].n_images
+        fractions = dataset.split.model_dump()
+        if _enough(n, fractions, need):
+            continue
+        fewest = next(m for m in itertools.count(n) if _enough(m, fractions, need))
+        have = split_sizes(n, fractions)
+        shown = [s for s in SPLITS if need[s]]
+        alone = " (a model learns from it alone, and a batch of one image is skipped)" if need["train"] > max(have["train"], 1) else ""
+        out.append(Problem(
+            ("datasets", name, "classes", index, "n_images"),
+            f"the split (train {fractions['train']:g}, val {fractions['val']:g}, test {fractions['test']:g}) gives this class "
+            f"{_per_split(have, shown)}; the models that use it need at least {_per_split(need, shown)}{alone}: "
+            f"give it at least {fewest} images", n,
+        ))
+    return out
+
+
+def _enough(n: int, fractions: dict[str, float], need: dict[str, int]) -> bool:
+    """Whether a class of ``n`` images has ``need`` images of each split."""
+    have = split_sizes(n, fractions)
+    return all(have[s] >= k for s, k in need.items())
+
+
+_SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
+
+
+def _per_split(counts: dict[str, int], splits: list[str]) -> str:
+    """``1 training, 0 validation and 1 test images``: ``counts`` of ``splits``."""
+    words = [f"{counts[s]} {_SPLIT_WORDS[s]}" for s in splits]
+    listed = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+    return listed + (" image" if len(splits) == 1 and counts[splits[0]] == 1 else " images")
 
 
 def json_schema() -> dict[str, Any]:

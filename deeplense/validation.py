@@ -10,7 +10,7 @@ fields naming the closest allowed one. Only pydantic and PyYAML here: config val
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -126,6 +126,30 @@ def validate_entries(model: type[M], entries: dict[str, Any], section: str) -> t
         except FieldProblems as e:
             problems += e.problems
     return valid, problems
+
+
+G = TypeVar("G")
+
+
+def told_as_written(
+    problems: list[Problem], origins: Mapping[tuple[str, str], tuple[str, G]], tell: Callable[[Problem, Problem, G], Problem]
+) -> list[Problem]:
+    """Problems found in the datasets and models that a config section generated (sweeps, learning
+    curves), told as the user wrote that section: ``origins`` maps each generated (section, name)
+    to its base's name and what generated it; a problem its base has too is dropped (it is reported
+    there); any other is told by ``tell(problem, the problem as in the base, what generated it)``."""
+    seen = {(p.loc, p.message) for p in problems}
+    out = []
+    for p in problems:
+        origin = origins.get(tuple(p.loc[:2])) if len(p.loc) >= 2 else None  # type: ignore[arg-type]
+        if origin is None:
+            out.append(p)
+            continue
+        base, generated = origin
+        in_base = Problem((p.loc[0], base, *p.loc[2:]), p.message, p.value, p.kind)
+        if (in_base.loc, p.message) not in seen:
+            out.append(tell(p, in_base, generated))
+    return out
 
 
 def did_you_mean(name: str, allowed: list[str], n: int = 1) -> str:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,12 +31,16 @@ def test_check_config(tmp_path):
     assert out.returncode == 1 and "unknown dark-matter scenario 'fuzzy'" in out.stderr
 
 
-def test_threads_reach_blas_openmp_and_numba():
+@pytest.mark.parametrize("numba_first", [True, False], ids=["numba loaded before", "numba loaded after"])
+def test_threads_reach_blas_openmp_and_numba(numba_first):
     """`--threads N` limits every BLAS and OpenMP pool the process has loaded, and numba's
-    parallel kernels, to N; measured in a fresh process with no thread variables set."""
+    parallel kernels, to N, whether numba was loaded before (a simulation job) or is loaded later
+    (a job that may never load it); measured in a fresh process with no thread variables set."""
+    limit = "from deeplense.cli import limit_threads; limit_threads(1); "
     code = (
-        "import json, numba; from threadpoolctl import threadpool_info; from deeplense.cli import limit_threads; limit_threads(1); "
-        "print(json.dumps({'pools': threadpool_info(), 'numba': numba.get_num_threads()}))"
+        "import json; from threadpoolctl import threadpool_info; "
+        + ("import numba; " + limit if numba_first else limit + "import numba; numba.njit(parallel=True)(lambda n: n)(1); ")
+        + "print(json.dumps({'pools': threadpool_info(), 'numba': numba.get_num_threads()}))"
     )
     names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
     env = {k: v for k, v in os.environ.items() if k not in names}

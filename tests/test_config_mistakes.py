@@ -56,6 +56,25 @@ def in_model(id: str, fields: dict, *expected: str, batch: str = "models") -> Mi
     return Mistake(id, batch, add, tuple(f"models.{id}.{e}" if i == 0 else e for i, e in enumerate(expected)))
 
 
+def in_prediction(id: str, entry: dict, *expected: str) -> Mistake:
+    """A mistake in a prediction set of its own (named ``id``). Predictions are checked once the
+    datasets and models are valid: their own batch ("predictions")."""
+    return Mistake(id, "predictions", lambda cfg: cfg["predictions"].update({id: entry}),
+                   tuple(f"predictions.{id}.{e}" if i == 0 else e for i, e in enumerate(expected)))
+
+
+def with_dataset(name: str, edit: Callable[[dict], object], model: dict) -> Callable[[dict], None]:
+    """Add dataset ``name`` (a copy of the tiny one, edited) and a model ``on_<name>`` on it."""
+
+    def add(cfg: dict) -> None:
+        dataset = copy.deepcopy(TINY["datasets"]["tiny"])
+        edit(dataset)
+        cfg["datasets"][name] = dataset
+        cfg["models"][f"on_{name}"] = {"architecture": "resnet18", "dataset": name, "epochs": 1, **model}
+
+    return add
+
+
 def lens(**kw) -> Callable[[dict], object]:
     """Edit the main lens (the tiny config's is the default: theta_E 1.2)."""
     return lambda d: d.setdefault("lens", {"theta_E": 1.2}).update(kw)
@@ -150,6 +169,9 @@ MISTAKES = [
     in_model("unknown_dataset", {"dataset": "tyni"}, "dataset = 'tyni': not a dataset", "allowed: tiny"),
     in_model("one_class", {"classes": ["cdm"]}, "classes = [cdm]: classification needs at least 2 classes"),
     in_model("pretrained_missing", {"pretrained": "weights/none.pth"}, "pretrained = 'weights/none.pth': no such file", batch="model_fields"),
+    in_model(
+        "batch_of_one", {"batch_size": 1}, "batch_size = 1: Input should be greater than or equal to 2", batch="model_fields",
+    ),
     in_model("device_name", {"device": "gpu"}, "device = 'gpu': unknown device", "allowed: auto, cpu, cuda, cuda:N", batch="model_fields"),
     in_model("precision_name", {"precision": "fp16"}, "precision = 'fp16'", "'auto', 'float32' or 'bfloat16'", batch="model_fields"),
     Mistake(
@@ -158,6 +180,52 @@ MISTAKES = [
                    c["models"].update(on_no_val={"architecture": "resnet18", "dataset": "no_val", "epochs": 1, "early_stopping": 2})),
         ("datasets.no_val.split.val = 0.0: model on_no_val needs a validation split for checkpoint: best, early_stopping",
          "or set models.on_no_val.checkpoint: last without early_stopping or plateau"),
+    ),
+    # counts: what the split gives each class a model uses, and what a model on it may ask of it
+    in_model(
+        "train_images_over_split", {"train_images_per_class": 18},
+        "train_images_per_class = 18: more than the training split holds; training images per class of dataset tiny (split.train 0.7): "
+        "no_sub 17, cdm 17, vortex 17",
+    ),
+    in_model(
+        "one_training_image", {"architecture": "conv_ae", "architecture_args": {"latent_dim": 8, "widths": [8, 16]}, "task": "anomaly",
+                               "train_images_per_class": 1},
+        "train_images_per_class = 1: one training image in all: a batch of one image is skipped", "so the model would never train",
+    ),
+    Mistake(
+        "class_split_empty", "models", with_dataset("few", lambda d: d["classes"][0].update(n_images=2), {}),
+        ("datasets.few.classes[0].n_images = 2: the split (train 0.7, val 0.15, test 0.15) gives this class 1 training, 0 validation "
+         "and 1 test images; the models that use it need at least 1 training, 1 validation and 1 test images: give it at least 3 images",),
+    ),
+    Mistake(
+        "normal_class_alone", "models",
+        with_dataset("few_normal", lambda d: d["classes"][0].update(n_images=3),
+                     {"architecture": "conv_ae", "architecture_args": {"latent_dim": 8, "widths": [8, 16]}, "task": "anomaly"}),
+        ("datasets.few_normal.classes[0].n_images = 3: the split (train 0.7, val 0.15, test 0.15) gives this class 1 training, "
+         "1 validation and 1 test images; the models that use it need at least 2 training, 1 validation and 1 test images "
+         "(a model learns from it alone, and a batch of one image is skipped): give it at least 4 images",),
+    ),
+    in_model(
+        "evaluated_on_other_images", {"evaluate_on": ["small16"]},
+        "evaluate_on[0] = 'small16': dataset small16 has 1×16×16 images, tiny has 1×32×32 (bands × num_pix²)", "evaluation does not resample",
+    ),
+    # predictions: what they read must be there, and fit the model
+    in_prediction(
+        "input_missing", {"model": "resnet18", "input": ["survey/cutouts"]},
+        "input[0] = 'survey/cutouts': does not exist (relative paths are read from the working directory ",
+    ),
+    in_prediction("input_glob_empty", {"model": "resnet18", "input": ["survey/*.fits"]}, "input[0] = 'survey/*.fits': the pattern matches no file"),
+    in_prediction(
+        "other_image_size", {"model": "resnet18", "dataset": "small16"},
+        "dataset = 'small16': its images are 16×16 pixels; model resnet18 expects 1 band(s) of 32×32 pixels at 0.16″/pixel",
+        "set resize: true to resample them",
+    ),
+    Mistake(
+        "split_selects_nothing", "predictions",
+        lambda c: (with_dataset("no_val", lambda d: d.update(split={"train": 0.8, "val": 0.0, "test": 0.2}), {"checkpoint": "last"})(c),
+                   c["predictions"].update(empty_split={"model": "on_no_val", "dataset": "no_val", "split": "val"})),
+        ("predictions.empty_split.split = 'val': selects no image: split by model on_no_val's fractions (train 0.8, val 0, test 0.2), "
+         "dataset no_val has none in val",),
     ),
     # sweeps: told as the user wrote them, not as the generated datasets
     Mistake(
@@ -173,7 +241,7 @@ MISTAKES = [
 
 def batch_config(batch: str) -> dict:
     cfg = copy.deepcopy(TINY)
-    if batch == "models":  # a second, valid dataset of small images
+    if batch in ("models", "predictions"):  # a second, valid dataset of small images
         cfg["datasets"]["small16"] = {**copy.deepcopy(TINY["datasets"]["tiny"]), "instrument": {"num_pix": 16, "pixel_scale": 0.32, "psf_fwhm": 0.3}}
     for mistake in MISTAKES:
         if mistake.batch == batch:

@@ -8,12 +8,15 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from deeplense import __version__
 from deeplense.config import ModelConfig
 from deeplense.training.trainer import TrainOutputs, train_model
 from deeplense.workflow.specs import ModelSpec
+
+pytestmark = pytest.mark.determinism
 
 SPLIT = {"train": 0.5, "val": 0.25, "test": 0.25}
 CFG = ModelConfig(architecture="resnet18", dataset="small", epochs=2, batch_size=4, shuffle_buffer_mb=1, noise_std=0.05, threads=2)

@@ -2,6 +2,7 @@
 of each class; the plot reads their metrics and training provenance."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -35,10 +36,25 @@ def test_points_expand_into_models_and_rules():
 @pytest.mark.parametrize(("curve", "expected"), [
     ({"images_per_class": [8, 4]}, "learning_curves.r18.images_per_class = [8, 4]: must be positive and strictly ascending"),
     ({"model": "resnet81", "images_per_class": [4]}, "learning_curves.r18.model = 'resnet81': not a model; allowed: resnet18"),
+    # a point asking for more than the training split holds would train on fewer images than it is labelled with
+    ({"images_per_class": [4, 18]}, "learning_curves.r18.images_per_class[1] = 18: more than the training split holds; "
+                                    "training images per class of dataset tiny (split.train 0.7): no_sub 17, cdm 17, vortex 17"),
+    ({"model": "anomaly_ae", "images_per_class": [1, 4]}, "learning_curves.r18.images_per_class[0] = 1: one training image in all: "
+                                                          "a batch of one image is skipped"),
 ])
 def test_bad_curves_are_refused_at_load(curve, expected):
-    with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
-        load_config(tiny_with_curve(**curve), "tiny")
+    with pytest.raises(ConfigError, match=re.escape(expected)) as err:
+        load_config(tiny_with_curve(**curve), "tiny", build_models=False)
+    assert "__" not in str(err.value)  # never a point's generated model name
+
+
+def test_a_mistake_of_the_base_model_is_told_once():
+    """The points copy their model: its mistake is reported at the model only, not again per point."""
+    raw = tiny_with_curve(images_per_class=[4, 8])
+    raw["models"]["resnet18"]["evaluate_on"] = ["tyni"]
+    with pytest.raises(ConfigError) as err:
+        load_config(raw, "tiny", build_models=False)
+    assert str(err.value).splitlines()[1:] == ["  models.resnet18.evaluate_on[0] = 'tyni': not a dataset; allowed: tiny"]
 
 
 def test_smaller_training_sets_are_nested_subsets():

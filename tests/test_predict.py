@@ -74,6 +74,7 @@ def write_fits(folder: Path, images: np.ndarray, pixel_scale: float = PIXEL_SCAL
     return paths
 
 
+@pytest.mark.determinism
 def test_cli_on_a_store_matches_the_python_api_with_provenance(models, small_store, images, tmp_path):
     out = tmp_path / "cls.zarr"
     assert main(["predict", str(models["cls"]), str(small_store), "--output", str(out), "--quiet", "--batch-size", "8",
@@ -218,6 +219,7 @@ def test_a_killed_run_resumes_with_the_blocks_not_yet_written(models, small_stor
     assert "already holds these predictions" in again.stdout
 
 
+@pytest.mark.determinism
 def test_a_running_dask_scheduler_is_used_by_address(models, images, tmp_path):
     from distributed import LocalCluster
 
@@ -226,6 +228,37 @@ def test_a_running_dask_scheduler_is_used_by_address(models, images, tmp_path):
         assert predict(models["ae"], tmp_path / "s.npy", "--scheduler", cluster.scheduler_address, "--output", tmp_path / "s.zarr") == 0
     np.testing.assert_array_equal(xr.open_zarr(tmp_path / "s.zarr")["score"].values,
                                   deeplense.load_model(models["ae"]).predict(images[:16], batch_size=8)["score"])
+
+
+@pytest.mark.determinism
+def test_predict_runs_on_its_own_threads_whatever_the_callers(models, images):
+    """The Python API predicts on the thread count the command line's workers use (pinned inside
+    ``predict``, not by the caller), so the two compute the same way; the caller's torch setting
+    is restored afterwards. CPU torch splits some reductions by thread, so 1 and 2 threads can
+    differ in the last bit on some CPUs (AVX-512 kernels): more threads agree to float32 rounding."""
+    import torch
+
+    from deeplense.predict.model import PREDICT_THREADS
+
+    def threads_seen(model) -> list[int]:
+        seen: list[int] = []
+        model.network.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+        return seen
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # as training leaves it (a model's default threads)
+    try:
+        default, faster = deeplense.load_model(models["cls"]), deeplense.load_model(models["cls"], threads=2)
+        seen_default, seen_faster = threads_seen(default), threads_seen(faster)
+        pinned = default.predict(images[:10], batch_size=8)["probs"]
+        assert seen_default == [PREDICT_THREADS] * 2 and torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        np.testing.assert_allclose(faster.predict(images[:10], batch_size=8)["probs"], pinned, rtol=1e-5, atol=1e-6)
+        assert seen_faster == [2, 2] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads = 0: must be at least 1"):
+        deeplense.load_model(models["cls"], threads=0)
 
 
 def test_load_model_reports_what_it_expects(models):
@@ -265,6 +298,51 @@ def test_prediction_config_mistakes_name_the_field(entry, message):
     with pytest.raises(ConfigError) as e:
         load_config(raw, build_models=False)
     assert message in str(e.value), str(e.value)
+
+
+def test_prediction_config_inputs_are_checked_as_predict_reads_them(tmp_path, monkeypatch):
+    """An `input:` that `deeplense predict` would refuse by its paths alone is refused when the config
+    loads, at `input[i]`, also where Snakemake's jobs load it (no model built); what it reads passes."""
+    import copy
+
+    import yaml
+
+    from deeplense.config import ConfigError
+    from deeplense.experiment import load_config
+    from tests.conftest import TINY_CONFIG
+
+    (tmp_path / "cutouts").mkdir()
+    (tmp_path / "cutouts" / "a.fits").touch()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").touch()
+    np.save(tmp_path / "stack.npy", np.zeros((2, 32, 32), dtype=np.float32))
+    for store in ("one.zarr", "two.zarr"):
+        (tmp_path / store).mkdir()
+        (tmp_path / store / "zarr.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    raw = copy.deepcopy(yaml.safe_load(TINY_CONFIG.read_text()))
+
+    def problems(*inputs: str) -> str:
+        raw["predictions"] = {"p": {"model": "resnet18", "input": list(inputs)}}
+        try:
+            load_config(raw, build_models=False)
+        except ConfigError as e:
+            return str(e)
+        return ""
+
+    for ok in (["cutouts"], ["cutouts/*.fits"], [str(tmp_path / "cutouts" / "a.fits")], ["stack.npy"], ["one.zarr"]):
+        assert problems(*ok) == "", ok
+    here = f"(relative paths are read from the working directory {tmp_path})"
+    for inputs, expected in [
+        (["cutouts", "survey/cutouts"], f"predictions.p.input[1] = 'survey/cutouts': does not exist {here}"),
+        ([str(tmp_path / "none.fits")], f"predictions.p.input[0] = '{tmp_path / 'none.fits'}': does not exist\n"),
+        (["survey/*.fits"], f"predictions.p.input[0] = 'survey/*.fits': the pattern matches no file {here}"),
+        (["empty"], "predictions.p.input[0] = 'empty': a folder that is neither Zarr nor holds FITS files (.fits,"),
+        (["*.txt"], "predictions.p.input[0] = '*.txt': notes.txt: unknown kind; allowed: a Zarr folder"),
+        (["stack.npy", "cutouts"], "predictions.p.input = [stack.npy, cutouts]: inputs of different kinds (fits, npy)"),
+        (["one.zarr", "two.zarr"], "predictions.p.input = [one.zarr, two.zarr]: give one Zarr input, not 2"),
+    ]:
+        assert expected in problems(*inputs) + "\n", problems(*inputs)
 
 
 def test_workers_as_slurm_jobs_on_a_real_cluster(models, images, slurm_cluster, tmp_path):

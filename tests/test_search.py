@@ -60,6 +60,10 @@ def tiny_with_search(**search):
         ({"objective": "val_mae"}, "searches.hp.objective = 'val_mae': not a validation metric of task classification; allowed: val_loss"),
         ({"space": {"lr": {**LR, "log": False, "low": -1.0}}}, "searches.hp.space.lr.low = -1.0: gives models.resnet18.lr: Input should be greater than 0"),
         ({"space": {"dataset": {"type": "categorical", "choices": ["tiny"]}}}, "searches.hp.space.dataset = "),
+        ({"space": {"train_images_per_class": {"type": "int", "low": 4, "high": 100}}},
+         "searches.hp.space.train_images_per_class = {type: int, low: 4, high: 100}: a search keeps what a model learns from"),
+        ({"space": {"batch_size": {"type": "int", "low": 1, "high": 8}}},
+         "searches.hp.space.batch_size.low = 1: gives models.resnet18.batch_size: Input should be greater than or equal to 2"),
         ({"space": {"architecture": {"type": "categorical", "choices": {"resnet18": {}, "resnet99x": {}}}}},
          "searches.hp.space.architecture.choices[1] = 'resnet99x': gives models.resnet18.architecture: unknown architecture"),
         ({"space": {"architecture": {"type": "categorical", "choices": {"test_vit": {"architecture_args.depth": {"type": "int", "low": 3, "high": 2}}}}}},
@@ -128,6 +132,7 @@ def _trials(search: Search, journal: Path) -> list[optuna.trial.FrozenTrial]:
     return search.open(journal).get_trials(deepcopy=False)
 
 
+@pytest.mark.determinism
 def test_one_worker_repeats_its_trials(small_cfg, small_store, tmp_path):
     """Seeded sampler, deterministic training: the same trials, values and best config."""
     search = _search(_search_spec(small_cfg, n_trials=2))

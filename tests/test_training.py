@@ -43,6 +43,7 @@ def test_train_then_evaluate(small_store, tmp_path, saved_figures):
     assert axis_labels(confusion)[:2] == [("predicted class", "true class")] * 2
 
 
+@pytest.mark.determinism
 def test_training_is_deterministic(small_store, tmp_path):
     cfg = ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1)
     a = train_model("a", cfg, small_store, TrainOutputs.in_dir(tmp_path / "a"), seed=3, split=SPLIT)

@@ -3,12 +3,16 @@ never overlapping, stratified by class, independent of shard size and worker cou
 
 from __future__ import annotations
 
-import numpy as np
-import xarray as xr
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from deeplense.config import SPLITS, split_sizes
 from deeplense.seeds import name_key
 
-SPLITS = ("train", "val", "test")
+if TYPE_CHECKING:
+    import xarray as xr
+
 _SPLIT_STREAM = 0x5EED_5B17
 
 
@@ -38,12 +42,8 @@ def assign_splits(
     for label, name in enumerate(classes):
         where = np.flatnonzero(labels == label)
         order = where[np.argsort(split_keys(seed, name, index_in_class[where]), kind="stable")]
-        n = order.size
-        n_train = int(round(fractions["train"] * n))
-        n_val = int(round(fractions["val"] * n))
-        if n >= 3:  # every split that has a fraction gets at least one image
-            n_val = max(n_val, 1) if fractions["val"] > 0 else 0
-            n_train = min(max(n_train, 1), n - n_val - 1)
+        sizes = split_sizes(order.size, fractions)
+        n_train, n_val = sizes["train"], sizes["val"]
         out[order[:n_train]] = "train"
         out[order[n_train : n_train + n_val]] = "val"
         out[order[n_train + n_val :]] = "test"

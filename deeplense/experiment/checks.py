@@ -48,6 +48,29 @@ class MachineChecks:
             return None
         return f"no such file (weights load from a local file; a relative path starts at {os.getcwd()})"
 
+    def prediction_input(self, paths: list[str]) -> list[Problem]:
+        """Whether a prediction's ``input`` names images ``deeplense predict`` reads, as far as the
+        paths tell (each there, a glob matching, a folder of Zarr or FITS, one kind in all), at
+        ``input[i]`` (or ``input``, for what the paths do together). Checked in every process, as
+        ``pretrained`` is: a job runs where its input files are."""
+        from deeplense.predict.inputs import InputError, MissingInput, input_paths
+
+        out = []
+        for i, path in enumerate(paths):
+            try:
+                input_paths([path])
+            except MissingInput as e:
+                named = e.argument in (path, str(Path(path)))  # the path itself, not a file a glob matched
+                out.append(Problem(("input", i), e.why if named else f"{e.argument}: {e.why}", path))
+            except InputError as e:
+                out.append(Problem(("input", i), str(e), path))
+        if not out:
+            try:
+                input_paths(paths)
+            except InputError as e:
+                out.append(Problem(("input",), str(e), paths))
+        return out
+
     def build(self, cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
         """Whether the architecture builds for the dataset's images and the task's outputs."""
         if not self.build_models:

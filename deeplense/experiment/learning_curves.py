@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from deeplense.validation import StrictModel, problem, validate_at
+from deeplense.validation import Problem, StrictModel, problem, told_as_written, validate_at, validate_entries
 
 
 class LearningCurveConfig(StrictModel):
@@ -62,3 +62,29 @@ def curve_points(raw: dict[str, Any], name: str) -> list[str]:
     """The models of learning curve ``name``: its points, then the full model."""
     curve = LearningCurveConfig.model_validate(raw["learning_curves"][name])
     return [point_name(curve.model, n) for n in curve.images_per_class] + [curve.model]
+
+
+def _origins(raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, tuple[str, int, int]]]:
+    """("models", generated name) → (base model, (curve, index of its point, its images per
+    class)) for every point of the raw config's learning curves."""
+    out: dict[tuple[str, str], tuple[str, tuple[str, int, int]]] = {}
+    curves = raw.get("learning_curves")
+    valid, _ = validate_entries(LearningCurveConfig, curves if isinstance(curves, dict) else {}, "learning_curves")
+    for name, curve in valid.items():
+        for i, n in enumerate(curve.images_per_class):
+            out["models", point_name(curve.model, n)] = (curve.model, (name, i, n))
+    return out
+
+
+def as_written(problems: list[Problem], raw: dict[str, Any]) -> list[Problem]:
+    """Problems found in the models a learning curve generated, told as the user wrote the curve,
+    at the point's ``learning_curves.<name>.images_per_class[i]``: one its base model has too is
+    dropped (it is reported there); one of its training images as it is; any other as what the
+    point gives."""
+
+    def tell(p: Problem, in_base: Problem, origin: tuple[str, int, int]) -> Problem:
+        name, index, images = origin
+        message = p.message if p.loc[2:] == ("train_images_per_class",) else f"gives {in_base.line()}"
+        return Problem(("learning_curves", name, "images_per_class", index), message, images, p.kind)
+
+    return told_as_written(problems, _origins(raw), tell)

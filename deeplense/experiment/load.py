@@ -13,11 +13,12 @@ import yaml
 from pydantic import ValidationError
 
 from deeplense.config import ConfigError, ExperimentConfig
+from deeplense.experiment import learning_curves, sweeps
 from deeplense.experiment.checks import MachineChecks
 from deeplense.experiment.learning_curves import expand_learning_curves
 from deeplense.experiment.searches import search_problems
 from deeplense.predict.config import prediction_problems
-from deeplense.experiment.sweeps import as_written, expand_sweeps
+from deeplense.experiment.sweeps import expand_sweeps
 from deeplense.physics.instruments import with_preset
 from deeplense.validation import FieldProblems, Problem, problems_of
 
@@ -59,10 +60,11 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def format_problems(problems: list[Problem], source: str, raw: dict[str, Any] | None = None) -> str:
-    """One line per problem: ``field.path = value: what is wrong / allowed``; problems inside a
-    sweep's generated datasets and models are told as the sweep the user wrote."""
+    """One line per problem: ``field.path = value: what is wrong / allowed``; problems inside the
+    datasets and models a sweep or learning curve generated are told as the sweep or curve the
+    user wrote."""
     lines, seen = [f"invalid config {source}:"], set()
-    for p in as_written(problems, raw or {}):
+    for p in sweeps.as_written(learning_curves.as_written(problems, raw or {}), raw or {}):
         line = "  " + p.line()
         if line not in seen:
             seen.add(line)
@@ -106,7 +108,7 @@ def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, 
     except ValidationError as e:
         raise ConfigError(format_problems(problems_of(e), source, raw)) from None
     found = search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
-    found += prediction_problems(cfg)  # a prediction's model, dataset and ranking
+    found += prediction_problems(cfg, MachineChecks(build_models))  # a prediction's model, input, dataset and ranking
     if found:
         raise ConfigError(format_problems(found, source, raw))
     return cfg

@@ -16,9 +16,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, problem, validate_at
+from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, problem, told_as_written, validate_at, validate_entries
 
 
 class SweepConfig(StrictModel):
@@ -104,21 +104,18 @@ def sweep_points(raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
     ]
 
 
-def _origins(raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int, str, SweepConfig]]:
-    """(section, generated name) → (sweep, index of its value, base name, the sweep) for every
+def _origins(raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, tuple[str, int, SweepConfig]]]:
+    """(section, generated name) → (base name, (sweep, index of its value, the sweep)) for every
     dataset and model the raw config's sweeps generate."""
-    out: dict[tuple[str, str], tuple[str, int, str, SweepConfig]] = {}
+    out: dict[tuple[str, str], tuple[str, tuple[str, int, SweepConfig]]] = {}
     sweeps = raw.get("sweeps")
-    for name, spec in sweeps.items() if isinstance(sweeps, dict) else ():
-        try:
-            sweep = SweepConfig.model_validate(spec)
-        except ValidationError:
-            continue
-        models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+    valid, _ = validate_entries(SweepConfig, sweeps if isinstance(sweeps, dict) else {}, "sweeps")
+    models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+    for name, sweep in valid.items():
         for i in range(len(sweep.values)):
-            out["datasets", point_name(sweep.dataset, name, i)] = (name, i, sweep.dataset, sweep)
+            out["datasets", point_name(sweep.dataset, name, i)] = (sweep.dataset, (name, i, sweep))
             for model in _chosen_models(models, sweep):
-                out["models", point_name(model, name, i)] = (name, i, model, sweep)
+                out["models", point_name(model, name, i)] = (model, (name, i, sweep))
     return out
 
 
@@ -127,23 +124,11 @@ def as_written(problems: list[Problem], raw: dict[str, Any]) -> list[Problem]:
     sweep: one its base dataset or model has too is dropped (it is reported there); a field name
     the parameter path invents is blamed on ``sweeps.<name>.parameter``; any other on the value
     that caused it, ``sweeps.<name>.values[i]``."""
-    origins = _origins(raw)
-    if not origins:
-        return problems
-    seen = {(p.loc, p.message) for p in problems}
-    out = []
-    for p in problems:
-        origin = origins.get(tuple(p.loc[:2])) if len(p.loc) >= 2 else None  # type: ignore[arg-type]
-        if origin is None:
-            out.append(p)
-            continue
-        sweep_name, index, base, sweep = origin
-        in_base = Problem((p.loc[0], base, *p.loc[2:]), p.message, p.value, p.kind)
-        if (in_base.loc, p.message) in seen:
-            continue
-        at = ("sweeps", sweep_name)
+
+    def tell(p: Problem, in_base: Problem, origin: tuple[str, int, SweepConfig]) -> Problem:
+        name, index, sweep = origin
         if p.kind == UNKNOWN_FIELD:
-            out.append(Problem((*at, "parameter"), f"gives {in_base.where}: {p.message}", sweep.parameter, p.kind))
-        else:
-            out.append(Problem((*at, "values", index), f"gives {in_base.line()}", sweep.values[index], p.kind))
-    return out
+            return Problem(("sweeps", name, "parameter"), f"gives {in_base.where}: {p.message}", sweep.parameter, p.kind)
+        return Problem(("sweeps", name, "values", index), f"gives {in_base.line()}", sweep.values[index], p.kind)
+
+    return told_as_written(problems, _origins(raw), tell)

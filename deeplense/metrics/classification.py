@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
+from scipy.stats import rankdata
+from sklearn.metrics import confusion_matrix, roc_curve
 
 from deeplense.metrics.bootstrap import N_RESAMPLES, bootstrap_ci
 
@@ -17,9 +18,26 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def binary_auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
-    """ROC AUC of ``scores`` for binary ``truth``; ``None`` when one of the two groups is empty."""
-    positives = int(np.sum(truth))
-    return float(roc_auc_score(truth, scores)) if 0 < positives < truth.size else None
+    """ROC AUC of ``scores`` for binary ``truth``; ``None`` when one of the two groups is empty.
+
+    Computed as the Mann-Whitney U statistic over mid-ranks, U / (n_pos n_neg), which is the area
+    under the ROC curve, ties included (Hanley & McNeil 1982); it equals scikit-learn's
+    ``roc_auc_score`` to rounding (tests/test_metrics.py checks 1e-12). Not ``roc_auc_score``
+    itself: its input validation costs ≈ 2.5 ms a call, and the bootstrap intervals call it 5,000
+    times per evaluation (1,000 resamples × per-class, macro and micro AUC): 20 s of a 30 s job.
+    """
+    truth = np.asarray(truth).astype(bool).ravel()
+    scores = np.asarray(scores, dtype=float).ravel()
+    if truth.shape != scores.shape:
+        raise ValueError(f"{truth.size} labels but {scores.size} scores")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores contain NaN or infinity: an AUC needs finite scores")
+    positives = int(truth.sum())
+    negatives = truth.size - positives
+    if positives == 0 or negatives == 0:
+        return None
+    rank_sum = float(rankdata(scores)[truth].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def auc_summary(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
@@ -28,7 +46,8 @@ def auc_summary(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> di
     per_class = {name: binary_auc(truth[:, i], probs[:, i]) for i, name in enumerate(classes)}
     defined = [v for v in per_class.values() if v is not None]
     return {
-        "accuracy": float(accuracy_score(labels, probs.argmax(axis=1))) if labels.size else None,
+        # numpy, not accuracy_score: the same fraction, without its ≈ 2 ms input validation per resample
+        "accuracy": float(np.mean(labels == probs.argmax(axis=1))) if labels.size else None,
         "auc_macro": float(np.mean(defined)) if defined else None,
         "auc_micro": binary_auc(truth.ravel(), probs.ravel()),
         "auc_per_class": per_class,

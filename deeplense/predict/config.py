@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from deeplense.config import ExperimentConfig
+from deeplense.config import ConfigChecks, ExperimentConfig
+from deeplense.predict.model import PIXEL_SCALE_RTOL
 from deeplense.tasks import TASKS
 from deeplense.validation import Problem, StrictModel, problem, validate_entries
 
@@ -77,17 +79,49 @@ def prediction_config(cfg: ExperimentConfig, name: str) -> PredictionConfig:
     return PredictionConfig.model_validate(cfg.predictions[name])
 
 
-def prediction_problems(cfg: ExperimentConfig) -> list[Problem]:
-    """Every problem of the config's predictions, at paths from the top level."""
+def prediction_problems(cfg: ExperimentConfig, checks: ConfigChecks | None = None) -> list[Problem]:
+    """Every problem of the config's predictions, at paths from the top level; ``checks``: also
+    whether each ``input`` names images on this machine."""
     valid, out = validate_entries(PredictionConfig, cfg.predictions, "predictions")
     for name, p in valid.items():
         at = ("predictions", name)
         if p.model not in cfg.models:
             out.append(Problem((*at, "model"), f"not a model; allowed: {', '.join(cfg.models) or 'none'}", p.model))
             continue
+        if p.input is not None and checks is not None:
+            out += [Problem((*at, *q.loc), q.message, q.value) for q in checks.prediction_input(p.input)]
         if p.dataset is not None and p.dataset not in cfg.datasets:
             out.append(Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(cfg.datasets)}", p.dataset))
+        elif p.dataset is not None:
+            out += [Problem((*at, *q.loc), q.message, q.value) for q in _dataset_problems(cfg, p)]
         allowed = rank_choices(cfg, p.model)
         if p.rank_by is not None and p.rank_by not in allowed:
             out.append(Problem((*at, "rank_by"), f"model {p.model} predicts no such value; allowed: {', '.join(allowed)}", p.rank_by))
+    return out
+
+
+def _dataset_problems(cfg: ExperimentConfig, p: PredictionConfig) -> list[Problem]:
+    """What ``deeplense predict`` would refuse of a prediction on a dataset of the experiment: images
+    the model does not take (as ``LoadedModel.check_input``: another band count; another size,
+    unless ``resize``; another pixel scale, or with ``resize`` another field of view), or a
+    ``split`` that selects no image (split by the model's fractions, as predict splits a store)."""
+    model = cfg.models[p.model]
+    trained, given = cfg.datasets[model.dataset], cfg.datasets[p.dataset]
+    (bands, size, _), scale = trained.instrument.image_shape, trained.instrument.pixel_scale
+    (b, y, _), s = given.instrument.image_shape, given.instrument.pixel_scale
+    expects = f"model {p.model} expects {bands} band(s) of {size}×{size} pixels at {scale:g}″/pixel"
+    why = None
+    if b != bands:
+        why = f"its images have {b} band(s); {expects}"
+    elif y != size and not p.resize:
+        why = f"its images are {y}×{y} pixels; {expects}; set resize: true to resample them"
+    elif p.resize and not np.isclose(y * s, size * scale, rtol=PIXEL_SCALE_RTOL):
+        why = f"a field of view of {y * s:.4g}″ ({y} pixels of {s:g}″); {expects} ({size * scale:.4g}″): resampling cannot change the field of view"
+    elif not p.resize and not np.isclose(s, scale, rtol=PIXEL_SCALE_RTOL):
+        why = f"pixel scale {s:g}″; {expects}; set resize: true to resample them (the field of view must agree)"
+    out = [Problem(("dataset",), why, p.dataset)] if why else []
+    if p.split is not None and not sum(n[p.split] for n in given.split_images(trained.split).values()):
+        f = trained.split
+        out.append(Problem(("split",), f"selects no image: split by model {p.model}'s fractions (train {f.train:g}, val {f.val:g}, "
+                                       f"test {f.test:g}), dataset {p.dataset} has none in {p.split}", p.split))
     return out

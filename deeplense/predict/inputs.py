@@ -29,6 +29,15 @@ class InputError(DeeplenseError):
     """An input that cannot be predicted on; the message names it and what is allowed."""
 
 
+class MissingInput(InputError):
+    """An input path that names nothing ``deeplense predict`` reads (``argument``: the path or glob
+    as given, or the file a glob matched): absent, or of no known kind; ``why`` says which."""
+
+    def __init__(self, argument: str | Path, why: str) -> None:
+        super().__init__(f"input {argument}: {why}")
+        self.argument, self.why = str(argument), why
+
+
 def _hash_file(h: "hashlib._Hash", path: Path) -> None:
     with open(path, "rb") as fh:
         while block := fh.read(1 << 22):
@@ -411,6 +420,11 @@ def _is_deeplense_store(path: Path) -> bool:
     return "format_version" in attrs and "content_hash" in attrs
 
 
+def _where(path: str) -> str:
+    """Where a relative path is read from, for a message about a path that is not there."""
+    return "" if Path(path).is_absolute() else f" (relative paths are read from the working directory {Path.cwd()})"
+
+
 def _expand(arguments: Sequence[str | Path]) -> list[Path]:
     """Paths named by the arguments: each a file, a Zarr folder, a folder of FITS files, or a glob."""
     out: list[Path] = []
@@ -419,20 +433,36 @@ def _expand(arguments: Sequence[str | Path]) -> list[Path]:
         if any(c in text for c in "*?["):
             matches = sorted(Path(m) for m in globlib.glob(text, recursive=True))
             if not matches:
-                raise InputError(f"input {text}: the pattern matches no file")
+                raise MissingInput(text, "the pattern matches no file" + _where(text))
             out += matches
             continue
         path = Path(text)
         if not path.exists():
-            raise InputError(f"input {path} does not exist")
+            raise MissingInput(path, "does not exist" + _where(text))
         if path.is_dir() and not (path / "zarr.json").exists() and not (path / ".zgroup").exists() and not (path / ".zarray").exists():
             fits = sorted(p for p in path.iterdir() if p.name.lower().endswith(FITS_SUFFIXES))
             if not fits:
-                raise InputError(f"input {path}: a folder that is neither Zarr nor holds FITS files ({', '.join(FITS_SUFFIXES)})")
+                raise MissingInput(path, f"a folder that is neither Zarr nor holds FITS files ({', '.join(FITS_SUFFIXES)})")
             out += fits
             continue
         out.append(path)
     return out
+
+
+def input_paths(arguments: Sequence[str | Path]) -> tuple[list[Path], str]:
+    """The files or Zarr store the command line's INPUT arguments name, and their one kind (store,
+    zarr, fits, npy), or an ``InputError`` (a ``MissingInput`` for a path that names nothing to
+    read). Reads no image: what ``open_input`` checks first, and the config checks of ``predictions:``."""
+    paths = _expand(arguments)
+    if not paths:
+        raise InputError("no input given")
+    kinds = {_kind(p) for p in paths}
+    if len(kinds) > 1:
+        raise InputError(f"inputs of different kinds ({', '.join(sorted(kinds))}): give FITS files, .npy files, or one Zarr store")
+    kind = kinds.pop()
+    if kind in ("store", "zarr") and len(paths) > 1:
+        raise InputError(f"give one Zarr input, not {len(paths)}: {', '.join(map(str, paths))}")
+    return paths, kind
 
 
 def open_input(
@@ -447,17 +477,9 @@ def open_input(
 ) -> ImageSource:
     """The source the command line's INPUT arguments name (see the module docstring). ``split``
     (train, val, test) selects samples of a deeplense store by the model's ``split_fractions``."""
-    paths = _expand(arguments)
-    if not paths:
-        raise InputError("no input given")
-    kinds = {_kind(p) for p in paths}
-    if len(kinds) > 1:
-        raise InputError(f"inputs of different kinds ({', '.join(sorted(kinds))}): give FITS files, .npy files, or one Zarr store")
-    kind = kinds.pop()
+    paths, kind = input_paths(arguments)
     if split is not None and kind != "store":
         raise InputError(f"--split {split} selects samples of a deeplense dataset store; {paths[0]} is {kind}")
-    if kind in ("store", "zarr") and len(paths) > 1:
-        raise InputError(f"give one Zarr input, not {len(paths)}: {', '.join(map(str, paths))}")
     if kind == "store":
         if variable or sample_dim or band_dim:
             raise InputError(f"{paths[0]} is a deeplense dataset store: its images are its `image` variable; --variable, --sample-dim and --band-dim are for other Zarr inputs")
@@ -491,5 +513,5 @@ def _kind(path: Path) -> str:
         return "fits"
     if name.endswith(".npy"):
         return "npy"
-    raise InputError(f"input {path}: unknown kind; allowed: a Zarr folder (a deeplense store, any Zarr array or xarray dataset), "
-                     f"FITS files ({', '.join(FITS_SUFFIXES)}), a folder or glob of them, or .npy stacks")
+    raise MissingInput(path, "unknown kind; allowed: a Zarr folder (a deeplense store, any Zarr array or xarray dataset), "
+                       f"FITS files ({', '.join(FITS_SUFFIXES)}), a folder or glob of them, or .npy stacks")

@@ -2,12 +2,17 @@
 ``predict(images)`` applies the preprocessing it was trained with (band count, image size,
 per-band normalisation) and returns its task's outputs as named arrays.
 
-The command line's Dask workers call the same ``predict`` on each block of rows, so the Python API
-and ``deeplense predict`` give the same numbers.
+The command line's Dask workers call the same ``predict`` on each block of rows, in the same
+batches and on the same number of torch threads (``PREDICT_THREADS`` unless asked otherwise), so on
+one machine the Python API and ``deeplense predict`` give the same bits. The thread count is pinned
+inside ``predict`` because CPU torch splits some reductions (a per-image mean, a pooling) between
+threads: on some CPUs (AVX-512 kernels) 1 and 2 threads differ in the last bit.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ from deeplense.predict.inputs import ImageSource, InputError, file_sha256
 CHECKPOINT_NAME = "checkpoint.pt"
 TRAIN_INFO_NAME = "train_info.json"
 BATCH_SIZE = 128
+PREDICT_THREADS = 1  # torch threads of a prediction: the command line's workers are one-threaded processes
 PIXEL_SCALE_RTOL = 1e-3
 DESCRIPTIONS = {
     "probs": "class probabilities",
@@ -53,9 +59,7 @@ class OutputField:
 class LoadedModel:
     """A checkpoint's network with its task and preprocessing (see the module docstring)."""
 
-    def __init__(self, checkpoint: str | Path, threads: int | None = None) -> None:
-        import torch
-
+    def __init__(self, checkpoint: str | Path, threads: int = PREDICT_THREADS) -> None:
         from deeplense.tasks import task_from_state
         from deeplense.training.checkpoints import load_checkpoint
 
@@ -64,8 +68,9 @@ class LoadedModel:
         self.network, self.info = load_checkpoint(self.checkpoint)
         self.task = task_from_state(self.info.task_state)
         self.name = self.checkpoint.parent.name
-        if threads is not None:
-            torch.set_num_threads(threads)
+        if threads < 1:
+            raise ValueError(f"threads = {threads}: must be at least 1")
+        self.threads = threads
         self._mean = np.asarray(self.info.normalisation["mean"], dtype=np.float32)[:, None, None]
         self._inv_std = (1.0 / np.asarray(self.info.normalisation["std"], dtype=np.float32))[:, None, None]
 
@@ -129,12 +134,12 @@ class LoadedModel:
 
     def predict(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
         """The task's outputs for ``images`` (``(n, band, y, x)``, or ``(n, y, x)`` for one band),
-        in batches of ``batch_size``: see ``fields``."""
+        in batches of ``batch_size``, on ``threads`` torch threads: see ``fields``."""
         import torch
 
-        x = self.preprocess(images)
         parts: list[dict[str, np.ndarray]] = []
-        with torch.no_grad():
+        with torch_threads(self.threads), torch.no_grad():
+            x = self.preprocess(images)
             for start in range(0, x.shape[0], batch_size):
                 parts.append(self.task.predictions(self.network, torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size]))))
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else self._empty()
@@ -153,6 +158,21 @@ class LoadedModel:
                 "train_dataset": info.dataset, "train_dataset_hash": info.dataset_hash, "checkpoint_epoch": info.epoch}
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's CPU thread count set to ``threads`` inside the block, restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def resample(images: np.ndarray, size: int) -> np.ndarray:
     """Images resampled to ``size``×``size``, keeping surface brightness (the value per pixel the
     network saw in training): averaged over the area each new pixel covers when shrinking,
@@ -166,7 +186,9 @@ def resample(images: np.ndarray, size: int) -> np.ndarray:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).numpy()
 
 
-def load_model(path: str | Path, threads: int | None = None) -> LoadedModel:
+def load_model(path: str | Path, threads: int = PREDICT_THREADS) -> LoadedModel:
     """The model of a ``results/models/<name>`` folder (or its checkpoint file), ready to
-    ``predict(images)``; ``threads``: torch's CPU threads (default: torch's own)."""
+    ``predict(images)``. ``threads``: torch's CPU threads while predicting; the default is what
+    each worker of ``deeplense predict`` uses, and gives its bits; more threads are faster on a
+    many-core machine and agree with it to within float32 rounding."""
     return LoadedModel(path, threads)

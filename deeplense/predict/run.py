@@ -21,7 +21,7 @@ import numpy as np
 from deeplense.predict import output
 from deeplense.predict.cluster import dask_client
 from deeplense.predict.inputs import ImageSource, open_input
-from deeplense.predict.model import BATCH_SIZE, LoadedModel, load_model
+from deeplense.predict.model import BATCH_SIZE, PREDICT_THREADS, LoadedModel, load_model
 
 DEFAULT_BLOCK = 1024
 IN_FLIGHT_PER_WORKER = 2
@@ -40,10 +40,11 @@ class PredictionRun:
 
 
 def _worker_model(checkpoint: str, sha256: str) -> LoadedModel:
-    """The model, loaded once per worker process, on one torch thread."""
+    """The model, loaded once per worker process; it predicts on ``PREDICT_THREADS`` torch threads,
+    as ``load_model(...).predict`` does by default."""
     model = _WORKER_MODELS.get(sha256)
     if model is None:
-        model = _WORKER_MODELS[sha256] = load_model(checkpoint, threads=1)
+        model = _WORKER_MODELS[sha256] = load_model(checkpoint, threads=PREDICT_THREADS)
         if model.sha256 != sha256:
             raise RuntimeError(f"{checkpoint} changed while predicting (sha256 {model.sha256}, expected {sha256})")
     return model

@@ -36,8 +36,8 @@ from deeplense.validation import StrictModel, problem
 ARCHITECTURE_ARGS = "architecture_args."
 # Model settings a search may not sample: what the model is trained on and for, and how it is
 # run (not what it learns); `epochs` is sampled like any setting (trials still use trial_epochs).
-NOT_SEARCHABLE = frozenset({"dataset", "task", "classes", "targets", "normal_class", "monitor", "evaluate_on", "reproduces",
-                            "device", "num_workers", "threads", "shuffle_buffer_mb", "pretrained", "checkpoint"})
+NOT_SEARCHABLE = frozenset({"dataset", "task", "classes", "targets", "normal_class", "train_images_per_class", "monitor", "evaluate_on",
+                            "reproduces", "device", "num_workers", "threads", "shuffle_buffer_mb", "pretrained", "checkpoint"})
 
 
 class FloatParam(StrictModel):

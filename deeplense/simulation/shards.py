@@ -9,7 +9,6 @@ from tqdm import tqdm
 
 from deeplense.config import ClassConfig, DatasetConfig
 from deeplense.physics.records import record_units
-from deeplense.simulation.image import simulate_image
 from deeplense.simulation.seeds import image_seed
 from deeplense.storage.shard_store import ShardResult
 
@@ -30,6 +29,10 @@ def simulate_shard(
     global_seed: int, dataset_name: str, dataset: DatasetConfig, cls: ClassConfig, indices: range, progress: bool = True
 ) -> ShardResult:
     """Simulate the images ``indices`` of class ``cls``; each from its own seed."""
+    # Imported here: the renderer pulls in lenstronomy and astropy (≈ 2 s), which the workflow's
+    # planning (shard_count, shard_range) and the training and evaluation jobs do not need.
+    from deeplense.simulation.image import simulate_image
+
     fields = record_units(dataset)
     n = len(indices)
     inst = dataset.instrument

@@ -175,6 +175,9 @@ class TrainInfo(Record):
     threads: int
     software: dict[str, str]
     git_commit: str
+    # The CPU kind it trained on (model, vector flags, torch's kernel level): CPU training is
+    # bit-identical only on the same kind. None in records written before deeplense recorded it.
+    cpu: dict[str, Any] | None = None
 
     def smallest_train_class(self) -> int:
         """Training images of the smallest class it learnt from (anomaly: the normal class)."""

@@ -57,11 +57,14 @@ class Anomaly(Task):
     def output_columns(self):
         return {"score": None}
 
-    def train_indices(self, ds, indices):
-        return self._in_classes(ds, indices, [self.normal_class])
+    def train_classes(self):
+        return [self.normal_class]
+
+    def eval_classes(self):
+        return self.model_classes
 
     def eval_indices(self, ds, indices):
-        return self._in_classes(ds, indices, self.model_classes)
+        return self._in_classes(ds, indices, self.eval_classes())
 
     def targets(self, ds):
         """1 for anomalous, 0 for normal samples (the normal class never sees a 1 in training)."""

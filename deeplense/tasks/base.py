@@ -162,9 +162,18 @@ class Task:
         wanted = [self.classes.index(c) for c in classes]
         return indices[np.isin(self.labels(ds)[indices], wanted)]
 
+    def train_classes(self) -> list[str]:
+        """The classes it learns from (its training and validation samples): what the config
+        checks each split gives enough images of."""
+        return self.model_classes
+
+    def eval_classes(self) -> list[str]:
+        """The classes whose test samples it is evaluated on."""
+        return self.train_classes()
+
     def train_indices(self, ds: xr.Dataset, indices: np.ndarray) -> np.ndarray:
         """The samples of a split (training or validation) this task learns from."""
-        return self._in_classes(ds, indices, self.model_classes)
+        return self._in_classes(ds, indices, self.train_classes())
 
     def eval_indices(self, ds: xr.Dataset, indices: np.ndarray) -> np.ndarray:
         """The samples of the test split this task is evaluated on."""

@@ -15,6 +15,7 @@ step and the data are thread-independent. So ``threads`` is part of the model's 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from deeplense.storage.dataset_store import open_dataset
 from deeplense.storage.provenance import CheckpointInfo, TrainInfo, git_commit, software_versions
 from deeplense.training import checkpoints
 from deeplense.training.checkpoints import load_checkpoint  # noqa: F401  (the public way in)
-from deeplense.training.device import Device, select_device
+from deeplense.training.device import Device, cpu_description, emulated_bfloat16_warning, select_device
 from deeplense.training.history import TensorBoardLog, write_history
 from deeplense.training.optim import build_optimizer, build_schedule
 from deeplense.training.steps import train_step
@@ -94,7 +95,7 @@ class Setup:
 def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, float], device: str = "auto") -> Setup:
     """Open the store, fix the task's samples and target statistics (training split only) and
     build the model with seeded initial weights, on the config's torch threads, deterministic
-    algorithms on."""
+    algorithms on. Warns (stderr) when ``precision: bfloat16`` runs on a CPU that emulates it."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -109,6 +110,9 @@ def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, 
     stats = image_stats(ds, splits["train"])
     _, in_chans, img_size, _ = ds["image"].shape
     dev = select_device(device, cfg.precision)
+    warning = emulated_bfloat16_warning(dev)  # once per training: explicit bfloat16 on a CPU that emulates it
+    if warning:
+        print(warning, file=sys.stderr)
     model = create_model(
         cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args
     )
@@ -349,6 +353,7 @@ def train_info(run: Run, split: dict[str, float]) -> TrainInfo:
         threads=cfg.threads,
         software=software_versions(TRAINING_PACKAGES),
         git_commit=git_commit(),
+        cpu=cpu_description() if dev.device.type == "cpu" else None,
     )
 
 

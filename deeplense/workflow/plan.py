@@ -30,7 +30,7 @@ from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment import load_config, read_yaml
 from deeplense.predict.config import prediction_config
 from deeplense.search.config import SearchConfig, best_model_name
-from deeplense.simulation.shards import shard_count
+from deeplense.simulation.shards import shard_count, shard_range
 from deeplense.workflow.specs import (
     LearningCurveSpec,
     ModelSpec,
@@ -176,6 +176,25 @@ def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> Spec:
         class_=class_cfg.model_dump(mode="json"),
         shard_size=cfg.simulation.shard_size,
     ).to_spec()
+
+
+# Jobs start longest first (Snakemake's `priority`, among the jobs ready to run), so that on a few
+# cores the short jobs fill in around the long ones instead of leaving one long job running alone at
+# the end. A priority is the job's expected work in rough units: images simulated (a pyHalo image
+# counts ten: thousands of halos each) or image passes of training (epochs × training images).
+PYHALO_IMAGE_WEIGHT = 10
+
+
+def shard_priority(cfg: ExperimentConfig, dataset: str, cls: str, shard: int) -> int:
+    """Snakemake priority of a simulation shard: its images, ×10 for pyHalo populations."""
+    (klass,) = [c for c in cfg.datasets[dataset].classes if c.name == cls]
+    images = len(shard_range(klass.n_images, cfg.simulation.shard_size, shard))
+    return images * (PYHALO_IMAGE_WEIGHT if klass.draws_pyhalo() else 1)
+
+
+def train_priority(cfg: ExperimentConfig, model: str) -> int:
+    """Snakemake priority of a model's training: epochs × training images."""
+    return cfg.models[model].epochs * cfg.training_images(model)
 
 
 def store_spec(cfg: ExperimentConfig, dataset: str) -> Spec:
@@ -335,8 +354,8 @@ def cross_evaluation_spec(cfg: ExperimentConfig, model: str, dataset: str) -> Sp
 # ---- trained models applied to datasets or new images (`predictions:`) ------------------------
 def prediction_inputs(cfg: ExperimentConfig, prediction: str) -> dict[str, Any]:
     """The model's checkpoint (with its train_info.json: the split fractions) and the images:
-    the dataset's store, or the input's paths (globs expanded; an unmatched one is left for
-    Snakemake to report as missing)."""
+    the dataset's store, or the input's paths (globs expanded; the config's check refuses one that
+    matches nothing, which would otherwise reach Snakemake as missing)."""
     import glob
 
     p = prediction_config(cfg, prediction)

@@ -46,6 +46,14 @@ def simulate_spec(wildcards):
     return plan.simulate_spec(CFG, wildcards.dataset, wildcards.cls)
 
 
+def shard_priority(wildcards):
+    return plan.shard_priority(CFG, wildcards.dataset, wildcards.cls, int(wildcards.shard))
+
+
+def train_priority(wildcards):
+    return plan.train_priority(CFG, wildcards.model)
+
+
 def store_spec(wildcards):
     return plan.store_spec(CFG, wildcards.dataset)
 

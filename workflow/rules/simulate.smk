@@ -7,6 +7,7 @@ rule simulate_shard:
         "results/benchmarks/simulate/{dataset}/{cls}/{shard}.tsv"
     wildcard_constraints:
         dataset=LENSTRONOMY_DATASETS,
+    priority: shard_priority
     conda:
         "../../envs/deeplense.yaml"
     threads: 1

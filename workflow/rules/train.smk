@@ -19,6 +19,7 @@ rule train_model:
         "results/benchmarks/train/{model}.tsv"
     wildcard_constraints:
         model=CONFIGURED_MODELS,
+    priority: train_priority
     conda:
         "../../envs/deeplense.yaml"
     threads: model_threads
