@@ -24,7 +24,7 @@ def test_help_lists_the_steps():
 
 def test_check_config(tmp_path):
     ok = run("check-config", "config.yaml")
-    assert ok.returncode == 0 and "dataset demo: 64×64 px; no_sub=300, cdm=200, wdm=200, sidm=200, vortex=300, axion=300; 15 shards" in ok.stdout
+    assert ok.returncode == 0 and "dataset demo: 64×64 px; no_sub=300, cdm=200, wdm=100, sidm=100, vortex=300, axion=300; 9 shards" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "config.yaml").read_text().replace("scenario: vortex", "scenario: fuzzy"))
     out = run("check-config", str(bad))

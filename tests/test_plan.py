@@ -43,3 +43,23 @@ def test_a_spec_is_its_json_on_the_command_line_and_its_digest_for_snakemake():
     changed = plan.simulate_spec(cfg, "small", "cdm")
     assert repr(changed) != repr(spec)
     assert repr(plan.simulate_spec(small_config(), "small", "cdm")) == repr(spec)  # the same config, the same digest
+
+
+def test_longest_jobs_first():
+    """Snakemake priorities estimate each job's work, so that on a few cores the long jobs start
+    first: a shard's images (a pyHalo image weighs ten), a training's epochs × training images
+    (a search's best model estimated by its base model)."""
+    from pathlib import Path
+
+    from deeplense.experiment import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
+    shard = cfg.simulation.shard_size
+    assert plan.shard_priority(cfg, "demo", "cdm", 0) == shard * plan.PYHALO_IMAGE_WEIGHT  # pyHalo CDM
+    assert plan.shard_priority(cfg, "demo", "no_sub", 0) == shard and plan.shard_priority(cfg, "demo", "no_sub", 1) == 300 - shard
+    train = {c: n["train"] for c, n in cfg.datasets["demo"].split_images().items()}
+    assert train["no_sub"] == 210 and plan.train_priority(cfg, "resnet18") == 8 * (train["no_sub"] + train["cdm"] + train["axion"])
+    assert plan.train_priority(cfg, "anomaly_vae") == 12 * train["no_sub"]  # it learns from smooth lenses only
+    searched = load_config({**cfg.model_dump(mode="json"), "searches": {"hp": {
+        "model": "resnet18", "n_trials": 2, "space": {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}}}}, build_models=False)
+    assert plan.train_priority(searched, "hp_best") == plan.train_priority(cfg, "resnet18")

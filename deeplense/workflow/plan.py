@@ -193,7 +193,10 @@ def shard_priority(cfg: ExperimentConfig, dataset: str, cls: str, shard: int) ->
 
 
 def train_priority(cfg: ExperimentConfig, model: str) -> int:
-    """Snakemake priority of a model's training: epochs × training images."""
+    """Snakemake priority of a model's training: epochs × training images; a search's best model
+    (its settings known only once the search ran) is estimated by the search's base model."""
+    if model not in cfg.models:
+        model = search_config(cfg, search_models(cfg)[model]).model
     return cfg.models[model].epochs * cfg.training_images(model)
 
 

@@ -47,7 +47,9 @@ def simulate_spec(wildcards):
 
 
 def shard_priority(wildcards):
-    return plan.shard_priority(CFG, wildcards.dataset, wildcards.cls, int(wildcards.shard))
+    return plan.shard_priority(
+        CFG, wildcards.dataset, wildcards.cls, int(wildcards.shard)
+    )
 
 
 def train_priority(wildcards):
