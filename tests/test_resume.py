@@ -8,7 +8,6 @@ import sys
 import time
 
 import pandas as pd
-import pytest
 import torch
 
 from deeplense import __version__
@@ -28,7 +27,6 @@ def _train_command(spec, store, out, resume: bool) -> list[str]:
     return cmd + (["--resume"] if resume else [])
 
 
-@pytest.mark.determinism
 def test_killed_run_resumes_to_identical_weights(small_store, tmp_path):
     reference = train_model("ref", CFG, small_store, TrainOutputs.in_dir(tmp_path / "ref"), seed=5, split=SPLIT)
 
