@@ -519,7 +519,7 @@ class ModelConfig(_Strict):
         "AVX512-BF16 or AMX, float32 on other CPUs; named `auto` in the config hash, since what it resolves to "
         "depends on the machine, as the CPU kernels do; train_info.json records the resolved mixed_precision), "
         "float32, or bfloat16 (mixed bfloat16 autocast with channels-last memory on either device; 1.5-2.3x the "
-        "float32 speed on a CPU with AVX512-BF16/AMX, 3-11x slower on a CPU that emulates it, e.g. an AVX2 AMD "
+        "float32 speed on a CPU with AVX512-BF16/AMX, about 10x slower on a CPU that emulates it, e.g. an AVX2 AMD "
         "EPYC or an AVX-512 Xeon without AVX512-BF16, which training warns about: python benchmarks/train.py "
         "--precisions float32 bfloat16)",
     )

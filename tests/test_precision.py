@@ -1,6 +1,6 @@
 """Training precision: ``precision: bfloat16`` trains under bfloat16 autocast with channels-last
 memory on the CPU too (about twice the float32 speed of a ResNet on CPUs with AVX512-BF16 or AMX,
-3-11× slower where it is emulated, which training warns about), keeps float32
+about 10× slower where it is emulated, which training warns about), keeps float32
 weights, is deterministic and names the model; ``auto`` trains in bfloat16 only on a CPU that
 computes it natively, in float32 on others, and the shipped configs never ask for bfloat16."""
 
@@ -78,7 +78,7 @@ def _precisions(node) -> list:
 
 
 def test_shipped_configs_never_ask_for_bfloat16():
-    """Explicit bfloat16 is 3-11× slower on a CPU that emulates it; ``auto`` picks it where it is native."""
+    """Explicit bfloat16 is about 10× slower on a CPU that emulates it; ``auto`` picks it where it is native."""
     files = sorted((ROOT / "configs").rglob("*.y*ml"))
     found = {}
     for path in files:

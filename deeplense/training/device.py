@@ -47,8 +47,8 @@ def cpu_computes_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles, as torch detects them).
 
     Elsewhere torch emulates bfloat16 (conversions around float32 arithmetic, generic kernels), and a
-    ResNet-18 trains 3-11× slower than in float32 (2 threads, 64×64: an AVX-512 Xeon without
-    AVX512-BF16 9 against 101 images/s, an AVX2 AMD EPYC 3.2 against 10.6), so ``precision: auto``
+    ResNet-18 trains about ten times slower than in float32 (2 threads, 64×64: an AVX-512 Xeon
+    without AVX512-BF16 9 against 101 images/s, an AVX2 AMD EPYC 8.2 against 84.7), so ``precision: auto``
     keeps such a CPU in float32. The answer depends on the machine, never on the config: ``auto``
     names the model as ``auto``."""
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
@@ -105,5 +105,5 @@ def emulated_bfloat16_warning(device: Device) -> str | None:
         return None
     return (
         "warning: precision bfloat16 on a CPU without AVX512-BF16 or AMX: bfloat16 is emulated here and trains "
-        "3-11x slower than float32 (up to an order of magnitude); precision: auto would choose float32"
+        "about 10x slower than float32; precision: auto would choose float32"
     )
