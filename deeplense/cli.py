@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from deeplense import __version__
 
 if TYPE_CHECKING:
+    from deeplense.config import ModelConfig
     from deeplense.workflow.specs import ModelSpec
 
 
@@ -87,9 +88,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     spec = SimulateSpec.parse(args.spec)
     cls, dataset = spec.class_config(), spec.dataset_config()
     indices = shard_range(cls.n_images, spec.shard_size, args.shard)
-    result = simulate_shard(spec.seed, spec.dataset_name, dataset, cls, indices)
+    result = simulate_shard(spec.seed, dataset, cls, indices)
     write_shard(result, args.output, cls.name, record_units(dataset), renderer=backend_provenance(dataset.backend))
-    print(f"wrote {len(indices)} images of {spec.dataset_name}/{cls.name} to {args.output}")
+    print(f"wrote {len(indices)} images of class {cls.name} (shard key {spec.key}) to {args.output}")
     return 0
 
 
@@ -232,7 +233,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     spec = SweepSpec.parse(args.spec)
     table = sensitivity_table(spec.points, args.metrics, spec.metric)
-    plot_sensitivity(table, spec.metric, spec.parameter, spec.sweep, args.output, args.csv)
+    plot_sensitivity(
+        table, spec.metric, spec.parameter, spec.sweep, args.output, args.csv,
+        shared=spec.shared_classes, resimulated=spec.resimulated_classes,
+    )
     print(table.to_string(index=False))
     return 0
 
@@ -348,12 +352,12 @@ def _model_job(args: argparse.Namespace) -> "ModelSpec":
     return plan.model_job(cfg, args.model)
 
 
-def _store(args: argparse.Namespace, dataset: str) -> str:
-    """``--store``, or the workflow's store of ``dataset``, which must exist."""
+def _store(args: argparse.Namespace, model: "ModelConfig") -> str:
+    """``--store``, or the workflow's store that ``model`` reads, which must exist."""
     from deeplense.errors import DeeplenseError
     from deeplense.workflow.plan import store_path
 
-    store = args.store or store_path(dataset)
+    store = args.store or store_path(model.dataset, model.classes)
     if not Path(store).exists():
         raise DeeplenseError(f"dataset store {store} does not exist; build it first (snakemake {store})")
     return store
@@ -373,7 +377,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         Path(args.info or plan.TRAIN_INFO.format(model=name)),
         Path(args.tensorboard) if args.tensorboard else (None if args.spec else Path(plan.TENSORBOARD.format(model=name))),
     )
-    out = train_model(name, cfg, _store(args, cfg.dataset), outputs, seed=spec.seed, split=spec.split, resume=args.resume, device=args.device)
+    out = train_model(name, cfg, _store(args, cfg), outputs, seed=spec.seed, split=spec.split, resume=args.resume, device=args.device)
     title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
     curves = args.curves or plan.TRAINING_CURVES.format(model=name)
     monitors = {column: (m.label, m.fraction) for column, m in TASKS.get(cfg.task).monitors.items() if column != "val_loss"}
@@ -388,7 +392,7 @@ def _cmd_lr_find(args: argparse.Namespace) -> int:
     spec = _model_job(args)
     name, model = spec.model_name, spec.config()
     result = lr_range_test(
-        model, _store(args, model.dataset), seed=spec.seed, split=spec.split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
+        model, _store(args, model), seed=spec.seed, split=spec.split, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps
     )
     title = f"LR range test: {name} ({model.architecture}, {model.optimizer}) on {model.dataset}"
     write_lr_range(result, args.output, Path(args.output).with_suffix(".csv"), title)
@@ -410,7 +414,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     checkpoint = args.checkpoint or plan.CHECKPOINT.format(model=name)
     m = evaluate_model(
-        name, checkpoint, _store(args, spec.config().dataset), outputs, split=spec.split, n_resamples=args.resamples, device=args.device
+        name, checkpoint, _store(args, spec.config()), outputs, split=spec.split, n_resamples=args.resamples, device=args.device
     )
     headline = TASKS.get(m.task).headline
     print(f"{m.model} on {m.dataset} (test, n={m.n_test}): " + ", ".join(f"{k} {m.values[k]}" for k in headline))

@@ -662,6 +662,19 @@ class ExperimentConfig(_Strict):
         return sum(min(split[c]["train"], cfg.train_images_per_class or split[c]["train"]) for c in _task(self, cfg).train_classes())
 
 
+def same_recipe_classes(a: DatasetConfig, b: DatasetConfig, classes: list[str]) -> list[str]:
+    """The ``classes`` that datasets ``a`` and ``b`` render identically: the same class settings
+    (but the image count) and the same shared settings (but the split). Images are seeded by that
+    recipe (deeplense.simulation.seeds), so such a class holds the same images in both."""
+    if a.model_dump(exclude={"classes", "split"}) != b.model_dump(exclude={"classes", "split"}):
+        return []
+    def recipes(d: DatasetConfig) -> dict[str, dict]:
+        return {c.name: c.model_dump(exclude={"n_images"}) for c in d.classes}
+
+    ra, rb = recipes(a), recipes(b)
+    return [c for c in classes if c in ra and c in rb and ra[c] == rb[c]]
+
+
 def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
     """What is wrong with ``model`` given the experiment's datasets (paths from the top level)."""
     at = ("models", name)
@@ -693,6 +706,13 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                 (*at, "evaluate_on", i),
                 f"dataset {other} has classes {cfg.datasets[other].class_names}, {model.dataset} has {known}; "
                 "cross-dataset evaluation needs the same classes in the same order", other,
+            ))
+        elif same := same_recipe_classes(dataset, cfg.datasets[other], chosen):
+            out.append(Problem(
+                (*at, "evaluate_on", i),
+                f"dataset {other} draws classes {', '.join(same)} exactly as {model.dataset} does (the same recipe, "
+                "so the same images, seeded by recipe): no domain shift to measure, and its test split can hold the "
+                f"model's training images; change what differs in {other} (e.g. its instrument or lens)", other,
             ))
         elif cfg.datasets[other].instrument.image_shape != dataset.instrument.image_shape:
             out.append(Problem(

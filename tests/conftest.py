@@ -50,7 +50,7 @@ def build_store(cfg: ExperimentConfig, root: Path, dataset: str = "small") -> tu
     for cls in ds.classes:
         paths = []
         for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size)):
-            result = simulate_shard(cfg.seed, dataset, ds, cls, shard_range(cls.n_images, cfg.simulation.shard_size, shard), progress=False)
+            result = simulate_shard(cfg.seed, ds, cls, shard_range(cls.n_images, cfg.simulation.shard_size, shard), progress=False)
             path = root / "shards" / cls.name / f"{shard:04d}.zarr"
             write_shard(result, path, cls.name, record_units(ds))
             paths.append(path)

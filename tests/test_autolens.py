@@ -24,7 +24,7 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.physics.components import Component
 from deeplense.simulation import autolens_mapping as mapping
-from deeplense.workflow.plan import backend_pattern, dataset_backends
+from deeplense.workflow.plan import backend_pattern, dataset_backends, shard_job
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -120,7 +120,9 @@ def test_backend_defaults_to_lenstronomy_and_bad_values_are_named(tmp_path):
 def test_each_simulation_rule_claims_its_own_datasets():
     cfg = load_config({"datasets": {**tiny_raw("autolens")["datasets"], "e": tiny_raw()["datasets"]["d"]}})
     assert dataset_backends(cfg) == ["autolens", "lenstronomy"]
-    assert backend_pattern(cfg, "autolens") == "d" and backend_pattern(cfg, "lenstronomy") == "e"
+    keys = {name: [shard_job(cfg, name, c).key for c in ds.class_names] for name, ds in cfg.datasets.items()}
+    assert backend_pattern(cfg, "autolens") == "|".join(sorted(keys["d"]))
+    assert backend_pattern(cfg, "lenstronomy") == "|".join(sorted(keys["e"]))
     assert backend_pattern(load_config(tiny_raw()), "autolens") == "(?!)"  # matches nothing
 
 

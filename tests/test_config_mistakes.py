@@ -209,6 +209,13 @@ MISTAKES = [
         "evaluated_on_other_images", {"evaluate_on": ["small16"]},
         "evaluate_on[0] = 'small16': dataset small16 has 1×16×16 images, tiny has 1×32×32 (bands × num_pix²)", "evaluation does not resample",
     ),
+    Mistake(
+        "evaluated_on_the_same_images", "models",
+        lambda c: (with_dataset("bigger", lambda d: [cls.update(n_images=48) for cls in d["classes"]], {})(c),
+                   c["models"]["resnet18"].update(evaluate_on=["bigger"])),
+        ("models.resnet18.evaluate_on[0] = 'bigger': dataset bigger draws classes no_sub, cdm, vortex exactly as tiny does (the same "
+         "recipe, so the same images, seeded by recipe): no domain shift to measure, and its test split can hold the model's training images",),
+    ),
     # predictions: what they read must be there, and fit the model
     in_prediction(
         "input_missing", {"model": "resnet18", "input": ["survey/cutouts"]},

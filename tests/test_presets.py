@@ -11,7 +11,7 @@ import yaml
 from deeplense.experiment import load_config
 from deeplense.physics.system import draw_system
 from deeplense.simulation.image import render_bands, simulate_image
-from deeplense.simulation.seeds import image_seed, image_streams
+from deeplense.simulation.seeds import image_seed, image_streams, recipe_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "configs" / "presets").glob("*.yaml"))
@@ -63,7 +63,7 @@ def test_preset_renders_every_class(path, tmp_path):
     (name,) = cfg.datasets
     ds = cfg.datasets[name]
     smooth = None
-    seed = image_seed(cfg.seed, name, ds.classes[0].name, 0)  # one seed: the same lens and source
+    seed = image_seed(cfg.seed, recipe_key(ds, ds.classes[0]), 0)  # one seed: the same lens and source
     for cls in ds.classes:
         sim = simulate_image(ds, cls, seed)
         assert sim.image.shape == ds.instrument.image_shape
@@ -81,7 +81,7 @@ def test_preset_renders_every_class(path, tmp_path):
 def test_model_i_snr_is_25_on_average():
     cfg = load_config(ROOT / "configs" / "presets" / "deeplense_model_i.yaml")
     ds = cfg.datasets["model_i"]
-    snr = [simulate_image(ds, c, image_seed(5, "model_i", c.name, i)).record["snr"] for c in ds.classes for i in range(20)]
+    snr = [simulate_image(ds, c, image_seed(5, recipe_key(ds, c), i)).record["snr"] for c in ds.classes for i in range(20)]
     assert np.mean(snr) == pytest.approx(25.0, rel=0.10)
 
 

@@ -72,8 +72,8 @@ def test_pyhalo_images_identical_whatever_the_sharding():
     })
     ds = cfg.datasets["d"]
     cls = ds.classes[0]
-    whole = simulate_shard(cfg.seed, "d", ds, cls, range(0, 3), progress=False)
-    parts = [simulate_shard(cfg.seed, "d", ds, cls, r, progress=False) for r in (range(2, 3), range(0, 2))]
+    whole = simulate_shard(cfg.seed, ds, cls, range(0, 3), progress=False)
+    parts = [simulate_shard(cfg.seed, ds, cls, r, progress=False) for r in (range(2, 3), range(0, 2))]
     assert np.array_equal(whole.images, np.concatenate([parts[1].images, parts[0].images]))
     assert len(set(whole.records["log_mc"])) == 3 and np.all(whole.records["n_subhalos"] > 0)
 

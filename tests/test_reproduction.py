@@ -15,7 +15,7 @@ from tests.test_workflow import TINY
 
 def tiny_reproducing(reproduces, evaluate_on=None):
     raw = yaml.safe_load(TINY.read_text())
-    raw["datasets"]["other"] = raw["datasets"]["tiny"]
+    raw["datasets"]["other"] = {**raw["datasets"]["tiny"], "z_source": 1.5}  # another recipe: other images
     raw["models"]["resnet18"].update(reproduces=reproduces, evaluate_on=evaluate_on or [])
     return raw
 

@@ -22,7 +22,7 @@ def _specs() -> list[tuple[type, str]]:
     raw["searches"] = {"hp": {"model": "resnet18", "space": {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}}}
     tiny = load_config(raw, build_models=False)
     readme = load_config(ROOT / "tests/configs/readme.yaml", build_models=False)
-    specs = [(SimulateSpec, plan.simulate_spec(tiny, "tiny", c.name)) for c in tiny.datasets["tiny"].classes]
+    specs = [(SimulateSpec, plan.shard_job(tiny, "tiny", c.name).to_spec()) for c in tiny.datasets["tiny"].classes]
     specs += [(StoreSpec, plan.store_spec(tiny, d)) for d in tiny.datasets]
     specs += [(ModelSpec, plan.model_spec(tiny, m)) for m in tiny.models]
     specs += [(ModelSpec, plan.cross_evaluation_spec(readme, m, d)) for m, d in plan.cross_evaluations(readme)]
@@ -41,7 +41,7 @@ def test_the_cli_reads_back_exactly_what_the_plan_wrote():
 
 def test_typed_fields_give_the_configs_the_steps_use():
     tiny = load_config(TINY_CONFIG, build_models=False)
-    sim = SimulateSpec.parse(plan.simulate_spec(tiny, "tiny", "cdm"))
+    sim = SimulateSpec.parse(plan.shard_job(tiny, "tiny", "cdm").to_spec())
     assert sim.class_config().name == "cdm" and [c.name for c in sim.dataset_config().classes] == ["cdm"]
     job = plan.model_job(tiny, "resnet18")
     assert job.config() == tiny.models["resnet18"] and job.eval_dataset is None

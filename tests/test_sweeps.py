@@ -1,5 +1,6 @@
 """Sweeps expand into ordinary datasets and models; the sensitivity table and plot follow."""
 
+import json
 
 import pytest
 import yaml
@@ -8,6 +9,7 @@ from deeplense.config import ConfigError
 from deeplense.experiment import load_config
 from deeplense.report.sensitivity import metric_value, plot_sensitivity, sensitivity_table
 from deeplense.experiment.sweeps import sweep_points
+from deeplense.workflow import plan
 from tests.conftest import TINY_CONFIG
 from tests.figures import saved_figures  # noqa: F401 (a fixture)
 from tests.records import write_metrics
@@ -71,8 +73,13 @@ def test_sensitivity_table_and_plot(tmp_path, saved_figures):
     table = sensitivity_table(points, files, "auc_per_class.vortex")
     assert table["auc_per_class.vortex"].tolist() == pytest.approx([0.5, 0.7, 0.9])
     assert table["value"].tolist() == [1e10, 3e10, 1e11]
-    plot_sensitivity(table, "auc_per_class.vortex", "classes.vortex.params.mass", "vmass", tmp_path / "s.png", tmp_path / "s.csv")
+    spec = json.loads(plan.sweep_spec(cfg, "vmass"))
+    assert (spec["shared_classes"], spec["resimulated_classes"]) == (["no_sub", "cdm"], ["vortex"])
+    plot_sensitivity(table, "auc_per_class.vortex", "classes.vortex.params.mass", "vmass", tmp_path / "s.png", tmp_path / "s.csv",
+                     shared=spec["shared_classes"], resimulated=spec["resimulated_classes"])
     assert "auc_per_class.vortex" in (tmp_path / "s.csv").read_text()
+    (note,) = saved_figures["s.png"].texts
+    assert note.get_text() == "same images at every point: no_sub, cdm; simulated anew at each: vortex"
     ax = saved_figures["s.png"].axes[0]
     (line,) = ax.get_lines()
     assert list(line.get_xdata()) == [1e10, 3e10, 1e11] and list(line.get_ydata()) == pytest.approx([0.5, 0.7, 0.9])

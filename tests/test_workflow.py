@@ -52,6 +52,13 @@ def planned_jobs(workdir: Path, config: Path) -> dict[str, int]:
     return jobs
 
 
+def dry_run_text(workdir: Path, config: Path) -> str:
+    """What a dry run prints: every planned job with its inputs, outputs and reason."""
+    out = snakemake(workdir, "--dry-run", "--cores", "1", config=config)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout + out.stderr
+
+
 def edited_tiny(tmp_path: Path, edit) -> Path:
     cfg = yaml.safe_load(TINY.read_text())
     edit(cfg)
@@ -78,7 +85,7 @@ def test_store_is_complete_and_sane(tiny_run):
     assert np.bincount(ds["label"].values).tolist() == [24, 24, 24]
     images = ds["image"].values
     assert np.isfinite(images).all() and images.std() > 0
-    assert len(list((tiny_run / "results/datasets/tiny/shards").glob("*/*.zarr"))) == 6
+    assert len(list((tiny_run / "results/shards").glob("*/*/*.zarr"))) == 6  # 3 classes × 2 shards, by recipe
 
 
 @pytest.mark.e2e
@@ -172,13 +179,38 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "store_dataset": 1,
         "gallery": 1,
         "dataset_parameters": 1,
-        "train_model": 3,  # every model of the dataset
-        "evaluate_model": 3,
+        "train_model": 2,  # the models that read cdm images; vortex_length (vortex only) is kept
+        "evaluate_model": 2,
         "leaderboard": 1,
         "predict": 1,  # the autoencoder's scores over the dataset, and their figures
         "prediction_figures": 1,
         "all": 1,
     }
+    planned = dry_run_text(tiny_run, config)
+    assert "model=vortex_length" not in planned and "classes/vortex.zarr" not in planned
+
+
+@pytest.mark.e2e
+def test_a_class_a_model_reads_reruns_its_store_and_that_model(tiny_run, tmp_path):
+    config = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"][2]["params"].update(n_points=25))
+    assert planned_jobs(tiny_run, config) == {
+        "simulate_shard": 2, "store_dataset": 1, "store_subset": 1, "gallery": 1, "dataset_parameters": 1,
+        "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "predict": 1, "prediction_figures": 1, "all": 1,
+    }
+
+
+@pytest.mark.e2e
+def test_adding_or_removing_a_class_reruns_only_the_models_that_read_it(tiny_run, tmp_path):
+    """vortex_length selects [vortex]: a class added to or removed from the dataset is none of its
+    business; resnet18 and anomaly_ae read every class, so they retrain."""
+    whole = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 2, "evaluate_model": 2, "leaderboard": 1,
+             "predict": 1, "prediction_figures": 1, "all": 1}
+    added = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"].append({"name": "smooth", "scenario": "no_sub", "n_images": 24}))
+    assert planned_jobs(tiny_run, added) == {"simulate_shard": 2, **whole}  # the new class's two shards only
+    assert "model=vortex_length" not in dry_run_text(tiny_run, added)
+    removed = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"].pop(1))  # cdm
+    assert planned_jobs(tiny_run, removed) == whole
+    assert "model=vortex_length" not in dry_run_text(tiny_run, removed)
 
 
 @pytest.mark.e2e
@@ -186,7 +218,7 @@ def test_what_job_and_storage_settings_rebuild(tiny_run, tmp_path):
     """As the README says: new shards rebuild the store (same bytes) and, Snakemake rerunning
     everything downstream of a rerun job, the models; a new chunk layout rebuilds the store and the
     models (their batches follow the chunks); the gallery size only the gallery."""
-    downstream = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1,
+    downstream = {"store_dataset": 1, "store_subset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1,
                   "predict": 1, "prediction_figures": 1, "all": 1}
     shards = edited_tiny(tmp_path, lambda c: c["simulation"].update(shard_size=8))
     assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9, **downstream}
@@ -223,13 +255,13 @@ def test_adding_a_model_reruns_only_its_training(tiny_run, tmp_path):
     assert planned_jobs(tiny_run, edited_tiny(tmp_path, add)) == {"train_model": 1, "evaluate_model": 1, "leaderboard": 1, "all": 1}
 
 
-def _start(workdir: Path, pause_at: str | None = None) -> subprocess.Popen:
+def _start(workdir: Path, pause_at: str | None = None, *targets: str, config: Path = TINY) -> subprocess.Popen:
     """The restart command of `make run`: clear a stale lock, then the local profile. With
     ``pause_at``, the first job to reach that pause point (deeplense.pause_points) waits there."""
     subprocess.run([str(SNAKEMAKE.with_name("deeplense")), "unlock-stale", "--directory", str(workdir)], check=True, env=ENV)
     env = {**ENV, PAUSE_VARIABLE: pause_at, MARKER_VARIABLE: str(workdir / "paused")} if pause_at else ENV
     (workdir / "paused").unlink(missing_ok=True)
-    cmd = snakemake_cmd(workdir, "--profile", str(ROOT / "profiles" / "local"), "--cores", "1")
+    cmd = snakemake_cmd(workdir, "--profile", str(ROOT / "profiles" / "local"), "--cores", "1", *targets, config=config)
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
 
 
@@ -255,23 +287,25 @@ def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
     command on 1 core: the store, the trained weights and the predictions are bit-identical to
     those of the uninterrupted 2-core run."""
     work = tmp_path / "killed"
-    shards = work / "results/datasets/tiny/shards"
+    shards = work / "results/shards"
     store = work / "results/datasets/tiny/dataset.zarr"
     proc = _start(work, "simulate.shard_written")
     _kill_when_paused(proc, work)
-    assert len(list(shards.glob("*/*.zarr"))) == 1  # cut after exactly one shard
-    for part in shards.glob("*/*.zarr"):  # a shard appears only complete
+    assert len(list(shards.glob("*/*/*.zarr"))) == 1  # cut after exactly one shard
+    for part in shards.glob("*/*/*.zarr"):  # a shard appears only complete
         assert (part / "zarr.json").is_file()
 
     proc = _start(work, "store.before_rename")
     _kill_when_paused(proc, work)
-    assert len(list(shards.glob("*/*.zarr"))) == 6 and not store.exists()
-    assert [p.name.split(".tmp-")[0] for p in _leftovers(work)] == [".dataset.zarr"]  # written, never renamed
+    assert len(list(shards.glob("*/*/*.zarr"))) == 6
+    (left,) = [p.name.split(".tmp-")[0] for p in _leftovers(work)]  # written, never renamed
+    assert left in (".dataset.zarr", ".vortex.zarr")  # the whole store or vortex_length's, whichever ran first
+    assert not (store.parent / left[1:]).exists() and not (store.parent / "classes" / left[1:]).exists()
 
     proc = _start(work, "train.step_done")
     _kill_when_paused(proc, work)
-    assert store.exists() and not _leftovers(work)
-    assert not (work / "results/models/resnet18/metrics.json").exists()
+    assert not _leftovers(work)
+    assert not list((work / "results/models").glob("*/metrics.json"))
 
     proc = _start(work)
     assert proc.wait(timeout=1200) == 0
@@ -294,6 +328,55 @@ def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
     m2 = json.loads((work / "results/models/resnet18/metrics.json").read_text())
     for key in ("accuracy", "auc_macro", "auc_micro", "auc_per_class", "confusion_matrix", "checkpoint_epoch", "dataset_hash", "ci"):
         assert m1[key] == m2[key], key
+
+
+@pytest.mark.e2e
+def test_sweep_points_reuse_the_unchanged_classes_and_resume_after_kills(tiny_run, tmp_path):
+    """A sweep over the vortex mass, run in a copy of the finished tiny run: only the vortex shards
+    of each point are simulated (no_sub and cdm are the tiny run's shards, reused); killed after its
+    first new shard and again before a store is renamed into place, it restarts cleanly; each
+    point's store equals one simulated from scratch, and holds the tiny run's no_sub and cdm images,
+    byte for byte."""
+    import shutil
+
+    from deeplense.experiment import load_config
+    from tests.conftest import build_store
+
+    work = tmp_path / "sweep"
+    shutil.copytree(tiny_run / "results", work / "results", symlinks=True)
+    shutil.copytree(tiny_run / ".snakemake" / "metadata", work / ".snakemake" / "metadata")  # what made them
+    config = edited_tiny(tmp_path, lambda c: c.update(sweeps={"vm": {
+        "dataset": "tiny", "parameter": "classes.vortex.params.mass", "values": [1e10, 1e11], "models": ["resnet18"],
+        "metric": "auc_per_class.vortex"}}))
+    stores = [f"results/datasets/tiny__vm_{i}/dataset.zarr" for i in range(2)]
+    dry = snakemake(work, "--dry-run", "--cores", "1", *stores, config=config)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert set(re.findall(r"^simulate_shard\s+(\d+)$", dry.stdout + dry.stderr, re.M)) == {"4"}  # 2 points × 2 vortex shards
+    before = {p for p in (work / "results/shards").glob("*/*/*.zarr")}
+
+    _kill_when_paused(_start(work, "simulate.shard_written", *stores, config=config), work)
+    _kill_when_paused(_start(work, "store.before_rename", *stores, config=config), work)
+    assert not any((work / s).exists() for s in stores) and len(_leftovers(work)) == 1
+    assert _start(work, None, *stores, config=config).wait(timeout=1200) == 0
+    assert not _leftovers(work)
+    made = {p for p in (work / "results/shards").glob("*/*/*.zarr")} - before
+    assert sorted(p.parts[-3] for p in made) == ["vortex"] * 4
+
+    tiny = xr.open_zarr(tiny_run / "results/datasets/tiny/dataset.zarr")
+    cfg = load_config(config)
+    for i, store in enumerate(stores):
+        ds = xr.open_zarr(work / store)
+        scratch, _ = build_store(cfg, tmp_path / f"scratch{i}", f"tiny__vm_{i}")
+        fresh = xr.open_zarr(scratch)
+        assert ds.attrs["content_hash"] == fresh.attrs["content_hash"]
+        for name in ("image", "seed", "label", "index_in_class", "vortex_mass", "vortex_length"):
+            np.testing.assert_array_equal(ds[name].values, fresh[name].values, err_msg=f"{store}: {name}")
+        for label, cls in enumerate(ds.attrs["classes"]):
+            same = ds["label"].values == label
+            if cls == "vortex":
+                assert not np.array_equal(ds["image"].values[same], tiny["image"].values[same]), store
+            else:  # the tiny run's own bytes
+                assert ds["image"].values[same].tobytes() == tiny["image"].values[same].tobytes(), (store, cls)
 
 
 @pytest.mark.parametrize(
@@ -323,7 +406,8 @@ def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
     jobs = planned_jobs(tmp_path / "work", path)
     assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3
     assert jobs["train_model"] == len(cfg["models"]) + 2  # the tiny models, and resnet18 at each of the 2 points
-    assert jobs["simulate_shard"] == 18  # 3 datasets × 3 classes × 2 shards
+    # no_sub and cdm: the same shards in the 3 datasets; vortex: 3 recipes (the base and 2 masses)
+    assert jobs["simulate_shard"] == 2 + 2 + 3 * 2
 
 
 def test_named_targets(tmp_path):

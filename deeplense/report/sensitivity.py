@@ -41,8 +41,13 @@ def sensitivity_table(points: list[dict[str, Any]], metrics_files: list[str | Pa
     return pd.DataFrame(rows)
 
 
-def plot_sensitivity(table: pd.DataFrame, metric: str, parameter: str, sweep: str, out_png: str | Path, out_csv: str | Path) -> None:
-    """Metric against the parameter; log x-axis when the grid spans more than a decade."""
+def plot_sensitivity(
+    table: pd.DataFrame, metric: str, parameter: str, sweep: str, out_png: str | Path, out_csv: str | Path,
+    shared: list[str] | None = None, resimulated: list[str] | None = None,
+) -> None:
+    """Metric against the parameter; log x-axis when the grid spans more than a decade. ``shared``
+    and ``resimulated``: the classes that are the same images at every point and those simulated
+    anew at each, said under the plot (a reader needs to know what was held fixed)."""
     numeric = pd.api.types.is_numeric_dtype(table["value"])
     fig, ax = figure(figsize=(6.5, 4.5))
     for model, rows in table.groupby("model", sort=False):
@@ -57,6 +62,10 @@ def plot_sensitivity(table: pd.DataFrame, metric: str, parameter: str, sweep: st
         ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
     ax.set(xlabel=parameter, ylabel=f"{metric} (test split)", title=f"sweep {sweep}: {metric} against {parameter}")
     ax.legend()
+    if shared is not None or resimulated is not None:
+        note = f"same images at every point: {', '.join(shared or []) or 'none'}; simulated anew at each: {', '.join(resimulated or []) or 'none'}"
+        fig.subplots_adjust(bottom=0.2)
+        fig.text(0.01, 0.01, note, fontsize=7, ha="left", va="bottom", wrap=True)
     save(fig, out_png)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from deeplense.config import ClassConfig, DatasetConfig
 from deeplense.physics.records import record_units
-from deeplense.simulation.seeds import image_seed
+from deeplense.simulation.seeds import image_seed, recipe_key
 from deeplense.storage.shard_store import ShardResult
 
 
@@ -26,9 +26,10 @@ def shard_range(n_images: int, shard_size: int, shard: int) -> range:
 
 
 def simulate_shard(
-    global_seed: int, dataset_name: str, dataset: DatasetConfig, cls: ClassConfig, indices: range, progress: bool = True
+    global_seed: int, dataset: DatasetConfig, cls: ClassConfig, indices: range, progress: bool = True
 ) -> ShardResult:
-    """Simulate the images ``indices`` of class ``cls``; each from its own seed."""
+    """Simulate the images ``indices`` of class ``cls``; each from its own seed, keyed by the
+    class's recipe (deeplense.simulation.seeds), so the dataset's name and other classes play no part."""
     # Imported here: the renderer pulls in lenstronomy and astropy (≈ 2 s), which the workflow's
     # planning (shard_count, shard_range) and the training and evaluation jobs do not need.
     from deeplense.simulation.image import simulate_image
@@ -39,8 +40,9 @@ def simulate_shard(
     images = np.empty((n, *inst.image_shape), dtype=np.float32)
     seeds = np.empty(n, dtype=np.uint64)
     records = {key: np.full(n, np.nan) for key in fields}
-    for row, index in enumerate(tqdm(indices, desc=f"{dataset_name}/{cls.name}", disable=not progress)):
-        seed = image_seed(global_seed, dataset_name, cls.name, index)
+    recipe = recipe_key(dataset, cls)
+    for row, index in enumerate(tqdm(indices, desc=cls.name, disable=not progress)):
+        seed = image_seed(global_seed, recipe, index)
         sim = simulate_image(dataset, cls, seed)
         images[row] = sim.image
         seeds[row] = seed

@@ -38,7 +38,7 @@ from deeplense.physics.distributions import draw
 from deeplense.physics.noise import integrated_snr, noise_sigma
 from deeplense.physics.system import draw_system
 from deeplense.simulation.image import render_bands
-from deeplense.simulation.seeds import image_seed, image_streams
+from deeplense.simulation.seeds import image_seed, image_streams, recipe_key
 
 if TYPE_CHECKING:
     from deeplense.config import ClassConfig, DatasetConfig, ExperimentConfig
@@ -115,8 +115,9 @@ def measure_dataset(
     rows = []
     for cls in dataset.classes:
         indices = range(min(n_images, cls.n_images))
+        recipe = recipe_key(dataset, cls)
         for index in tqdm(indices, desc=f"signal {dataset_name}/{cls.name}", disable=not progress):
-            seed = image_seed(cfg.seed, dataset_name, cls.name, index)
+            seed = image_seed(cfg.seed, recipe, index)
             rows.append({"dataset": dataset_name, "class": cls.name, "index": index, **measure_image(dataset, cls, seed)})
     return pd.DataFrame(rows)
 

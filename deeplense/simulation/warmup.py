@@ -30,7 +30,7 @@ def warm_up() -> float:
         {"instrument": {"num_pix": 16, "pixel_scale": 0.2}, "lens": {"theta_E": 1.0}, "classes": [{**c, "n_images": 1} for c in CLASSES]}
     )
     for cls in dataset.classes:
-        simulate_shard(0, "warmup", dataset, cls, range(1), progress=False)
+        simulate_shard(0, dataset, cls, range(1), progress=False)
     return time.perf_counter() - start
 
 

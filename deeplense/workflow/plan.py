@@ -87,7 +87,13 @@ def load_or_exit(
 # defaults all use these (wildcards in braces, filled by Snakemake or by ``.format``).
 DATASET_DIR = RESULTS + "/datasets/{dataset}"
 STORE = DATASET_DIR + "/dataset.zarr"
-SHARD = DATASET_DIR + "/shards/{cls}/{shard}.zarr"
+# The store of some of a dataset's classes (``{subset}``: their names, sorted, joined by "+"): what a
+# model that selects classes reads, so that the dataset's other classes never enter its inputs.
+SUBSET_STORE = DATASET_DIR + "/classes/{subset}.zarr"
+# Shards belong to a class recipe, not to a dataset: ``{key}`` is the digest of the shard's spec less
+# the version (deeplense.workflow.specs.SimulateSpec.key), so every dataset and sweep point whose
+# class has the same recipe, seed and shard layout reads the same shards.
+SHARD = RESULTS + "/shards/{cls}/{key}/{shard}.zarr"
 GALLERY = DATASET_DIR + "/gallery.png"
 PARAMETERS = DATASET_DIR + "/parameters.png"
 MODEL_DIR = RESULTS + "/models/{model}"
@@ -125,19 +131,75 @@ LEADERBOARD = RESULTS + "/leaderboard.html"
 REPRODUCTION = RESULTS + "/reproduction.html"
 
 
-def store_path(dataset: str) -> str:
-    """The combined Zarr store of ``dataset``."""
-    return STORE.format(dataset=dataset)
+def store_path(dataset: str, classes: Sequence[str] | None = None) -> str:
+    """The combined Zarr store of ``dataset``, or of only its ``classes``."""
+    if classes is None:
+        return STORE.format(dataset=dataset)
+    return SUBSET_STORE.format(dataset=dataset, subset=subset_name(classes))
 
 
-def shard_paths(cfg: ExperimentConfig, dataset: str) -> list[str]:
-    """Every shard store of every class of ``dataset``."""
+def subset_name(classes: Sequence[str]) -> str:
+    """The file name of a store of ``classes``: sorted, so the order a model lists them in does not
+    make another copy (the store keeps the dataset's order)."""
+    return "+".join(sorted(set(classes)))
+
+
+def subset_classes(cfg: ExperimentConfig, dataset: str, subset: str | None) -> list[str]:
+    """The classes of ``dataset`` a store holds (``subset`` as in :func:`subset_name`, or None for
+    all of them), in the dataset's order."""
+    names = cfg.datasets[dataset].class_names
+    if subset is None:
+        return names
+    wanted = subset.split("+")
+    unknown = [c for c in wanted if c not in names]
+    if unknown:
+        raise ValueError(f"dataset {dataset} has no class {', '.join(unknown)}; it has {', '.join(names)}")
+    return [c for c in names if c in wanted]
+
+
+def model_store(cfg: ExperimentConfig, model: str, dataset: str | None = None) -> str:
+    """The store ``model`` reads: its dataset's (or, evaluated elsewhere, ``dataset``'s) store of
+    the classes it selects, or the whole store when it selects none (it reads them all)."""
+    m = cfg.models[model]
+    return store_path(dataset or m.dataset, m.classes)
+
+
+def shard_job(cfg: ExperimentConfig, dataset: str, cls: str) -> SimulateSpec:
+    """The spec of the shards of class ``cls`` of ``dataset``: shared physics, this class, seed,
+    shard size (the dataset's name and other classes do not enter)."""
     ds = cfg.datasets[dataset]
-    return [
-        SHARD.format(dataset=dataset, cls=cls.name, shard=f"{shard:04d}")
-        for cls in ds.classes
-        for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size))
-    ]
+    (class_cfg,) = [c for c in ds.classes if c.name == cls]
+    return SimulateSpec(
+        version=deeplense.__version__,
+        seed=cfg.seed,
+        dataset=_dataset_physics(cfg, dataset),
+        class_=class_cfg.model_dump(mode="json"),
+        shard_size=cfg.simulation.shard_size,
+    )
+
+
+def class_shard_specs(cfg: ExperimentConfig) -> dict[tuple[str, str], SimulateSpec]:
+    """(class name, shard key) → its spec, for every class of every dataset; classes of the same
+    recipe in several datasets (or sweep points) appear once."""
+    specs: dict[tuple[str, str], SimulateSpec] = {}
+    for name, ds in cfg.datasets.items():
+        for c in ds.classes:
+            spec = shard_job(cfg, name, c.name)
+            specs.setdefault((c.name, spec.key), spec)
+    return specs
+
+
+def shard_paths(cfg: ExperimentConfig, dataset: str, classes: Sequence[str] | None = None) -> list[str]:
+    """Every shard store of every class of ``dataset`` (or of its ``classes``)."""
+    ds = cfg.datasets[dataset]
+    out = []
+    for cls in ds.classes:
+        if classes is not None and cls.name not in classes:
+            continue
+        key = shard_job(cfg, dataset, cls.name).key
+        n_shards = shard_count(cls.n_images, cfg.simulation.shard_size)
+        out += [SHARD.format(cls=cls.name, key=key, shard=f"{shard:04d}") for shard in range(n_shards)]
+    return out
 
 
 def metrics_path(model: str, dataset: str | None = None) -> str:
@@ -152,10 +214,10 @@ def dataset_backends(cfg: ExperimentConfig) -> list[str]:
 
 
 def backend_pattern(cfg: ExperimentConfig, backend: str) -> str:
-    """A wildcard regex matching exactly the datasets rendered by ``backend`` (and nothing when
-    none is): the simulation rule of each backend claims only its own datasets' shards."""
-    names = [re.escape(name) for name, ds in cfg.datasets.items() if ds.backend == backend]
-    return "|".join(names) if names else "(?!)"
+    """A wildcard regex matching exactly the shard keys of classes rendered by ``backend`` (and
+    nothing when none is): the simulation rule of each backend claims only its own shards."""
+    keys = sorted({key for (_, key), spec in class_shard_specs(cfg).items() if spec.dataset["backend"] == backend})
+    return names_pattern(keys)
 
 
 # ---- specs -------------------------------------------------------------------------------------
@@ -164,18 +226,20 @@ def _dataset_physics(cfg: ExperimentConfig, dataset: str) -> dict[str, Any]:
     return cfg.datasets[dataset].model_dump(mode="json", exclude={"classes", "split"})
 
 
-def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> Spec:
-    """What a shard of class ``cls`` depends on: shared physics, this class, seed, shard size."""
-    ds = cfg.datasets[dataset]
-    (class_cfg,) = [c for c in ds.classes if c.name == cls]
-    return SimulateSpec(
-        version=deeplense.__version__,
-        seed=cfg.seed,
-        dataset_name=dataset,
-        dataset=_dataset_physics(cfg, dataset),
-        class_=class_cfg.model_dump(mode="json"),
-        shard_size=cfg.simulation.shard_size,
-    ).to_spec()
+def shard_source(cfg: ExperimentConfig, cls: str, key: str) -> SimulateSpec:
+    """The spec of the shards of class ``cls`` with shard key ``key`` (from the first dataset that
+    has that class and recipe: every one gives the same spec)."""
+    for name, ds in cfg.datasets.items():
+        if cls in ds.class_names:
+            spec = shard_job(cfg, name, cls)
+            if spec.key == key:
+                return spec
+    raise ValueError(f"no class {cls!r} of this config has shard key {key}")
+
+
+def simulate_spec(cfg: ExperimentConfig, cls: str, key: str) -> Spec:
+    """What a shard of class ``cls`` with shard key ``key`` depends on (see :func:`shard_job`)."""
+    return shard_source(cfg, cls, key).to_spec()
 
 
 # Jobs start longest first (Snakemake's `priority`, among the jobs ready to run), so that on a few
@@ -185,9 +249,9 @@ def simulate_spec(cfg: ExperimentConfig, dataset: str, cls: str) -> Spec:
 PYHALO_IMAGE_WEIGHT = 10
 
 
-def shard_priority(cfg: ExperimentConfig, dataset: str, cls: str, shard: int) -> int:
+def shard_priority(cfg: ExperimentConfig, cls: str, key: str, shard: int) -> int:
     """Snakemake priority of a simulation shard: its images, ×10 for pyHalo populations."""
-    (klass,) = [c for c in cfg.datasets[dataset].classes if c.name == cls]
+    klass = shard_source(cfg, cls, key).class_config()
     images = len(shard_range(klass.n_images, cfg.simulation.shard_size, shard))
     return images * (PYHALO_IMAGE_WEIGHT if klass.draws_pyhalo() else 1)
 
@@ -200,15 +264,24 @@ def train_priority(cfg: ExperimentConfig, model: str) -> int:
     return cfg.models[model].epochs * cfg.training_images(model)
 
 
-def store_spec(cfg: ExperimentConfig, dataset: str) -> Spec:
-    """What the combined store depends on: the whole dataset config, seed and storage layout."""
+def store_spec(cfg: ExperimentConfig, dataset: str, subset: str | None = None) -> Spec:
+    """What the combined store depends on: the dataset config (with only the classes of
+    ``subset``, when given), seed and storage layout."""
+    classes = subset_classes(cfg, dataset, subset)
+    config = cfg.datasets[dataset].model_dump(mode="json")
+    config["classes"] = [c for c in config["classes"] if c["name"] in classes]
     return StoreSpec(
         version=deeplense.__version__,
         seed=cfg.seed,
         dataset_name=dataset,
-        dataset=cfg.datasets[dataset].model_dump(mode="json"),
+        dataset=config,
         storage=cfg.storage.model_dump(mode="json"),
     ).to_spec()
+
+
+def store_shards(cfg: ExperimentConfig, dataset: str, subset: str | None = None) -> list[str]:
+    """The shards a store of ``dataset`` (of the classes of ``subset``, when given) combines."""
+    return shard_paths(cfg, dataset, subset_classes(cfg, dataset, subset))
 
 
 def model_job(cfg: ExperimentConfig, model: str, eval_dataset: str | None = None) -> ModelSpec:
@@ -239,7 +312,19 @@ def sweep_spec(cfg: ExperimentConfig, sweep: str) -> Spec:
 
     spec = SweepConfig.model_validate(cfg.sweeps[sweep])
     points = sweep_points(cfg.model_dump(mode="json"), sweep)
-    return SweepSpec(version=deeplense.__version__, sweep=sweep, parameter=spec.parameter, metric=spec.metric, points=points).to_spec()
+    shared, resimulated = sweep_classes(cfg, [p["dataset"] for p in points])
+    return SweepSpec(
+        version=deeplense.__version__, sweep=sweep, parameter=spec.parameter, metric=spec.metric, points=points,
+        shared_classes=shared, resimulated_classes=resimulated,
+    ).to_spec()
+
+
+def sweep_classes(cfg: ExperimentConfig, datasets: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The classes that are the same images in every one of ``datasets`` (one shard key), and those
+    simulated anew in each: a sweep compares like with like only in the first."""
+    names = cfg.datasets[datasets[0]].class_names
+    keys = {c: {shard_job(cfg, d, c).key for d in datasets} for c in names}
+    return [c for c in names if len(keys[c]) == 1], [c for c in names if len(keys[c]) > 1]
 
 
 def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
@@ -325,7 +410,7 @@ def search_spec(cfg: ExperimentConfig, search: str) -> Spec:
 
 def search_store(cfg: ExperimentConfig, search: str) -> str:
     """The dataset store the search's base model trains on."""
-    return store_path(cfg.models[search_config(cfg, search).model].dataset)
+    return model_store(cfg, search_config(cfg, search).model)
 
 
 def search_workers(cfg: ExperimentConfig, search: str) -> list[str]:

@@ -47,13 +47,20 @@ class RuleSpec(BaseModel):
 
 
 class SimulateSpec(RuleSpec):
-    """A shard of one class: shared physics, this class, seed, shard size."""
+    """A shard of one class: shared physics, this class, seed, shard size. No dataset name: the
+    same class recipe in another dataset is the same shards."""
 
     seed: int
-    dataset_name: str
     dataset: dict[str, Any]  # the dataset's physics, less classes and split
     class_: dict[str, Any] = Field(alias="class")
     shard_size: int
+
+    @property
+    def key(self) -> str:
+        """The shards' address: a digest of the spec less the version (a new version reruns the
+        same paths, through the spec, instead of leaving the old ones behind)."""
+        content = dump_json(self.model_dump(mode="json", by_alias=True, exclude={"version"}))
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
 
     def class_config(self) -> ClassConfig:
         return ClassConfig.model_validate(self.class_)
@@ -99,6 +106,8 @@ class SweepSpec(RuleSpec):
     parameter: str
     metric: str
     points: list[dict[str, Any]]
+    shared_classes: list[str] = []  # the same images (the same shards) at every point
+    resimulated_classes: list[str] = []  # simulated anew at each point
 
 
 class LearningCurveSpec(RuleSpec):

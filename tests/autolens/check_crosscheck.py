@@ -25,7 +25,7 @@ from deeplense.simulation import autolens_renderer, lenstronomy_renderer
 from deeplense.simulation.autolens_mapping import psf_kernel_pixels
 from deeplense.physics.system import draw_system
 from deeplense.simulation.image import simulate_image
-from deeplense.simulation.seeds import image_seed, image_streams
+from deeplense.simulation.seeds import image_seed, image_streams, recipe_key
 from deeplense.simulation.shards import simulate_shard
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def model_a(backend: str, n: int = 3, num_pix: int = 40):
 def test_model_a_same_record_and_image_in_both_backends(cls_index):
     ours, theirs = model_a("autolens"), model_a("lenstronomy")
     cls = ours.classes[cls_index]
-    seed = image_seed(0, "model_a", cls.name, 0)
+    seed = image_seed(0, recipe_key(ours, cls), 0)
     a, b = simulate_image(ours, cls, seed), simulate_image(theirs, theirs.classes[cls_index], seed)
     assert a.record.keys() == b.record.keys()
     assert all(a.record[k] == b.record[k] for k in a.record if k not in ("peak_snr", "snr"))
@@ -165,8 +165,8 @@ def test_model_a_same_record_and_image_in_both_backends(cls_index):
 def test_shards_are_identical_whatever_the_split():
     ds = model_a("autolens", n=3, num_pix=24)
     cls = ds.classes[2]
-    whole = simulate_shard(5, "model_a", ds, cls, range(3), progress=False)
-    parts = [simulate_shard(5, "model_a", ds, cls, r, progress=False) for r in (range(2, 3), range(0, 2))]
+    whole = simulate_shard(5, ds, cls, range(3), progress=False)
+    parts = [simulate_shard(5, ds, cls, r, progress=False) for r in (range(2, 3), range(0, 2))]
     assert np.array_equal(whole.images, np.concatenate([parts[1].images, parts[0].images]))
     assert np.array_equal(whole.seeds, np.concatenate([parts[1].seeds, parts[0].seeds]))
 

@@ -7,9 +7,9 @@ from deeplense.workflow import plan
 # Rules run the `deeplense` command: from the project's .venv (`make run` puts it on PATH) or
 # from the rule's conda environment (--use-conda).
 NAME = "[A-Za-z][A-Za-z0-9_]*"
-# Each renderer backend's simulation rule claims only the shards of its own datasets.
-LENSTRONOMY_DATASETS = plan.backend_pattern(CFG, "lenstronomy")
-AUTOLENS_DATASETS = plan.backend_pattern(CFG, "autolens")
+# Each renderer backend's simulation rule claims only the shards of its own classes (by shard key).
+LENSTRONOMY_SHARDS = plan.backend_pattern(CFG, "lenstronomy")
+AUTOLENS_SHARDS = plan.backend_pattern(CFG, "autolens")
 # The models of `models:` train from their config; each search's best model (`<search>_best`)
 # from the config its search found: two rules each claim only their own models' outputs.
 SEARCH_MODELS = plan.search_models(CFG)
@@ -30,6 +30,8 @@ wildcard_constraints:
     prediction=NAME,
     worker=r"\d+",
     shard=r"\d{4}",
+    key=r"[0-9a-f]{16}",
+    subset=rf"{NAME}(\+{NAME})*",
 
 
 def scaled(base):
@@ -43,13 +45,11 @@ def scaled(base):
 
 
 def simulate_spec(wildcards):
-    return plan.simulate_spec(CFG, wildcards.dataset, wildcards.cls)
+    return plan.simulate_spec(CFG, wildcards.cls, wildcards.key)
 
 
 def shard_priority(wildcards):
-    return plan.shard_priority(
-        CFG, wildcards.dataset, wildcards.cls, int(wildcards.shard)
-    )
+    return plan.shard_priority(CFG, wildcards.cls, wildcards.key, int(wildcards.shard))
 
 
 def train_priority(wildcards):
@@ -57,11 +57,11 @@ def train_priority(wildcards):
 
 
 def store_spec(wildcards):
-    return plan.store_spec(CFG, wildcards.dataset)
+    return plan.store_spec(CFG, wildcards.dataset, wildcards.get("subset"))
 
 
 def dataset_shards(wildcards):
-    return plan.shard_paths(CFG, wildcards.dataset)
+    return plan.store_shards(CFG, wildcards.dataset, wildcards.get("subset"))
 
 
 def model_spec(wildcards):
@@ -69,7 +69,13 @@ def model_spec(wildcards):
 
 
 def model_store(wildcards):
-    return plan.store_path(CFG.models[wildcards.model].dataset)
+    """The store of the classes the model reads (see plan.model_store)."""
+    return plan.model_store(CFG, wildcards.model)
+
+
+def cross_evaluation_store(wildcards):
+    """The other dataset's store of the classes the model reads."""
+    return plan.model_store(CFG, wildcards.model, wildcards.dataset)
 
 
 def model_threads(wildcards):

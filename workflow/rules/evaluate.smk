@@ -44,7 +44,7 @@ rule evaluate_model:
 use rule evaluate_model as evaluate_on_dataset with:
     input:
         checkpoint=plan.CHECKPOINT,
-        store=plan.STORE,
+        store=cross_evaluation_store,
     output:
         metrics=plan.CROSS_METRICS,
         predictions=plan.CROSS_PREDICTIONS,

@@ -2,11 +2,11 @@ rule simulate_shard:
     output:
         directory(plan.SHARD),
     log:
-        "results/logs/simulate/{dataset}/{cls}/{shard}.log",
+        "results/logs/simulate/{cls}/{key}/{shard}.log",
     benchmark:
-        "results/benchmarks/simulate/{dataset}/{cls}/{shard}.tsv"
+        "results/benchmarks/simulate/{cls}/{key}/{shard}.tsv"
     wildcard_constraints:
-        dataset=LENSTRONOMY_DATASETS,
+        key=LENSTRONOMY_SHARDS,
     priority: shard_priority
     conda:
         "../../envs/deeplense.yaml"
@@ -28,11 +28,11 @@ rule simulate_shard_autolens:
     output:
         directory(plan.SHARD),
     log:
-        "results/logs/simulate/{dataset}/{cls}/{shard}.log",
+        "results/logs/simulate/{cls}/{key}/{shard}.log",
     benchmark:
-        "results/benchmarks/simulate/{dataset}/{cls}/{shard}.tsv"
+        "results/benchmarks/simulate/{cls}/{key}/{shard}.tsv"
     wildcard_constraints:
-        dataset=AUTOLENS_DATASETS,
+        key=AUTOLENS_SHARDS,
     conda:
         "../../envs/autolens.yaml"
     threads: 1

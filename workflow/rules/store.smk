@@ -19,6 +19,17 @@ rule store_dataset:
         "deeplense --threads {threads} store --spec {params.spec:q} --shards {input:q} --output {output:q} > {log:q} 2>&1"
 
 
+# The store of the classes a model selects: built from their shards alone, so changing, adding or
+# removing another class of the dataset reruns nothing the model depends on.
+use rule store_dataset as store_subset with:
+    output:
+        directory(plan.SUBSET_STORE),
+    log:
+        "results/logs/store/{dataset}/{subset}.log",
+    benchmark:
+        "results/benchmarks/store/{dataset}/{subset}.tsv"
+
+
 rule gallery:
     input:
         plan.STORE,
