@@ -86,3 +86,21 @@ def test_sensitivity_table_and_plot(tmp_path, saved_figures):
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("classes.vortex.params.mass", "auc_per_class.vortex (test split)")
     with pytest.raises(KeyError, match="metric 'auc_per_class.wdm' not in metrics.json"):
         metric_value({"auc_per_class": {"vortex": 1.0}}, "auc_per_class.wdm")
+
+
+def test_a_sweep_trains_only_models_that_read_the_swept_class():
+    """A class's parameter changes only that class's images: vortex_length (vortex only) would
+    train on the same images at every point of a CDM sweep, so the default leaves it out and naming
+    it is refused; a parameter every class shares keeps every model."""
+    cdm = {"parameter": "classes.cdm.params.n_subhalos", "values": [5, 20], "models": None}
+    cfg = load_config(tiny_with_sweep(**cdm))
+    assert [p["base_model"] for p in sweep_points(cfg.model_dump(mode="json"), "vmass")] == ["resnet18", "anomaly_ae"] * 2
+    with pytest.raises(ConfigError, match=r"sweeps\.vmass\.models\[0\] = 'vortex_length': model vortex_length reads classes vortex, not cdm: "
+                                          r"it would train on the same images at every point"):
+        load_config(tiny_with_sweep(**{**cdm, "models": ["vortex_length"]}))
+    shared = load_config(tiny_with_sweep(parameter="instrument.psf_fwhm", values=[0.2, 0.3], models=None))
+    assert {p["base_model"] for p in sweep_points(shared.model_dump(mode="json"), "vmass")} == {"resnet18", "vortex_length", "anomaly_ae"}
+    raw = tiny_with_sweep(**cdm)
+    del raw["models"]["resnet18"], raw["models"]["anomaly_ae"]
+    with pytest.raises(ConfigError, match=r"sweeps\.vmass\.models: no model on dataset tiny reads class cdm"):
+        load_config(raw)

@@ -7,8 +7,13 @@ rerun like any other dataset; the report plots a metric against the parameter.
         dataset: demo                       # the dataset to vary
         parameter: classes.vortex.params.mass   # a path in that dataset's config; classes by name
         values: [1.0e+10, 3.0e+10, 1.0e+11]
-        models: [resnet18]                  # trained at every point (default: all on `dataset`)
+        models: [anomaly_vae]               # trained at every point (default: all on `dataset` that read the class)
         metric: auc_per_class.vortex        # plotted (default: auc_macro)
+
+A parameter of one class (``classes.<name>.…``) changes only that class's images: the other
+classes are the same shards at every point (deeplense.simulation.seeds), and a model that does not
+read the swept class would train on the same images at every point. Such a model is left out of
+the default list and refused when named.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ class SweepConfig(StrictModel):
     dataset: str = Field(description="dataset whose parameter is varied")
     parameter: str = Field(description="dotted path in the dataset config; list items (classes) by name")
     values: list[Any] = Field(min_length=2, description="the grid: numbers or distributions")
-    models: list[str] | None = Field(None, description="models trained at every point; default all models on `dataset`")
+    models: list[str] | None = Field(
+        None, description="models trained at every point; default all models on `dataset` that read the swept class"
+    )
     metric: str = Field("auc_macro", description="metric plotted against the parameter (dotted path in metrics.json)")
 
 
@@ -33,11 +40,27 @@ def point_name(base: str, sweep: str, index: int) -> str:
     return f"{base}__{sweep}_{index}"
 
 
+def swept_class(sweep: SweepConfig) -> str | None:
+    """The class whose parameter the sweep varies (``classes.<name>.…``), or None for a setting
+    every class shares (the instrument, the lens, …)."""
+    parts = sweep.parameter.split(".")
+    return parts[1] if parts[0] == "classes" and len(parts) > 1 else None
+
+
+def reads_class(model: Any, cls: str | None) -> bool:
+    """Whether a model's raw config reads images of ``cls`` (any class when None): a model without
+    ``classes`` reads them all."""
+    classes = model.get("classes") if isinstance(model, dict) else None
+    return cls is None or classes is None or cls in classes
+
+
 def _chosen_models(models: dict[str, Any], sweep: SweepConfig) -> list[str]:
-    """The models trained at every point: the sweep's list, or every model on its dataset."""
+    """The models trained at every point: the sweep's list, or every model on its dataset that
+    reads the swept class."""
     if sweep.models is not None:
         return sweep.models
-    return [m for m, cfg in models.items() if isinstance(cfg, dict) and cfg.get("dataset") == sweep.dataset]
+    cls = swept_class(sweep)
+    return [m for m, cfg in models.items() if isinstance(cfg, dict) and cfg.get("dataset") == sweep.dataset and reads_class(cfg, cls)]
 
 
 def _set(node: Any, path: list[str], value: Any) -> None:
@@ -76,9 +99,18 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
         if sweep.dataset not in datasets:
             raise problem(f"not a dataset; allowed: {', '.join(datasets)}", *at, "dataset", value=sweep.dataset)
         chosen = _chosen_models(models, sweep)
+        cls = swept_class(sweep)
         for i, model in enumerate(chosen):
             if model not in models:
                 raise problem(f"not a model; allowed: {', '.join(models)}", *at, "models", i, value=model)
+            if not reads_class(models[model], cls):
+                raise problem(
+                    f"model {model} reads classes {', '.join(models[model]['classes'])}, not {cls}: it would train on the "
+                    f"same images at every point; name a model that reads {cls}", *at, "models", i, value=model,
+                )
+        if not chosen:
+            which = f" reads class {cls}" if cls else ""
+            raise problem(f"no model on dataset {sweep.dataset}{which}: a sweep trains at least one; add one, or name it here", *at, "models")
         base = raw["datasets"][sweep.dataset]
         for i, value in enumerate(sweep.values):
             point = point_name(sweep.dataset, name, i)
