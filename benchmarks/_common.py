@@ -68,7 +68,7 @@ def real_images(n_per_class: int, num_pix: int, seed: int = 0) -> tuple[np.ndarr
     ds = cfg.datasets["bench"]
     images, labels = [], []
     for label, cls in enumerate(ds.classes):
-        images.append(simulate_shard(seed, "bench", ds, cls, range(n_per_class), progress=False).images)
+        images.append(simulate_shard(seed, ds, cls, range(n_per_class), progress=False).images)
         labels.append(np.full(n_per_class, label))
     return np.concatenate(images), np.concatenate(labels)
 
