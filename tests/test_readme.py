@@ -4,6 +4,7 @@ snippets, YAML snippets merged into `config.yaml` and validated, the example err
 reproduced, and the listing of outputs found in a real (tiny) run."""
 
 import glob
+import json
 import os
 import re
 import shlex
@@ -149,3 +150,18 @@ def test_example_error_message_is_what_deeplense_prints(tmp_path):
     for line in example.splitlines():
         expected = re.escape(line.strip()).replace(re.escape("..."), ".*")
         assert any(re.fullmatch(expected, p.strip()) for p in printed), (line, out.stderr)
+
+
+def test_regeneration_figures_are_those_of_the_committed_record():
+    """The table of what an edit reruns quotes the benchmark record it names, rounded as shown."""
+    text = (ROOT / "README.md").read_text()
+    record_name = re.search(r"record `(benchmarks/workflow_regeneration_[^`]+\.json)`", text).group(1)
+    edits = json.loads((ROOT / record_name).read_text())["regeneration"]["edits"]
+    rows = re.findall(r"^\| (WDM `log_mc` 8\.5|5-point sweep|a seventh class)[^|]*\| (\d+) → (\d+) \| (\d+) → (\d+) "
+                      r"\| (\d+) → (\d+) \| (\d+) → (\d+) \|$", text, flags=re.M)
+    assert [row[0] for row in rows] == ["WDM `log_mc` 8.5", "5-point sweep", "a seventh class"]
+    for row, key in zip(rows, ("param_change", "sweep_5", "class_added")):
+        old, new = edits[key]["old"], edits[key]["new"]
+        expected = [old["jobs_total"], new["jobs_total"], old["shard_jobs"], new["shard_jobs"],
+                    round(old["cpu_s"]), round(new["cpu_s"]), len(old["retrained_run"]), len(new["retrained_run"])]
+        assert [int(x) for x in row[1:]] == expected, key
