@@ -241,6 +241,19 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_population(args: argparse.Namespace) -> int:
+    from deeplense.evaluation.populations import evaluate_populations
+    from deeplense.workflow.specs import PopulationSpec
+
+    spec = PopulationSpec.parse(args.spec)
+    metrics = evaluate_populations(args.checkpoint, args.stores, spec.parameter, spec.lenses, spec.grid, args.metrics, args.figures,
+                                   f"population {spec.population}: {spec.parameter}, {len(args.stores)} populations")
+    for n, row in metrics["by_lenses"].items():
+        print(f"{n:>5} lenses: 68% interval holds the truth in {row['coverage_68']:.2f} of populations, 95% in "
+              f"{row['coverage_95']:.2f}; mean std {row['mean_std']:.4g}, mean |mean − truth| {row['mean_abs_error']:.4g}")
+    return 0
+
+
 def _cmd_learning_curve(args: argparse.Namespace) -> int:
     from deeplense.report.learning_curve import learning_curve_table, plot_learning_curve
     from deeplense.workflow.specs import LearningCurveSpec
@@ -542,6 +555,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="figure (.png)")
     s.add_argument("--csv", required=True, help="table (.csv)")
     s.set_defaults(func=_cmd_sensitivity)
+
+    s = sub.add_parser("population", help="stack a posterior model's per-lens posteriors over populations sharing a parameter")
+    s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.population_spec)")
+    s.add_argument("--checkpoint", required=True, help="the posterior model's checkpoint.pt")
+    s.add_argument("--stores", nargs="+", required=True, help="one dataset store per population, in population order")
+    s.add_argument("--metrics", required=True, help="metrics (.json)")
+    s.add_argument("--figures", required=True, help="figure folder")
+    s.set_defaults(func=_cmd_population)
 
     s = sub.add_parser("learning-curve", help="plot a metric against the training images per class of a learning curve's models")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.learning_curve_spec)")

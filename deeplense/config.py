@@ -456,6 +456,21 @@ class StorageSettings(_Strict):
 NOT_IN_RESULT = frozenset({"num_workers"})
 
 
+class PosteriorSettings(_Strict):
+    """The density estimator of a `posterior` model (sbi's posterior_nn) and its draws."""
+
+    estimator: Literal["maf", "nsf", "mdn"] = Field(
+        "maf",
+        description="sbi density estimator: maf (masked autoregressive flow, sbi's default for NPE; for one target a "
+        "Gaussian of learnt mean and width), nsf (neural spline flow: any shape, needs more training), mdn (mixture of Gaussians)",
+    )
+    embedding_features: int = Field(32, ge=1, le=4096, description="features the architecture gives the estimator per image")
+    hidden_features: int = Field(50, ge=1, description="hidden units of the estimator's networks")
+    num_transforms: int = Field(5, ge=1, description="flow transforms (nsf, maf)")
+    num_components: int = Field(10, ge=1, description="mixture components (mdn)")
+    draws: int = Field(1000, ge=10, le=100_000, description="posterior draws per image in evaluation and `deeplense predict`")
+
+
 class ModelConfig(_Strict):
     """A network trained on one dataset for one task (classification, regression or anomaly)."""
 
@@ -473,12 +488,15 @@ class ModelConfig(_Strict):
     )
     targets: list[str] = Field(
         default_factory=list,
-        description="regression: per-image physics parameters to predict (record fields, e.g. log10_m_axion, theta_E)",
+        description="regression and posterior: per-image physics parameters to predict or infer (record fields, e.g. log10_m_axion, lens_theta_E)",
     )
     loss: Annotated[str, OneOf(loss_names)] | None = Field(
         None,
         description="training loss, one the task allows; default the task's first: cross_entropy (classification), "
         "mse (regression); gaussian_nll also predicts an uncertainty; anomaly models use their own objective",
+    )
+    posterior: PosteriorSettings | None = Field(
+        None, description="posterior task: the density estimator and the draws per image (default: PosteriorSettings())"
     )
     normal_class: str = Field("no_sub", description="anomaly: the class the autoencoder trains on")
     epochs: int = Field(5, gt=0)
@@ -551,6 +569,8 @@ class ModelConfig(_Strict):
         found = TASKS.get(self.task).field_problems(self)  # targets, loss and monitor fit the task
         if found:
             raise FieldProblems(found[:1])
+        if self.posterior is not None and self.task != "posterior":
+            raise problem(f"is for task posterior, not {self.task}", "posterior", value=self.posterior.model_dump())
         for field in ("classes", "targets"):
             items = getattr(self, field) or []
             for i, item in enumerate(items):
@@ -569,7 +589,12 @@ class ModelConfig(_Strict):
 
     def training_dump(self) -> dict[str, Any]:
         """The fields training reads (not where the model is evaluated, nor what it is compared with)."""
-        return self.model_dump(mode="json", exclude={"evaluate_on", "reproduces"})
+        unset = {"posterior"} if self.posterior is None else set()  # absent before posteriors existed: same hashes
+        return self.model_dump(mode="json", exclude={"evaluate_on", "reproduces", *unset})
+
+    def posterior_settings(self) -> PosteriorSettings:
+        """The posterior task's estimator settings (the defaults where the config gives none)."""
+        return self.posterior or PosteriorSettings()
 
     def reproductions(self) -> list[tuple[str, str]]:
         """(evaluation dataset, published value's name) for every value ``reproduces`` names."""
@@ -628,8 +653,12 @@ class ExperimentConfig(_Strict):
     predictions: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="trained models applied to datasets or new images (see deeplense.predict.config)"
     )
+    populations: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="populations of lenses sharing a global parameter, whose per-lens posteriors are stacked (see deeplense.experiment.populations)",
+    )
 
-    @field_validator("datasets", "models", "learning_curves", "searches", "predictions")
+    @field_validator("datasets", "models", "learning_curves", "searches", "predictions", "populations")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
@@ -737,6 +766,9 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
                         f"{did_you_mean(t, recorded) or ';'} allowed: {', '.join(recorded)}", t)
                 for i, t in enumerate(model.targets) if t not in recorded
             ]
+    if not out:
+        dump = dataset.model_dump(mode="json")
+        out += [Problem((*at, "targets", i), why, model.targets[i]) for i, why in task.dataset_problems(model, dump, chosen)]
     if not out:
         out += _train_images_problems(cfg, name, model)
     return out

@@ -57,7 +57,7 @@ def broken(path: list, value) -> dict:
         (["models", "resnet18", "dataset"], "nope", ["models.resnet18.dataset = 'nope'", "allowed: demo"]),
         (["models", "resnet18", "architecture"], "resnet9000", ["models.resnet18.architecture = 'resnet9000'", "timm"]),
         (["datasets", "demo", "lens", "theta_E"], {"dist": "uniform", "low": 2, "high": 1}, ["datasets.demo.lens.theta_E.high = 1.0: must be above low (2)"]),
-        (["models", "resnet18", "task"], "segmentation", ["models.resnet18.task = 'segmentation'", "'classification', 'regression' or 'anomaly'"]),
+        (["models", "resnet18", "task"], "segmentation", ["models.resnet18.task = 'segmentation'", "'classification', 'regression', 'anomaly' or 'posterior'"]),
         (["models", "resnet18", "task"], "regression", ["models.resnet18.targets: task regression needs `targets`"]),
         (["models", "resnet18", "loss"], "mse", ["models.resnet18.loss = 'mse': does not fit task classification", "allowed: cross_entropy"]),
         (["models", "resnet18", "monitor"], "val_mae", ["models.resnet18.monitor = 'val_mae': does not fit task classification", "val_auc"]),

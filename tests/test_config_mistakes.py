@@ -164,6 +164,29 @@ MISTAKES = [
         "not_an_autoencoder", {"task": "anomaly"},
         "architecture = 'resnet18': cannot build resnet18", "task anomaly needs an autoencoder (conv_ae, vae, aae",
     ),
+    # posterior targets need a prior in the dataset config: a drawn, continuous distribution
+    in_model(
+        "posterior_fixed_target", {"task": "posterior", "classes": ["vortex"], "targets": ["vortex_length"]},
+        "targets[0] = 'vortex_length': classes.vortex.params.length is fixed at 1: nothing to infer", "draw it from a distribution",
+    ),
+    in_model(
+        "posterior_derived_target", {"task": "posterior", "classes": ["cdm"], "targets": ["n_subhalos"]},
+        "targets[0] = 'n_subhalos': n_subhalos is not drawn from a distribution in the dataset config", "needs a configured prior",
+    ),
+    in_model(
+        "posterior_settings_elsewhere", {"task": "regression", "classes": ["vortex"], "targets": ["vortex_length"], "posterior": {"draws": 100}},
+        "posterior = {", "is for task posterior, not regression", batch="model_fields",
+    ),
+    Mistake(
+        "population_of_a_regressor", "population_task",
+        lambda c: c.setdefault("populations", {}).update(pop={"model": "vortex_length", "parameter": "vortex_length"}),
+        ("populations.pop.model = 'vortex_length': model vortex_length is a regression model", "stacks the per-lens posteriors of a `posterior` model"),
+    ),
+    Mistake(
+        "population_parameter_not_the_target", "population_parameter",
+        lambda c: c.setdefault("populations", {}).update(pop={"model": "source_x", "parameter": "source_center_y"}),
+        ("populations.pop.parameter = 'source_center_y': model source_x infers ['source_center_x']", "targets: [source_center_y]"),
+    ),
     in_model("architecture_typo", {"architecture": "resnet181"}, "architecture = 'resnet181': unknown architecture; did you mean 'resnet18'", "allowed: a timm model name", batch="model_fields"),
     in_model("loss_for_task", {"loss": "mse"}, "loss = 'mse': does not fit task classification", "allowed: cross_entropy", batch="model_fields"),
     in_model("unknown_dataset", {"dataset": "tyni"}, "dataset = 'tyni': not a dataset", "allowed: tiny"),

@@ -85,7 +85,8 @@ def test_store_is_complete_and_sane(tiny_run):
     assert np.bincount(ds["label"].values).tolist() == [24, 24, 24]
     images = ds["image"].values
     assert np.isfinite(images).all() and images.std() > 0
-    assert len(list((tiny_run / "results/shards").glob("*/*/*.zarr"))) == 6  # 3 classes × 2 shards, by recipe
+    # 3 classes × 2 shards, by recipe, and one shard of no_sub per population (source_center_x fixed)
+    assert len(list((tiny_run / "results/shards").glob("*/*/*.zarr"))) == 6 + 2
 
 
 @pytest.mark.e2e
@@ -127,13 +128,53 @@ def test_regression_and_anomaly_metrics_and_figures(tiny_run):
         assert_drawn(models / figure)
     with open(tiny_run / "results/leaderboard.csv", newline="") as fh:
         tasks = {row["model"]: row["task"] for row in csv.DictReader(fh)}
-    assert tasks == {"resnet18": "classification", "vortex_length": "regression", "anomaly_ae": "anomaly"}
+    assert tasks == {"resnet18": "classification", "vortex_length": "regression", "anomaly_ae": "anomaly", "source_x": "posterior"}
+    # the posterior task's calibration protocol, for a regressor with a predicted σ too
+    assert set(target["calibration"]) >= {"levels", "coverage", "coverage_max_error", "sbc_ks_p"}
+    assert reg["coverage_max_error"] == target["calibration"]["coverage_max_error"]
+
+
+@pytest.mark.e2e
+def test_posterior_model_its_draws_and_a_population(tiny_run):
+    """A posterior model evaluated (coverage, SBC, TARP, figures), its draws written by a prediction
+    set inside the prior, and a population's stacked posteriors evaluated against the truths the
+    population stores record (the prior's quantiles)."""
+    model = tiny_run / "results/models/source_x"
+    metrics = json.loads((model / "metrics.json").read_text())
+    target = metrics["targets"]["source_center_x"]
+    assert metrics["task"] == "posterior" and metrics["n_draws"] == 100 and metrics["n_test"] > 0
+    assert target["prior"] == {"dist": "uniform", "low": -0.35, "high": 0.35}
+    assert 0 <= metrics["coverage_max_error"] <= 1 and 0 <= metrics["sbc_ks_p_min"] <= 1 and "atc" in metrics["tarp"]
+    for figure in ("coverage", "sbc_ranks", "example_posteriors"):
+        assert_drawn(model / "figures" / f"{figure}.png")
+    predictions = xr.open_zarr(tiny_run / "results/predictions/source_x_draws/predictions.zarr")
+    draws = predictions["draws"].values
+    assert draws.shape == (72, 100, 1) and predictions["draws"].dims == ("sample", "draw", "target")
+    assert (-0.35 <= draws).all() and (draws <= 0.35).all()
+    assert np.allclose(predictions["mean"].values[:, 0], draws[:, :, 0].mean(axis=1), atol=1e-5)
+    from deeplense.predict import load_model  # the same draws in Python, for the same batches
+
+    images = xr.open_zarr(tiny_run / "results/datasets/tiny/dataset.zarr")["image"].values
+    python_draws = load_model(model).posterior(images, 100, batch_size=16)
+    assert python_draws.shape == (72, 100, 1) and np.array_equal(python_draws.astype(np.float32), draws)
+    header = (tiny_run / "results/predictions/source_x_draws/predictions.csv").read_text().splitlines()[0]
+    assert header == "id,mean_source_center_x,std_source_center_x,q16_source_center_x,q50_source_center_x,q84_source_center_x"
+    population = json.loads((tiny_run / "results/populations/source_x_pop/metrics.json").read_text())
+    assert population["truths"] == pytest.approx([-0.175, 0.175])
+    for k, truth in enumerate(population["truths"]):
+        store = xr.open_zarr(tiny_run / f"results/datasets/tiny__source_x_pop_{k}/dataset.zarr")
+        assert store.attrs["classes"] == ["no_sub"] and (store["source_center_x"].values == truth).all()
+    assert set(population["by_lenses"]) == {"1", "3"}
+    for row in population["by_lenses"].values():
+        assert 0 <= row["coverage_68"] <= row["coverage_95"] <= 1 and row["mean_std"] > 0
+    for figure in ("stacked_posteriors", "population_coverage"):
+        assert_drawn(tiny_run / f"results/populations/source_x_pop/figures/{figure}.png")
 
 
 @pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
-    for fragment in ("Datasets", "Training", "Evaluation", "Leaderboard", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
+    for fragment in ("Datasets", "Training", "Evaluation", "Inference", "Leaderboard", "stacked_posteriors.png", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
         assert fragment in html, fragment
 
 
@@ -145,11 +186,13 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
 
     probe, _ = probe_report(tiny_run / "report.html", tmp_path)
     prov_hash = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())["provenance"]["config_hash"]
-    for category in ("Datasets", "Training", "Evaluation", "Leaderboard"):
+    for category in ("Datasets", "Training", "Evaluation", "Inference", "Leaderboard"):
         assert category in probe["categories"] and category in probe["menu"], category
-    assert probe["categories"]["Datasets"] == ["tiny"]
+    assert probe["categories"]["Datasets"] == ["tiny", "tiny__source_x_pop_0", "tiny__source_x_pop_1"]
     models = sorted(yaml.safe_load(TINY.read_text())["models"])  # one entry per trained model
-    assert sorted(probe["categories"]["Training"]) == sorted(probe["categories"]["Evaluation"]) == models
+    assert sorted(probe["categories"]["Training"]) == models
+    assert sorted(probe["categories"]["Evaluation"]) == [m for m in models if m != "source_x"]  # point estimates
+    assert sorted(probe["categories"]["Inference"]) == ["population source_x_pop", "source_x"]
     figures = {path.rsplit("/", 1)[-1] for path in probe["images"]}
     assert figures >= {"gallery.png", "parameters.png", "training_curves.png", "roc.png", "confusion.png", "pred_vs_true.png", "scores.png"}
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
@@ -179,11 +222,11 @@ def test_physics_change_reruns_that_class_and_downstream_only(tiny_run, tmp_path
         "store_dataset": 1,
         "gallery": 1,
         "dataset_parameters": 1,
-        "train_model": 2,  # the models that read cdm images; vortex_length (vortex only) is kept
+        "train_model": 2,  # the models that read cdm images; vortex_length (vortex only) and source_x (no_sub) are kept
         "evaluate_model": 2,
         "leaderboard": 1,
-        "predict": 1,  # the autoencoder's scores over the dataset, and their figures
-        "prediction_figures": 1,
+        "predict": 2,  # the prediction sets over the whole dataset (autoencoder scores, posterior draws), and their figures
+        "prediction_figures": 2,
         "all": 1,
     }
     planned = dry_run_text(tiny_run, config)
@@ -195,7 +238,7 @@ def test_a_class_a_model_reads_reruns_its_store_and_that_model(tiny_run, tmp_pat
     config = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"][2]["params"].update(n_points=25))
     assert planned_jobs(tiny_run, config) == {
         "simulate_shard": 2, "store_dataset": 1, "store_subset": 1, "gallery": 1, "dataset_parameters": 1,
-        "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "predict": 1, "prediction_figures": 1, "all": 1,
+        "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "predict": 2, "prediction_figures": 2, "all": 1,
     }
 
 
@@ -204,7 +247,7 @@ def test_adding_or_removing_a_class_reruns_only_the_models_that_read_it(tiny_run
     """vortex_length selects [vortex]: a class added to or removed from the dataset is none of its
     business; resnet18 and anomaly_ae read every class, so they retrain."""
     whole = {"store_dataset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 2, "evaluate_model": 2, "leaderboard": 1,
-             "predict": 1, "prediction_figures": 1, "all": 1}
+             "predict": 2, "prediction_figures": 2, "all": 1}
     added = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"].append({"name": "smooth", "scenario": "no_sub", "n_images": 24}))
     assert planned_jobs(tiny_run, added) == {"simulate_shard": 2, **whole}  # the new class's two shards only
     assert "model=vortex_length" not in dry_run_text(tiny_run, added)
@@ -217,15 +260,16 @@ def test_adding_or_removing_a_class_reruns_only_the_models_that_read_it(tiny_run
 def test_what_job_and_storage_settings_rebuild(tiny_run, tmp_path):
     """As the README says: new shards rebuild the store (same bytes) and, Snakemake rerunning
     everything downstream of a rerun job, the models; a new chunk layout rebuilds the store and the
-    models (their batches follow the chunks); the gallery size only the gallery."""
-    downstream = {"store_dataset": 1, "store_subset": 1, "gallery": 1, "dataset_parameters": 1, "train_model": 3, "evaluate_model": 3, "leaderboard": 1,
-                  "predict": 1, "prediction_figures": 1, "all": 1}
+    models (their batches follow the chunks); the gallery size only the gallery. Every dataset
+    holds these settings: the tiny one and the two populations'."""
+    downstream = {"store_dataset": 3, "store_subset": 2, "gallery": 3, "dataset_parameters": 3, "train_model": 4, "evaluate_model": 3,
+                  "evaluate_posterior": 1, "population": 1, "leaderboard": 1, "predict": 2, "prediction_figures": 2, "all": 1}
     shards = edited_tiny(tmp_path, lambda c: c["simulation"].update(shard_size=8))
-    assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9, **downstream}
+    assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9 + 2, **downstream}
     chunks = edited_tiny(tmp_path, lambda c: c["storage"].update(chunk_images=8))
     assert planned_jobs(tiny_run, chunks) == downstream
     gallery = edited_tiny(tmp_path, lambda c: c["report"].update(gallery_per_class=2))
-    assert planned_jobs(tiny_run, gallery) == {"gallery": 1, "all": 1}
+    assert planned_jobs(tiny_run, gallery) == {"gallery": 3, "all": 1}
 
 
 @pytest.mark.e2e
@@ -297,10 +341,11 @@ def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
 
     proc = _start(work, "store.before_rename")
     _kill_when_paused(proc, work)
-    assert len(list(shards.glob("*/*/*.zarr"))) == 6
-    (left,) = [p.name.split(".tmp-")[0] for p in _leftovers(work)]  # written, never renamed
-    assert left in (".dataset.zarr", ".vortex.zarr")  # the whole store or vortex_length's, whichever ran first
-    assert not (store.parent / left[1:]).exists() and not (store.parent / "classes" / left[1:]).exists()
+    assert len(list(shards.glob("*/*/*.zarr"))) == 6 + 2  # the tiny dataset's and the two populations'
+    (leftover,) = _leftovers(work)  # written, never renamed
+    left = leftover.name.split(".tmp-")[0]
+    assert left in (".dataset.zarr", ".vortex.zarr", ".no_sub.zarr")  # a whole store or a model's classes, whichever ran first
+    assert not (leftover.parent / left[1:]).exists()
 
     proc = _start(work, "train.step_done")
     _kill_when_paused(proc, work)
@@ -324,6 +369,8 @@ def test_hard_killed_run_restarts_to_identical_outputs(tiny_run, tmp_path):
         assert wa["epoch"] == wb["epoch"] and all(torch.equal(wa["model_state"][k], wb["model_state"][k]) for k in wa["model_state"]), model
         pa = (tiny_run / f"results/models/{model}/predictions.csv").read_bytes()
         assert pa == (work / f"results/models/{model}/predictions.csv").read_bytes(), model
+    population = "results/populations/source_x_pop/metrics.json"  # the stacked posteriors too
+    assert (tiny_run / population).read_bytes() == (work / population).read_bytes()
     m1 = json.loads((tiny_run / "results/models/resnet18/metrics.json").read_text())
     m2 = json.loads((work / "results/models/resnet18/metrics.json").read_text())
     for key in ("accuracy", "auc_macro", "auc_micro", "auc_per_class", "confusion_matrix", "checkpoint_epoch", "dataset_hash", "ci"):
@@ -404,10 +451,11 @@ def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs(tmp_path / "work", path)
-    assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3
+    assert jobs["sensitivity"] == 1 and jobs["store_dataset"] == 3 + 2  # the base, 2 points, 2 populations
     assert jobs["train_model"] == len(cfg["models"]) + 2  # the tiny models, and resnet18 at each of the 2 points
-    # no_sub and cdm: the same shards in the 3 datasets; vortex: 3 recipes (the base and 2 masses)
-    assert jobs["simulate_shard"] == 2 + 2 + 3 * 2
+    # no_sub and cdm: the same shards in the 3 datasets; vortex: 3 recipes (the base and 2 masses);
+    # one shard per population
+    assert jobs["simulate_shard"] == 2 + 2 + 3 * 2 + 2
 
 
 def test_named_targets(tmp_path):

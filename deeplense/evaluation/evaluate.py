@@ -90,7 +90,7 @@ def evaluate_model(
     units = {v: str(ds[v].attrs.get("units", "")) for v in ds.variables if ds[v].dims == ("sample",)}
     with atomic_path(outputs.figures) as figures:
         figures.mkdir(parents=True)
-        ctx = EvalContext(title, figures, units, n_resamples, prov.seed)
+        ctx = EvalContext(title, figures, units, n_resamples, prov.seed, images=lambda samples: ds["image"].isel(sample=samples).values)
         values, table = task.evaluate(preds, ctx)
         metrics = MetricsFile.model_validate(
             values

@@ -18,6 +18,7 @@ from deeplense.experiment.checks import MachineChecks
 from deeplense.experiment.learning_curves import expand_learning_curves
 from deeplense.experiment.searches import search_problems
 from deeplense.predict.config import prediction_problems
+from deeplense.experiment.populations import expand_populations
 from deeplense.experiment.sweeps import expand_sweeps
 from deeplense.physics.instruments import with_preset
 from deeplense.validation import FieldProblems, Problem, problems_of
@@ -85,8 +86,8 @@ def _with_presets(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(raw: dict[str, Any]) -> dict[str, Any]:
-    """The raw config as it is validated: sweeps and learning curves expanded, presets filled."""
-    return _with_presets(expand_learning_curves(expand_sweeps(raw)))
+    """The raw config as it is validated: populations, sweeps and learning curves expanded, presets filled."""
+    return _with_presets(expand_learning_curves(expand_sweeps(expand_populations(raw))))
 
 
 def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, build_models: bool = True) -> ExperimentConfig:

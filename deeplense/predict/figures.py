@@ -18,7 +18,7 @@ NORMAL_CLASS = "no_sub"
 def ranking(table, rank_by: str | None) -> tuple[str, np.ndarray]:
     """The column images are ranked by (larger first) and its values: ``p_<rank_by>`` for a
     classifier (default: its first class other than no_sub), the target ``rank_by`` of a
-    regressor (default: its first), or the anomaly score."""
+    regressor (default: its first), a posterior's mean of that target, or the anomaly score."""
     classes = [c[2:] for c in table.columns if c.startswith("p_")]
     if classes:
         name = rank_by or next((c for c in classes if c != NORMAL_CLASS), classes[0])
@@ -27,6 +27,12 @@ def ranking(table, rank_by: str | None) -> tuple[str, np.ndarray]:
         return f"P({name})", table[f"p_{name}"].to_numpy()
     if "score" in table.columns:
         return "anomaly score", table["score"].to_numpy()
+    means = [c[len("mean_"):] for c in table.columns if c.startswith("mean_")]  # a posterior: ranked by its mean
+    if means:
+        name = rank_by or means[0]
+        if name not in means:
+            raise ValueError(f"--rank-by {name!r}: not a target of the model; allowed: {', '.join(means)}")
+        return f"posterior mean of {name}", table[f"mean_{name}"].to_numpy()
     targets = [c for c in table.columns if c != "id" and not c.startswith("sigma_")]
     name = rank_by or targets[0]
     if name not in targets:

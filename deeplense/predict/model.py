@@ -32,6 +32,12 @@ DESCRIPTIONS = {
     "y_pred": "predicted values (physical units)",
     "y_sigma": "predicted 1σ uncertainty (physical units)",
     "score": "anomaly score (larger is more anomalous)",
+    "mean": "posterior mean (physical units)",
+    "std": "posterior standard deviation (physical units)",
+    "q16": "posterior 16th percentile (physical units)",
+    "q50": "posterior median (physical units)",
+    "q84": "posterior 84th percentile (physical units)",
+    "draws": "posterior draws, sample × draw × target (physical units), seeded by each batch's pixels",
 }
 
 
@@ -54,6 +60,11 @@ class OutputField:
     columns: list[str] | None
     description: str
     dtype: str = "float32"
+    draws: int | None = None  # per image a (draws × columns) array: posterior draws
+
+    def shape(self) -> tuple[int, ...]:
+        """One image's shape of this array."""
+        return tuple(([self.draws] if self.draws else []) + ([len(self.columns)] if self.columns else []))
 
 
 class LoadedModel:
@@ -113,7 +124,9 @@ class LoadedModel:
         """The arrays ``predict`` returns: the task's own (``Task.output_columns``), and with class
         probabilities the most probable class."""
         declared = self.task.output_columns()
-        out = [OutputField(name, columns, DESCRIPTIONS.get(name, name)) for name, columns in declared.items()]
+        n_draws = self.task.output_draws()
+        out = [OutputField(name, columns, DESCRIPTIONS.get(name, name), draws=n_draws if name == "draws" else None)
+               for name, columns in declared.items()]
         if "probs" in declared:
             out.append(OutputField("predicted_class", None, DESCRIPTIONS["predicted_class"], "int64"))
         return out
@@ -147,8 +160,22 @@ class LoadedModel:
             out["predicted_class"] = out["probs"].argmax(axis=1).astype(np.int64)
         return {f.name: out[f.name].astype(f.dtype) for f in self.fields()}
 
+    def posterior(self, images: np.ndarray, n: int, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """(image, draw, target) posterior draws of a `posterior` model for ``images`` (physical
+        units, inside the prior), ``n`` per image, seeded by each batch's pixels."""
+        import torch
+
+        if not hasattr(self.task, "draws"):
+            raise ValueError(f"model {self.name} is a {self.task.name} model; posterior draws need a posterior model")
+        parts = []
+        with torch_threads(self.threads), torch.no_grad():
+            x = self.preprocess(images)
+            for start in range(0, x.shape[0], batch_size):
+                parts.append(self.task.draws(self.network, torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size])), n)[0])
+        return np.concatenate(parts) if parts else np.zeros((0, n, len(self.task.target_names)))
+
     def _empty(self) -> dict[str, np.ndarray]:
-        return {f.name: np.zeros((0, *([len(f.columns)] if f.columns else [])), dtype=f.dtype) for f in self.fields()}
+        return {f.name: np.zeros((0, *f.shape()), dtype=f.dtype) for f in self.fields()}
 
     def provenance(self) -> dict[str, Any]:
         """What names the model in a prediction's attributes."""

@@ -26,7 +26,9 @@ from deeplense.predict.model import OutputField
 WRITTEN = "written"  # one flag per block
 CSV_MAX_ROWS = 100_000  # a CSV is written beside the store when it has at most this many rows
 FORMAT = "deeplense-predictions"
-FIELD_NAMES = ("probs", "predicted_class", "y_pred", "y_sigma", "score")
+FIELD_NAMES = ("probs", "predicted_class", "y_pred", "y_sigma", "score", "mean", "std", "q16", "q50", "q84")
+# Column prefixes of per-target arrays in the table (``y_pred`` is the bare target name).
+TABLE_PREFIX = {"y_sigma": "sigma_", "mean": "mean_", "std": "std_", "q16": "q16_", "q50": "q50_", "q84": "q84_"}
 FORMAT_VERSION = 1
 
 
@@ -39,7 +41,8 @@ def csv_path(final: Path) -> Path:
 
 
 def _dims(field: OutputField) -> tuple[str, ...]:
-    return ("sample",) if field.columns is None else ("sample", "class" if field.name == "probs" else "target")
+    draw = ("draw",) if field.draws else ()
+    return ("sample", *draw) if field.columns is None else ("sample", *draw, "class" if field.name == "probs" else "target")
 
 
 def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, attrs: dict[str, Any]) -> np.ndarray:
@@ -66,13 +69,13 @@ def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, 
     arr.attrs["description"] = "the input's identifier of each image (store sample index, file name, file.npy[i])"
     arr[:] = ids.astype(np.int64) if id_dtype is np.int64 else ids.astype(str)
     for f in fields:
-        shape = (n,) if f.columns is None else (n, len(f.columns))
+        shape = (n, *f.shape())
         a = group.create_array(f.name, shape=shape, chunks=(max(block, 1), *shape[1:]), dtype=f.dtype, dimension_names=_dims(f),
                                fill_value=np.nan if f.dtype.startswith("float") else -1)
         # `coordinates` (CF): xarray labels each row with its input identifier
         a.attrs.update({"description": f.description, "coordinates": "id"} | ({"columns": f.columns} if f.columns else {}))
-        if f.columns and _dims(f)[1] not in group:  # the column labels (class or target names)
-            group.create_array(_dims(f)[1], shape=(len(f.columns),), dtype=str, dimension_names=_dims(f)[1:])[:] = np.asarray(f.columns)
+        if f.columns and _dims(f)[-1] not in group:  # the column labels (class or target names)
+            group.create_array(_dims(f)[-1], shape=(len(f.columns),), dtype=str, dimension_names=_dims(f)[-1:])[:] = np.asarray(f.columns)
     group.create_array(WRITTEN, shape=(n_blocks,), chunks=(1,), dtype=bool, dimension_names=("block",), fill_value=False)
     os.replace(tmp, part)
     return np.zeros(n_blocks, dtype=bool)
@@ -126,13 +129,14 @@ def is_complete(final: Path, fingerprint: str) -> bool:
 
 def table(final: Path, fields: list[OutputField] | None = None):
     """The predictions as a pandas table: ``id`` then one column per output value
-    (``p_<class>``, ``predicted_class`` by name, ``<target>``, ``sigma_<target>``, ``score``)."""
+    (``p_<class>``, ``predicted_class`` by name, ``<target>``, ``sigma_<target>``, ``score``; for a
+    posterior ``mean_<target>``, ``std_<target>``, ``q16_``/``q50_``/``q84_<target>``)."""
     import pandas as pd
 
     group = zarr.open_group(str(final), mode="r")
     columns: dict[str, Any] = {"id": np.asarray(group["id"][:])}
-    names = [f.name for f in fields] if fields else [k for k in FIELD_NAMES if k in group]
-    for name in names:
+    names = [f.name for f in fields if not f.draws] if fields else [k for k in FIELD_NAMES if k in group]
+    for name in names:  # posterior draws stay in the store: a table row per image holds their summaries
         arr, cols = np.asarray(group[name][:]), group[name].attrs.get("columns")
         if name == "probs":
             columns |= {f"p_{c}": arr[:, i] for i, c in enumerate(cols)}
@@ -140,7 +144,7 @@ def table(final: Path, fields: list[OutputField] | None = None):
             classes = group["probs"].attrs["columns"]
             columns[name] = np.asarray(classes, dtype=object)[arr]
         elif cols:
-            prefix = "sigma_" if name == "y_sigma" else ""
+            prefix = TABLE_PREFIX.get(name, "")
             columns |= {f"{prefix}{c}": arr[:, i] for i, c in enumerate(cols)}
         else:
             columns[name] = arr

@@ -77,7 +77,10 @@ def leaderboard_row(metrics: MetricsFile) -> dict[str, Any]:
 
 
 def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
-    ordered = [c for task in task_names() for col in TASKS.get(task).leaderboard for c in (col.name, f"{col.name}_low", f"{col.name}_high")]
+    # a column two tasks share (coverage error of a regressor's σ and of a posterior) is one column
+    ordered = list(dict.fromkeys(
+        c for task in task_names() for col in TASKS.get(task).leaderboard for c in (col.name, f"{col.name}_low", f"{col.name}_high")
+    ))
     present = {k for r in rows for k in r}
     per_class = sorted(k for k in present if k.startswith("auc_") and k not in ordered and k not in ("auc_macro", "auc_micro"))
     main = [c for c in ("main_metric", "main_value", "main_value_low", "main_value_high") if c in present]

@@ -14,14 +14,16 @@ order, target names and their standardisation) is in ``Task.state()``.
 Prediction contract (``Task.predictions``, numpy, physical units), e.g.:
 - classification: ``{"probs": (n, k)}`` over ``task.model_classes``;
 - regression: ``{"y_pred": (n, t)}`` and, with the Gaussian NLL loss, ``{"y_sigma": (n, t)}``;
-- anomaly: ``{"score": (n,)}``, larger is more anomalous.
+- anomaly: ``{"score": (n,)}``, larger is more anomalous;
+- posterior: ``{"draws": (n, S, t)}`` posterior draws and their ``mean``, ``std``, ``q16``, ``q50``,
+  ``q84`` (n, t).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
@@ -78,6 +80,7 @@ class EvalContext:
     units: dict[str, str]
     n_resamples: int
     seed: int
+    images: Callable[[np.ndarray], np.ndarray] | None = None  # raw images of store samples, for figures that show them
 
 
 VAL_LOSS = {"val_loss": Monitor("validation loss")}
@@ -135,6 +138,12 @@ class Task:
         return []
 
     @classmethod
+    def dataset_problems(cls, model: ModelConfig, dataset: dict[str, Any], chosen: list[str]) -> list[tuple[int, str]]:
+        """(target index, why) for each of a model's ``targets`` this task cannot use on the images
+        of classes ``chosen`` of a dataset (its config dump); none by default."""
+        return []
+
+    @classmethod
     def config_summary(cls, model: ModelConfig) -> str:
         """This task's own fields of a model config, for the report's captions (``, targets theta_E``)."""
         return f", targets {', '.join(model.targets)}" if model.targets else ""
@@ -187,6 +196,11 @@ class Task:
         """Per-sample ground truth evaluation compares predictions with (physical units)."""
         return self.targets(ds)
 
+    def network(self, backbone: torch.nn.Module) -> torch.nn.Module:
+        """The trained network around the architecture's ``backbone`` (built with ``num_outputs``
+        outputs): the backbone itself, unless the task adds trainable parts (a density estimator)."""
+        return backbone
+
     # ---- the network's outputs -------------------------------------------------------------------
     def loss_from_outputs(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
@@ -198,6 +212,10 @@ class Task:
         """Each array ``predictions`` returns, with the names of its columns (None: one value per
         image): what ``deeplense predict`` writes for new images."""
         raise NotImplementedError(f"task {self.name} does not declare its prediction arrays (Task.output_columns)")
+
+    def output_draws(self) -> int | None:
+        """Draws per image of an output named ``draws`` (posterior draws), or None."""
+        return None
 
     def loss(self, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The training objective of a batch."""

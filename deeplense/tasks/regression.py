@@ -36,6 +36,7 @@ class Regression(Task):
         Column("bias", "bias"),
         Column("baseline_mae", "baseline_mae"),
         Column("baseline_r2", "baseline_r2"),
+        Column("coverage error", "coverage_max_error", lower_is_better=True),  # with a predicted σ (gaussian_nll)
     )
 
     def __init__(
@@ -50,8 +51,8 @@ class Regression(Task):
         **_: Any,
     ) -> None:
         super().__init__(classes, model_classes)
-        if loss not in self.losses:
-            raise ValueError(f"regression loss {loss!r} unknown; allowed: {', '.join(self.losses)}")
+        if loss not in Regression.losses:  # a subclass with its own objective (posterior) keeps "mse" unused
+            raise ValueError(f"regression loss {loss!r} unknown; allowed: {', '.join(Regression.losses)}")
         self.target_names = list(target_names)
         self.loss_name = loss
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
@@ -151,6 +152,13 @@ class Regression(Task):
         truth, pred, sigma = preds.truth, preds.outputs["y_pred"], preds.outputs.get("y_sigma")
         metrics = regression_metrics(truth, pred, names, self.mean, sigma, n_resamples=ctx.n_resamples, seed=ctx.seed)
         metrics["target_units"] = {n: ctx.units.get(n, "") for n in names}
+        if sigma is not None:  # the posterior task's protocol, so the two are compared like for like
+            from deeplense.inference.calibration import calibration, pit_from_gaussian
+
+            cal = calibration(pit_from_gaussian(pred, sigma, truth), names)
+            for n in names:
+                metrics["targets"][n]["calibration"] = cal["targets"][n]
+            metrics |= {"coverage_max_error": cal["coverage_max_error"], "sbc_ks_p_min": cal["sbc_ks_p_min"]}
         plot_pred_vs_true(truth, pred, names, ctx.units, metrics, ctx.figures / "pred_vs_true.png", ctx.title, sigma)
         plot_residuals(truth, pred, names, ctx.units, ctx.figures / "residuals.png", ctx.title)
         if sigma is not None:

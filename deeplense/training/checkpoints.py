@@ -60,6 +60,9 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, CheckpointInfo]:
 
     state = load_plain(path)
     info = CheckpointInfo.from_checkpoint(state, path)
-    model = create_model(info.architecture, in_chans=info.in_chans, num_outputs=info.num_outputs, img_size=info.img_size, **info.architecture_args)
+    from deeplense.tasks import task_from_state
+
+    backbone = create_model(info.architecture, in_chans=info.in_chans, num_outputs=info.num_outputs, img_size=info.img_size, **info.architecture_args)
+    model = task_from_state(info.task_state).network(backbone)
     model.load_state_dict(state["model_state"])
     return model.eval(), info

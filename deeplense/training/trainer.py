@@ -113,9 +113,9 @@ def prepare(cfg: ModelConfig, store: str | Path, *, seed: int, split: dict[str, 
     warning = emulated_bfloat16_warning(dev)  # once per training: explicit bfloat16 on a CPU that emulates it
     if warning:
         print(warning, file=sys.stderr)
-    model = create_model(
+    model = task.network(create_model(
         cfg.architecture, in_chans=in_chans, num_outputs=task.num_outputs(), img_size=img_size, pretrained=cfg.pretrained, **cfg.architecture_args
-    )
+    ))
     return Setup(cfg, store, seed, ds, task, splits, stats, task.targets(ds), in_chans, img_size, dev, dev.model(model))
 
 

@@ -113,6 +113,8 @@ CROSS_METRICS = CROSS_DIR + "/metrics.json"
 CROSS_PREDICTIONS = CROSS_DIR + "/predictions.csv"
 CROSS_FIGURES = CROSS_DIR + "/figures"
 SWEEP_PLOT = RESULTS + "/sweeps/{sweep}.png"
+POPULATION_METRICS = RESULTS + "/populations/{population}/metrics.json"
+POPULATION_FIGURES = RESULTS + "/populations/{population}/figures"
 LEARNING_CURVE_PLOT = RESULTS + "/learning_curves/{curve}.png"
 # A search: its study's marker, one marker per worker slot, the trials and the best config.
 SEARCH_DIR = RESULTS + "/searches/{search}"
@@ -331,6 +333,25 @@ def sweep_metrics(cfg: ExperimentConfig, sweep: str) -> list[str]:
     from deeplense.experiment.sweeps import sweep_points
 
     return [metrics_path(p["model"]) for p in sweep_points(cfg.model_dump(mode="json"), sweep)]
+
+
+def population_spec(cfg: ExperimentConfig, population: str) -> Spec:
+    """What a population evaluation depends on: its parameter, lens counts and grid (its model
+    and stores are inputs)."""
+    from deeplense.experiment.populations import PopulationConfig
+    from deeplense.workflow.specs import PopulationSpec
+
+    pop = PopulationConfig.model_validate(cfg.populations[population])
+    return PopulationSpec(version=deeplense.__version__, population=population, parameter=pop.parameter,
+                          lenses=pop.lenses, grid=pop.grid).to_spec()
+
+
+def population_inputs(cfg: ExperimentConfig, population: str) -> dict[str, Any]:
+    """The posterior model's checkpoint and each population's store, in population order."""
+    from deeplense.experiment.populations import PopulationConfig, population_datasets
+
+    pop = PopulationConfig.model_validate(cfg.populations[population])
+    return {"checkpoint": CHECKPOINT.format(model=pop.model), "stores": [store_path(d) for d in population_datasets(cfg, population)]}
 
 
 def learning_curve_spec(cfg: ExperimentConfig, curve: str) -> Spec:

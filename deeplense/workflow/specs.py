@@ -110,6 +110,15 @@ class SweepSpec(RuleSpec):
     resimulated_classes: list[str] = []  # simulated anew at each point
 
 
+class PopulationSpec(RuleSpec):
+    """A population evaluation: the posterior model's parameter, the lens counts and the grid."""
+
+    population: str
+    parameter: str
+    lenses: list[int]
+    grid: int
+
+
 class LearningCurveSpec(RuleSpec):
     """A learning curve's plot: its models and metric."""
 

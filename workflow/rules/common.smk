@@ -14,6 +14,9 @@ AUTOLENS_SHARDS = plan.backend_pattern(CFG, "autolens")
 # from the config its search found: two rules each claim only their own models' outputs.
 SEARCH_MODELS = plan.search_models(CFG)
 CONFIGURED_MODELS = plan.names_pattern(list(CFG.models))
+# Posterior models are evaluated by the same command, shown in the report's Inference category.
+POSTERIOR_MODELS = plan.names_pattern([m for m, c in CFG.models.items() if c.task == "posterior"])
+POINT_MODELS = plan.names_pattern([m for m, c in CFG.models.items() if c.task != "posterior"])
 SEARCH_BEST_MODELS = plan.names_pattern(list(SEARCH_MODELS))
 # This repository's sources, for jobs whose environment does not install deeplense (the
 # PyAutoLens conda env): jobs inherit the variable.
@@ -28,6 +31,7 @@ wildcard_constraints:
     curve=NAME,
     search=NAME,
     prediction=NAME,
+    population=NAME,
     worker=r"\d+",
     shard=r"\d{4}",
     key=r"[0-9a-f]{16}",
@@ -171,6 +175,14 @@ def sweep_metrics(wildcards):
     return plan.sweep_metrics(CFG, wildcards.sweep)
 
 
+def population_spec(wildcards):
+    return plan.population_spec(CFG, wildcards.population)
+
+
+def population_inputs(wildcards):
+    return plan.population_inputs(CFG, wildcards.population)
+
+
 def reproduction_spec(wildcards):
     return plan.reproduction_spec(CFG)
 
@@ -229,6 +241,7 @@ def all_outputs():
         all_galleries() + expand(plan.PARAMETERS, dataset=CFG.datasets) + all_stores()
     )
     targets += expand(plan.SWEEP_PLOT, sweep=CFG.sweeps)
+    targets += expand(plan.POPULATION_METRICS, population=CFG.populations)
     targets += expand(plan.LEARNING_CURVE_PLOT, curve=CFG.learning_curves)
     targets += expand(plan.SEARCH_TRIALS, search=CFG.searches)
     targets += expand(plan.PREDICTION_FIGURES, prediction=CFG.predictions)

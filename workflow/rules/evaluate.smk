@@ -22,7 +22,7 @@ rule evaluate_model:
     benchmark:
         "results/benchmarks/evaluate/{model}.tsv"
     wildcard_constraints:
-        model=CONFIGURED_MODELS,
+        model=POINT_MODELS,
     conda:
         "../../envs/deeplense.yaml"
     threads: model_threads
@@ -38,6 +38,27 @@ rule evaluate_model:
         "deeplense --threads {threads} evaluate {params.spec_option} {params.spec:q} --checkpoint {input.checkpoint:q} "
         "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
         "--figures {output.figures:q} > {log:q} 2>&1"
+
+
+# A posterior model's calibration (coverage, SBC ranks, example posteriors), under Inference.
+use rule evaluate_model as evaluate_posterior with:
+    output:
+        metrics=plan.METRICS,
+        predictions=plan.PREDICTIONS,
+        figures=report(
+            directory(plan.FIGURES),
+            patterns=["{figure}.png"],
+            caption="../report/evaluation.rst",
+            category="Inference",
+            subcategory="{model}",
+            labels={
+                "model": "{model}",
+                "evaluated on": "own test split",
+                "figure": "{figure}",
+            },
+        ),
+    wildcard_constraints:
+        model=POSTERIOR_MODELS,
 
 
 # Domain shift: a model's checkpoint on the test split of another dataset (`evaluate_on`).
@@ -64,6 +85,8 @@ use rule evaluate_model as evaluate_on_dataset with:
         "results/logs/evaluate/{model}_on_{dataset}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}_on_{dataset}.tsv"
+    wildcard_constraints:
+        model=CONFIGURED_MODELS,
     params:
         spec=cross_evaluation_spec,
         spec_option="--spec",

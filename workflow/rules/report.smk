@@ -85,6 +85,36 @@ rule sensitivity:
         "--output {output.png:q} --csv {output.csv:q} > {log:q} 2>&1"
 
 
+rule population:
+    input:
+        unpack(population_inputs),
+    output:
+        metrics=plan.POPULATION_METRICS,
+        figures=report(
+            directory(plan.POPULATION_FIGURES),
+            patterns=["{figure}.png"],
+            caption="../report/population.rst",
+            category="Inference",
+            subcategory="population {population}",
+            labels={"population": "{population}", "figure": "{figure}"},
+        ),
+    log:
+        "results/logs/population/{population}.log",
+    benchmark:
+        "results/benchmarks/population/{population}.tsv"
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(2000),
+        runtime=scaled(30),
+    params:
+        spec=population_spec,
+    shell:
+        "deeplense --threads {threads} population --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "--stores {input.stores:q} --metrics {output.metrics:q} --figures {output.figures:q} > {log:q} 2>&1"
+
+
 rule learning_curve:
     input:
         unpack(learning_curve_inputs),

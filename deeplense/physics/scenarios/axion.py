@@ -60,6 +60,7 @@ class Axion(RecipeScenario):
         "pyhalo": ("log10_m_axion", *PYHALO_RECORD_UNITS),
     }
     record_units = {"log10_m_axion": "log10 eV", "vortex_mass": "Msun", "vortex_length": "arcsec", "vortex_angle": "rad", **PYHALO_RECORD_UNITS}
+    record_params = {"vortex_mass": "mass", "vortex_length": "length", "vortex_angle": "angle"}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
         p = self.params

@@ -73,6 +73,9 @@ class Scenario:
 
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
     record_units: ClassVar[dict[str, str]] = {}  # every field any image of the scenario may record
+    # Record fields that hold a parameter of ``Params`` under another name (``vortex_mass`` ← ``mass``):
+    # where a field's prior is read from. A field named as its parameter needs no entry.
+    record_params: ClassVar[dict[str, str]] = {}
 
     def __init__(self, params: ScenarioParams) -> None:
         self.params = params

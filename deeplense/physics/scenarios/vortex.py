@@ -85,6 +85,7 @@ class Vortex(Scenario):
 
     Params = VortexParams
     record_units = {"vortex_mass": "Msun", "vortex_length": "arcsec", "vortex_angle": "rad", "n_vortices": "count"}
+    record_params = {"vortex_mass": "mass", "vortex_length": "length", "vortex_angle": "angle"}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
         p: VortexParams = self.params  # type: ignore[assignment]
