@@ -38,10 +38,17 @@ class PosteriorNetwork(nn.Module):
         features = self.embedding(images).float()
         return self.estimator.loss(z.float(), condition=features).mean()
 
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """(b, features) embedding of each image: what the estimator is conditioned on."""
+        return self.embedding(images).float()
+
+    def sample_given(self, features: torch.Tensor, n_draws: int) -> torch.Tensor:
+        """(b, n_draws, t) draws of standardised targets given embedded images."""
+        return self.estimator.sample((n_draws,), condition=features).transpose(0, 1)
+
     def sample(self, images: torch.Tensor, n_draws: int) -> torch.Tensor:
         """(b, n_draws, t) draws of standardised targets for each image."""
-        features = self.embedding(images).float()
-        return self.estimator.sample((n_draws,), condition=features).transpose(0, 1)
+        return self.sample_given(self.embed(images), n_draws)
 
     def log_prob(self, z: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """(g, b) log densities of ``z`` (g, b, t) (g values per image), the images embedded once."""
@@ -85,13 +92,19 @@ def draws_in_support(network: PosteriorNetwork, images: torch.Tensor, n_draws: i
     it (its leakage). Images whose draws stay outside after ``max_rounds`` keep clipped draws."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        features = network.embed(images)  # once: rejection rounds draw again, they do not embed again
         kept: list[list[np.ndarray]] = [[] for _ in range(images.shape[0])]
         drawn = rejected = 0
+        n_round = n_draws
         for _ in range(max_rounds):
-            missing = [i for i, parts in enumerate(kept) if sum(len(p) for p in parts) < n_draws]
+            have = np.array([sum(len(p) for p in parts) for parts in kept])
+            missing = np.flatnonzero(have < n_draws).tolist()
             if not missing:
                 break
-            z = network.sample(images[missing], n_draws).cpu().double().numpy()
+            if drawn:  # later rounds draw what is missing, at the acceptance seen so far, with a margin
+                accepted = max(1.0 - rejected / drawn, 0.05)
+                n_round = min(n_draws, int(np.ceil(1.2 * (n_draws - have[missing].min()) / accepted)) + 1)
+            z = network.sample_given(features[missing], n_round).cpu().double().numpy()
             inside = ((z >= low) & (z <= high)).all(axis=-1)
             drawn += inside.size
             rejected += int((~inside).sum())
@@ -101,7 +114,7 @@ def draws_in_support(network: PosteriorNetwork, images: torch.Tensor, n_draws: i
         for i, parts in enumerate(kept):
             values = np.concatenate(parts) if parts else np.empty((0, len(low)))
             if len(values) < n_draws:  # never reached in practice; kept finite and inside the prior
-                extra = network.sample(images[i:i + 1], n_draws).cpu().double().numpy()[0]
+                extra = network.sample_given(features[i:i + 1], n_draws).cpu().double().numpy()[0]
                 values = np.concatenate([values, np.clip(extra, low, high)])
             out[i] = values[:n_draws]
     return out, rejected / max(drawn, 1)
