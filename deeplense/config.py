@@ -704,11 +704,17 @@ def same_recipe_classes(a: DatasetConfig, b: DatasetConfig, classes: list[str]) 
     return [c for c in classes if c in ra and c in rb and ra[c] == rb[c]]
 
 
+def written_names(names: Mapping[str, Any]) -> list[str]:
+    """The names a user wrote: without the datasets and models that sweeps and populations
+    generate (``<name>__<entry>_<k>``), which a hint of what is allowed should not offer."""
+    return [n for n in names if "__" not in n]
+
+
 def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> list[Problem]:
     """What is wrong with ``model`` given the experiment's datasets (paths from the top level)."""
     at = ("models", name)
     if model.dataset not in cfg.datasets:
-        return [Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(cfg.datasets)}", model.dataset)]
+        return [Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", model.dataset)]
     dataset = cfg.datasets[model.dataset]
     known = dataset.class_names
     out = [
@@ -729,7 +735,7 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
             ))
     for i, other in enumerate(model.evaluate_on):
         if other not in cfg.datasets:
-            out.append(Problem((*at, "evaluate_on", i), f"not a dataset; allowed: {', '.join(cfg.datasets)}", other))
+            out.append(Problem((*at, "evaluate_on", i), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", other))
         elif cfg.datasets[other].class_names != known:
             out.append(Problem(
                 (*at, "evaluate_on", i),

@@ -383,7 +383,7 @@ def test_declared_record_fields_are_what_an_image_records(scenario, params):
 
     pyhalo = scenario in ("wdm", "sidm") or params.get("recipe") == "pyhalo"
     raw = copy.deepcopy(TINY)
-    raw["models"], raw["predictions"] = {}, {}
+    raw["models"], raw["predictions"], raw["populations"] = {}, {}, {}
     raw["datasets"]["tiny"]["instrument"].update(num_pix=16, pixel_scale=0.32)
     raw["datasets"]["tiny"]["classes"] = [{"name": "c", "scenario": scenario, "n_images": 1, "params": {**params, **(CHEAP_PYHALO if pyhalo else {})}}]
     ds = load_config(raw).datasets["tiny"]

@@ -35,5 +35,7 @@ def test_cross_evaluation_is_planned_with_the_leaderboard(tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs(tmp_path / "work", path)
     n = len(cfg["models"])
-    assert jobs["evaluate_model"] == jobs["train_model"] == n and jobs["evaluate_on_dataset"] == 1  # only resnet18 asks
-    assert jobs["dataset_parameters"] == 2 and jobs["leaderboard"] == 1
+    posterior = sum(m.get("task") == "posterior" for m in cfg["models"].values())  # evaluated under Inference
+    assert jobs["train_model"] == n and jobs["evaluate_model"] == n - posterior and jobs["evaluate_posterior"] == posterior
+    assert jobs["evaluate_on_dataset"] == 1  # only resnet18 asks
+    assert jobs["dataset_parameters"] == 2 + 2 and jobs["leaderboard"] == 1  # tiny, tiny_b and the two populations

@@ -292,7 +292,8 @@ def test_search_through_the_snakefile(tmp_path):
     raw = yaml.safe_load(TINY_CONFIG.read_text())
     raw["simulation"]["shard_size"] = 24  # one simulation job per class
     raw["models"] = {"net": {"architecture": "test_resnet", "dataset": "tiny", "epochs": 2, "batch_size": 16, "threads": 1}}
-    raw.pop("predictions")  # tiny.yaml's prediction set uses a model replaced here
+    raw.pop("predictions")  # tiny.yaml's prediction sets and population use models replaced here
+    raw.pop("populations")
     raw["searches"] = {"hp": {
         "model": "net", "n_trials": 3, "workers": 2, "trial_epochs": 1, "seed": 2, "pruner": "none",
         "space": {"lr": LR, "architecture": {"type": "categorical", "choices": {

@@ -44,7 +44,8 @@ def slurm_experiment(path: Path) -> Path:
     cfg = yaml.safe_load(TINY.read_text())
     cfg["simulation"]["shard_size"] = 24
     cfg["models"] = {"resnet18": {**cfg["models"]["resnet18"], "threads": 3}}
-    cfg.pop("predictions", None)  # its prediction set uses a model cut here
+    cfg.pop("predictions", None)  # its prediction sets and population use models cut here
+    cfg.pop("populations", None)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
@@ -146,7 +147,7 @@ def _node_state(cluster) -> str:
 
 
 def test_thread_warning_names_model_threads_node_and_remedy():
-    cfg = load_config(yaml.safe_load(TINY.read_text()) | {"models": {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 8}}, "predictions": {}})
+    cfg = load_config(yaml.safe_load(TINY.read_text()) | {"models": {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 8}}, "predictions": {}, "populations": {}})
     (message,) = thread_warnings(cfg, 2)
     for part in ("models.big.threads is 8", "a node has 2 CPUs", "train_model", "evaluate_model", "ask SLURM for 2 CPUs", "max-threads", "profiles/slurm/config.yaml", "lower models.big.threads to at most 2"):
         assert part in message, (part, message)
@@ -164,7 +165,8 @@ def test_thread_warning_names_a_prediction_set_with_more_workers_than_a_node_has
 def test_thread_warning_names_the_searches_of_a_model():
     cfg = yaml.safe_load(TINY.read_text())
     cfg["models"] = {"big": {"architecture": "resnet18", "dataset": "tiny", "threads": 4}}
-    cfg.pop("predictions", None)  # its prediction set uses a model cut here
+    cfg.pop("predictions", None)  # its prediction sets and population use models cut here
+    cfg.pop("populations", None)
     cfg["searches"] = {"lr_scan": {"model": "big", "n_trials": 2, "space": {"lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True}}}}
     (message,) = thread_warnings(load_config(cfg), 2)
     assert "its searches (lr_scan)" in message and "search_worker" in message, message

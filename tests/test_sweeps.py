@@ -23,8 +23,9 @@ def tiny_with_sweep(**sweep):
 
 def test_sweep_expands_into_datasets_and_models():
     cfg = load_config(tiny_with_sweep())
-    assert list(cfg.datasets) == ["tiny", "tiny__vmass_0", "tiny__vmass_1", "tiny__vmass_2"]
-    assert list(cfg.models) == ["resnet18", "vortex_length", "anomaly_ae", "resnet18__vmass_0", "resnet18__vmass_1", "resnet18__vmass_2"]
+    points = ["tiny__vmass_0", "tiny__vmass_1", "tiny__vmass_2"]
+    assert list(cfg.datasets) == ["tiny", "tiny__source_x_pop_0", "tiny__source_x_pop_1", *points]  # populations, then the sweep
+    assert list(cfg.models) == ["resnet18", "vortex_length", "anomaly_ae", "source_x", "resnet18__vmass_0", "resnet18__vmass_1", "resnet18__vmass_2"]
     masses = [next(c for c in cfg.datasets[f"tiny__vmass_{i}"].classes if c.name == "vortex").params["mass"] for i in range(3)]
     assert masses == [1e10, 3e10, 1e11]
     # everything else is the base dataset's
@@ -99,7 +100,7 @@ def test_a_sweep_trains_only_models_that_read_the_swept_class():
                                           r"it would train on the same images at every point"):
         load_config(tiny_with_sweep(**{**cdm, "models": ["vortex_length"]}))
     shared = load_config(tiny_with_sweep(parameter="instrument.psf_fwhm", values=[0.2, 0.3], models=None))
-    assert {p["base_model"] for p in sweep_points(shared.model_dump(mode="json"), "vmass")} == {"resnet18", "vortex_length", "anomaly_ae"}
+    assert {p["base_model"] for p in sweep_points(shared.model_dump(mode="json"), "vmass")} == {"resnet18", "vortex_length", "anomaly_ae", "source_x"}
     raw = tiny_with_sweep(**cdm)
     del raw["models"]["resnet18"], raw["models"]["anomaly_ae"]
     with pytest.raises(ConfigError, match=r"sweeps\.vmass\.models: no model on dataset tiny reads class cdm"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import Field
 
+from deeplense.config import written_names
 from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, problem, told_as_written, validate_at, validate_entries
 
 
@@ -97,7 +98,7 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
         at = ("sweeps", name)
         sweep = validate_at(SweepConfig, spec, *at)
         if sweep.dataset not in datasets:
-            raise problem(f"not a dataset; allowed: {', '.join(datasets)}", *at, "dataset", value=sweep.dataset)
+            raise problem(f"not a dataset; allowed: {', '.join(written_names(datasets))}", *at, "dataset", value=sweep.dataset)
         chosen = _chosen_models(models, sweep)
         cls = swept_class(sweep)
         for i, model in enumerate(chosen):

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from deeplense.config import ConfigChecks, ExperimentConfig
+from deeplense.config import ConfigChecks, ExperimentConfig, written_names
 from deeplense.predict.model import PIXEL_SCALE_RTOL
 from deeplense.tasks import TASKS
 from deeplense.validation import Problem, StrictModel, problem, validate_entries
@@ -91,7 +91,7 @@ def prediction_problems(cfg: ExperimentConfig, checks: ConfigChecks | None = Non
         if p.input is not None and checks is not None:
             out += [Problem((*at, *q.loc), q.message, q.value) for q in checks.prediction_input(p.input)]
         if p.dataset is not None and p.dataset not in cfg.datasets:
-            out.append(Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(cfg.datasets)}", p.dataset))
+            out.append(Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", p.dataset))
         elif p.dataset is not None:
             out += [Problem((*at, *q.loc), q.message, q.value) for q in _dataset_problems(cfg, p)]
         allowed = rank_choices(cfg, p.model)

@@ -15,8 +15,12 @@ AUTOLENS_SHARDS = plan.backend_pattern(CFG, "autolens")
 SEARCH_MODELS = plan.search_models(CFG)
 CONFIGURED_MODELS = plan.names_pattern(list(CFG.models))
 # Posterior models are evaluated by the same command, shown in the report's Inference category.
-POSTERIOR_MODELS = plan.names_pattern([m for m, c in CFG.models.items() if c.task == "posterior"])
-POINT_MODELS = plan.names_pattern([m for m, c in CFG.models.items() if c.task != "posterior"])
+POSTERIOR_MODELS = plan.names_pattern(
+    [m for m, c in CFG.models.items() if c.task == "posterior"]
+)
+POINT_MODELS = plan.names_pattern(
+    [m for m, c in CFG.models.items() if c.task != "posterior"]
+)
 SEARCH_BEST_MODELS = plan.names_pattern(list(SEARCH_MODELS))
 # This repository's sources, for jobs whose environment does not install deeplense (the
 # PyAutoLens conda env): jobs inherit the variable.
