@@ -12,6 +12,12 @@ AUTOLENS_STAMP := $(VENV_AUTOLENS)/.deeplense-installed
 # The workflow's PyAutoLens rule runs this `deeplense` (under --use-conda: the conda env's).
 export DEEPLENSE_AUTOLENS := $(abspath $(VENV_AUTOLENS))/bin/deeplense
 CORES ?= all
+# pytest-xdist workers of `make test`: most tests run one single-threaded process at a time, so
+# two workers use a 2-core machine fully. `--dist loadfile` keeps each test file on one worker:
+# a module-scoped fixture (a finished workflow run, trained models) is built once, and tests
+# that read what an earlier test of their file made see it.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 CONFIG ?= config.yaml
 REPORT ?= results/report.html
 
@@ -61,11 +67,11 @@ test: $(STAMP) $(AUTOLENS_STAMP)
 	command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null || packages="$$packages slurm-wlm"; \
 	command -v munged >/dev/null || packages="$$packages munge"; \
 	if [ -n "$$packages" ]; then export DEBIAN_FRONTEND=noninteractive; set -x; apt-get update && apt-get install -y $$packages; fi
-	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q
+	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 	@# The tests that compare torch results bit for bit, once more on other CPU kernels (ATen's
 	@# generic ones, as on another CPU kind) and one OpenMP thread by default: a comparison that
 	@# holds only by the luck of this CPU's kernels, or an unpinned thread count, fails here.
-	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m determinism -p no:cacheprovider
+	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m determinism -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
