@@ -15,9 +15,10 @@ CORES ?= all
 # pytest-xdist workers of `make test`: most tests run one single-threaded process at a time, so
 # two workers use a 2-core machine fully. `--dist loadfile` keeps each test file on one worker:
 # a module-scoped fixture (a finished workflow run, trained models) is built once, and tests
-# that read what an earlier test of their file made see it.
+# that read what an earlier test of their file made see it. Files go out longest first (the
+# files with the most end-to-end tests; tests/conftest.py orders them).
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 CONFIG ?= config.yaml
 REPORT ?= results/report.html
 

@@ -4,6 +4,7 @@ the PyAutoLens environment; a real one-node SLURM cluster."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +106,12 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         pytest.skip(message)
     with running() as cluster:
         yield cluster
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The files with the most end-to-end tests (whole workflow runs, the longest) first, each
+    file's tests kept together and in their order: `make test` hands whole files to its two
+    pytest-xdist workers in this order (``--dist loadfile --no-loadscope-reorder``), so the two
+    longest files start at once on different workers and neither is left waiting at the end."""
+    e2e_per_file = Counter(item.path for item in items if item.get_closest_marker("e2e"))
+    items.sort(key=lambda item: -e2e_per_file[item.path])
