@@ -276,6 +276,36 @@ def _cmd_reproduction(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from deeplense.report.records import write_record
+
+    out = write_record(args.config, args.results, args.output)
+    print(f"recorded the run of {args.config} in {out}/ (commit it: the documentation's tables quote it)")
+    return 0
+
+
+def _cmd_quote(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from deeplense.atomic import atomic_path
+    from deeplense.report.quotes import check, refresh
+
+    problems: list[str] = []
+    for path in args.files:
+        if args.update:
+            text = Path(path).read_text()
+            new = refresh(text, args.root)
+            if new != text:
+                with atomic_path(path) as tmp:
+                    tmp.write_text(new)
+                print(f"updated {path}")
+        else:
+            problems += check(path, args.root)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _search(spec_text: str):
     """The search a rule's ``--spec`` describes (deeplense.workflow.plan.search_spec)."""
     from deeplense.search.config import SearchConfig
@@ -580,6 +610,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--html", required=True)
     s.add_argument("--markdown", required=True)
     s.set_defaults(func=_cmd_reproduction)
+
+    s = sub.add_parser("record", help="copy a finished run's metrics into a small record to commit (reproductions/<config>/)")
+    s.add_argument("--config", required=True, help="the experiment config the run used")
+    s.add_argument("--results", default="results", help="the run's results folder (default: results)")
+    s.add_argument("--output", required=True, help="the record's folder, e.g. reproductions/model_i_cpu")
+    s.set_defaults(func=_cmd_record)
+
+    s = sub.add_parser("quote", help="check (default) or regenerate the tables Markdown files quote from records")
+    s.add_argument("files", nargs="+", help="Markdown files with <!-- quote: RECORD KIND --> blocks")
+    s.add_argument("--update", action="store_true", help="rewrite each block from its record instead of checking it")
+    s.add_argument("--root", default=".", help="folder the records' paths are relative to (default: .)")
+    s.set_defaults(func=_cmd_quote)
 
     s = sub.add_parser("search-study", help="create a search's Optuna study (or find it) and write its marker")
     s.add_argument("--spec", required=True, help="JSON spec (see deeplense.workflow.plan.search_spec)")

@@ -172,6 +172,40 @@ def test_posterior_model_its_draws_and_a_population(tiny_run):
 
 
 @pytest.mark.e2e
+def test_a_finished_run_is_recorded_and_quoted(tiny_run, tmp_path):
+    """`deeplense record` copies every evaluation the config asks for (its own test split, the
+    evaluate_on datasets, the populations) with the run's commit and time; `deeplense quote`
+    regenerates a Markdown table from it and then finds it agrees; the record refuses a run
+    with an output missing."""
+    record_dir = tmp_path / "reproductions" / "tiny"
+    deeplense = str(SNAKEMAKE.with_name("deeplense"))
+    out = subprocess.run([deeplense, "record", "--config", str(TINY), "--results", str(tiny_run / "results"), "--output", str(record_dir)],
+                         capture_output=True, text=True, env=ENV)
+    assert out.returncode == 0, out.stderr
+    record = json.loads((record_dir / "record.json").read_text())
+    models = yaml.safe_load(TINY.read_text())["models"]
+    assert {f"models/{m}/metrics.json" for m in models} <= set(record["files"])
+    assert "populations/source_x_pop/metrics.json" in record["files"]
+    assert all((record_dir / f).is_file() for f in record["files"])
+    assert record["config_sha256"] == hashlib.sha256(TINY.read_bytes()).hexdigest()
+    assert record["time"]["jobs"] > 0 and 0 < record["time"]["wall_s"] and record["git_commits"]
+    assert len(list(csv.DictReader((record_dir / "leaderboard.csv").open()))) == sum(
+        1 for f in record["files"] if f.startswith("models/"))
+    page = tmp_path / "results.md"
+    page.write_text("<!-- quote: reproductions/tiny leaderboard -->\n<!-- /quote -->\n<!-- quote: reproductions/tiny populations -->\n<!-- /quote -->\n")
+    quote = [deeplense, "quote", str(page), "--root", str(tmp_path)]
+    assert subprocess.run(quote, capture_output=True, text=True, env=ENV).returncode == 1  # empty blocks disagree
+    assert subprocess.run([*quote, "--update"], capture_output=True, text=True, env=ENV).returncode == 0
+    assert "| `source_x` | posterior |" in page.read_text() and "| `source_x_pop` | 3 | 2 |" in page.read_text()
+    assert subprocess.run(quote, capture_output=True, text=True, env=ENV).returncode == 0
+    unfinished = tmp_path / "unfinished"
+    (unfinished / "results").mkdir(parents=True)
+    out = subprocess.run([deeplense, "record", "--config", str(TINY), "--results", str(unfinished / "results"), "--output", str(tmp_path / "x")],
+                         capture_output=True, text=True, env=ENV)
+    assert out.returncode != 0 and "cannot record an unfinished run" in out.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
     for fragment in ("Datasets", "Training", "Evaluation", "Inference", "Leaderboard", "stacked_posteriors.png", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):

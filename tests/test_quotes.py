@@ -1,0 +1,67 @@
+"""Quoted tables: the documentation's result tables are their committed records' numbers."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from deeplense.report.quotes import check, format_interval, quoted_blocks, refresh, render
+from deeplense.report.records import RecordError, read_record
+
+ROOT = Path(__file__).resolve().parents[1]
+QUOTING = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def test_every_quoted_table_is_its_record():
+    """Every <!-- quote --> block of the README and the documentation reads as its record gives it."""
+    blocks = [m for path in QUOTING for m in quoted_blocks(path.read_text())]
+    assert any(m["record"] == "reproductions/demo" for m in blocks)
+    problems = [p for path in QUOTING for p in check(path, ROOT)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_number_that_drifts_from_its_record_is_caught(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    block = next(m for m in quoted_blocks(readme) if m["record"] == "reproductions/demo")
+    drifted = block.group(0).replace("| 0.912 [", "| 0.934 [", 1)
+    assert drifted != block.group(0)
+    page = tmp_path / "page.md"
+    page.write_text(drifted)
+    (problem,) = check(page, ROOT)
+    assert "0.934" in problem and "0.912" in problem and "reproductions/demo leaderboard" in problem
+    assert refresh(drifted, ROOT) == block.group(0)
+
+
+def test_the_demo_record_is_of_the_current_demo_config():
+    """The README's demo table quotes a run of config.yaml as it is: editing the config means
+    running it again and recording it (`deeplense record --config config.yaml --output reproductions/demo`)."""
+    record = read_record(ROOT / "reproductions/demo")
+    assert record["config"] == "config.yaml"
+    assert record["config_sha256"] == hashlib.sha256((ROOT / "config.yaml").read_bytes()).hexdigest()
+    assert all(len(c.removesuffix("+dirty")) == 40 for c in record["git_commits"]) and record["git_commits"]
+    for key, metrics in record["metrics"].items():
+        assert metrics["provenance"]["git_commit"] in {c.removesuffix("+dirty") for c in record["git_commits"]}, key
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "shown"),
+    [
+        (0.91234, 0.8723, 0.9464, "0.912 [0.872, 0.946]"),
+        (5917698271.0, 4528819171.7, 7299738713.1, "5.92 [4.53, 7.30] × 10⁹"),
+        (0.0012, 0.001, 0.0014, "1.20 [1.00, 1.40] × 10⁻³"),
+        (123.456, None, None, "123.5"),
+    ],
+)
+def test_values_read_as_a_physicist_writes_them(value, low, high, shown):
+    assert format_interval(value, low, high) == shown
+
+
+def test_a_missing_record_or_kind_says_what_to_do(tmp_path):
+    with pytest.raises(RecordError, match="deeplense record --config"):
+        read_record(tmp_path)
+    with pytest.raises(RecordError, match="allowed: leaderboard, populations"):
+        render("reproductions/demo", "histogram", ROOT)
+    (tmp_path / "record.json").write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(RecordError, match="schema_version 99"):
+        read_record(tmp_path)
