@@ -17,6 +17,8 @@ Each deeplense image's CPU time is split into phases (timers around the package'
 ``ray_tracing`` (deeplense's tracer: set-up and rays) and ``light_psf_noise`` (the rest: light
 profiles, supersampling, PSF convolution, noise, record). Peak memory of a simulation job
 (``--memory-probe``: a fresh process simulating images of one scenario) is reported at 150×150.
+``halos_per_path`` counts the timed images' halos whose lens parameters the fast path and
+pyHalo's per-halo code (a logged fallback) computed, per scenario and in all.
 
     python benchmarks/simulate.py            # pyHalo presets at their defaults (~5 minutes)
     python benchmarks/simulate.py --quick    # cheap pyHalo settings, fewer images (< 1 minute)
@@ -187,17 +189,24 @@ def measure(name: str, scenario: str, params: dict, preset: str | None, preset_k
     simulate_image(ds, cls, 0)
     peer.run(name, preset, {**preset_kwargs, **CHEAP} if preset else preset_kwargs, 0)
     timer = PhaseTimer()
-    t_ours, t_peer, phases = [], [], []
+    t_ours, t_peer, phases, records = [], [], [], []
     for i in range(n):
         with timer:
-            t_ours.append(cpu_seconds(lambda: simulate_image(ds, cls, 1000 + i)))
+            t_ours.append(cpu_seconds(lambda: records.append(simulate_image(ds, cls, 1000 + i).record)))
         phases.append(timer.split(t_ours[-1]))
         t_peer.append(cpu_seconds(lambda: peer.run(name, preset, preset_kwargs, 1000 + i)))
     ours, theirs = 1 / np.mean(t_ours), 1 / np.mean(t_peer)
     return {"deeplense_img_per_s": round(ours, 3), "peer_img_per_s": round(theirs, 3), "ratio": round(ours / theirs, 3),
             "n_images": n, "deeplense_s_per_image": [round(t, 4) for t in t_ours],
             "peer_s_per_image": [round(t, 4) for t in t_peer],
-            "breakdown_s_per_image": {p: round(float(np.mean([ph[p] for ph in phases])), 4) for p in PHASES}}
+            "breakdown_s_per_image": {p: round(float(np.mean([ph[p] for ph in phases])), 4) for p in PHASES},
+            **({"halos_per_path": halos_per_path(records)} if preset else {})}
+
+
+def halos_per_path(records: list[dict]) -> dict[str, int]:
+    """Halos whose lens parameters the fast path and pyHalo's per-halo code computed (a logged
+    fallback), summed over the timed images' records."""
+    return {"fast": int(sum(r["n_halos_fast"] for r in records)), "pyhalo": int(sum(r["n_halos_pyhalo"] for r in records))}
 
 
 def main() -> None:
@@ -234,9 +243,11 @@ def main() -> None:
             print(f"{name:18s} {size:>3d}×{size:<3d} {r['deeplense_img_per_s']:16.3f} {r['peer_img_per_s']:11.3f} "
                   f"{r['ratio']:6.2f}   " + " ".join(f"{b[p]:15.4f}" for p in PHASES)
                   + (f"  {r['peak_rss_mb']:7.0f}" if "peak_rss_mb" in r else ""), flush=True)
+    per_path = [r["halos_per_path"] for r in results.values() if "halos_per_path" in r]
+    totals = {path: sum(p[path] for p in per_path) for path in ("fast", "pyhalo")}
     print(json.dumps({"benchmark": "simulate", "mode": "quick" if args.quick else "full", "unit": "images/s per core",
                       "phases": "CPU seconds per deeplense image: " + ", ".join(PHASES),
-                      "pyhalo_settings": pyhalo, "results": results}, sort_keys=True))
+                      "halos_per_path": totals, "pyhalo_settings": pyhalo, "results": results}, sort_keys=True))
 
 
 if __name__ == "__main__":

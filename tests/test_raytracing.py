@@ -1,5 +1,5 @@
-"""deeplense's ray tracing against lenstronomy's: source-plane positions equal to 1e-6 arcsec and
-images equal to 1e-5 of their peak, for every pyHalo scenario (multi-plane, thousands of halos)
+"""deeplense's ray tracing against lenstronomy's: source-plane positions equal to 2e-9 arcsec and
+images equal to 2e-9 of their peak, for every pyHalo scenario (multi-plane, thousands of halos)
 and for the point-mass recipes (single plane); tabulated profiles against their exact formulas;
 the same image bytes whatever the number of numba threads."""
 
@@ -40,6 +40,9 @@ SCENARIOS = {
     "vortex": {},
     "axion_deeplense": {"recipe": "deeplense"},
 }
+# Multi-plane scenarios (tabulated halo profiles) measured <= 5.2e-10 arcsec and <= 6.5e-10 of the
+# peak over three seeds each; the point-mass recipes (exact kernels) <= 3e-15.
+TOLERANCE = 2e-9
 
 
 def system_of(name: str, seed: int = 1) -> LensSystem:
@@ -61,10 +64,10 @@ def test_source_positions_and_images_equal_lenstronomys(name):
     x, y = grid(60, 3.3)
     bx, by = LensTracer(system).ray_shooting(x, y)
     rx, ry = lenstronomy_renderer.lens_model(system).ray_shooting(x, y, [c.kwargs for c in system.lens])
-    assert np.abs(bx - rx).max() < 1e-6 and np.abs(by - ry).max() < 1e-6
+    assert np.abs(bx - rx).max() < TOLERANCE and np.abs(by - ry).max() < TOLERANCE
     fast = lenstronomy_renderer.render(system, 48, 0.12, 0.15, supersampling=2)
     reference = lenstronomy_renderer.render(system, 48, 0.12, 0.15, supersampling=2, tracer=False)
-    assert np.abs(fast - reference).max() < 1e-5 * reference.max()
+    assert np.abs(fast - reference).max() < TOLERANCE * reference.max()
 
 
 def test_cdm_defaults_thousands_of_halos_equal_lenstronomy():
@@ -76,7 +79,7 @@ def test_cdm_defaults_thousands_of_halos_equal_lenstronomy():
     x, y = grid(40, 3.2)
     bx, by = LensTracer(system).ray_shooting(x, y)
     rx, ry = lenstronomy_renderer.lens_model(system).ray_shooting(x, y, [c.kwargs for c in system.lens])
-    assert np.hypot(bx - rx, by - ry).max() < 1e-6
+    assert np.hypot(bx - rx, by - ry).max() < TOLERANCE
 
 
 # ---- profiles: exact kernels against lenstronomy, tables against the exact formulas --------------

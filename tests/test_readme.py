@@ -165,3 +165,56 @@ def test_regeneration_figures_are_those_of_the_committed_record():
         expected = [old["jobs_total"], new["jobs_total"], old["shard_jobs"], new["shard_jobs"],
                     round(old["cpu_s"]), round(new["cpu_s"]), len(old["retrained_run"]), len(new["retrained_run"])]
         assert [int(x) for x in row[1:]] == expected, key
+
+
+def _record(name: str) -> dict:
+    return json.loads((ROOT / "benchmarks" / name).read_text())
+
+
+def _predict_quotes(r: dict) -> list[str]:
+    """Throughput of `deeplense predict` beside its controls, the in-memory DataLoader among them."""
+    return [f"{r['deeplense_img_per_s']['1_workers']:,} images/s with one worker, "
+            f"{r['deeplense_img_per_s']['2_workers']:,} with two ({r['speedup_2_vs_1_workers']}× over",
+            f"{r['speedup_2_vs_1_workers_steady']}× in steady state, against {r['network_alone_2_vs_1_processes']}× for",
+            f"runs at {r['deeplense_2_workers_vs_dataloader_in_memory']:.2f}× its speed over the whole run and "
+            f"{r['deeplense_2_workers_vs_dataloader_in_memory_steady']:.2f}× in steady state",
+            f"is {r['deeplense_2_workers_vs_dataloader']:.0f}× slower"]
+
+
+def _simulate_quotes(r: dict) -> list[str]:
+    """Seconds per image at pyHalo's defaults and the speed-up range over the pyHalo scenarios."""
+    res = r["results"]
+    pyhalo = ("cdm_pyhalo", "wdm", "sidm", "axion_pyhalo")
+    ratios = {size: [res[f"{name}@{size}"]["ratio"] for name in pyhalo] for size in (64, 150)}
+    assert max(v.get("peak_rss_mb", 0.0) for v in res.values()) < 500  # "a simulation job peaks below 0.5 GB"
+    return [f"an image costs ≈ {1 / res['cdm_pyhalo@64']['deeplense_img_per_s']:.1f} s at 64×64 and "
+            f"≈ {1 / res['cdm_pyhalo@150']['deeplense_img_per_s']:.1f} s at 150×150",
+            f"{min(ratios[64]):.0f}–{max(ratios[64]):.0f}× faster than the usual pyHalo + lenstronomy script at 64×64 "
+            f"and {min(ratios[150]):.0f}–{max(ratios[150]):.0f}× at 150×150"]
+
+
+def _precision_quotes(r: dict) -> list[str]:
+    """bfloat16 against float32 training on a CPU that computes bfloat16."""
+    m, ratio = r["models"], r["bfloat16_vs_float32"]
+    return [f"ResNet-18 {m['resnet18@bfloat16']['img_per_s']:.0f} against {m['resnet18@float32']['img_per_s']:.0f} images/s "
+            f"and the C8-equivariant CNN {m['equivariant_c8@bfloat16']['img_per_s']:.0f} against "
+            f"{m['equivariant_c8@float32']['img_per_s']:.0f} on 2 threads "
+            f"(×{ratio['resnet18']:.1f} and ×{ratio['equivariant_c8']:.1f};"]
+
+
+# Benchmark figures the README quotes: the record each comes from and the quoted text it gives.
+QUOTED_RECORDS = {
+    "predict_full_2026-11-29.json": _predict_quotes,
+    "simulate_full_2026-11-29.json": _simulate_quotes,
+    "train_quick_precision_2026-11-30.json": _precision_quotes,
+}
+
+
+@pytest.mark.parametrize("record", list(QUOTED_RECORDS))
+def test_quoted_benchmark_figures_are_those_of_their_records(record):
+    """Each quoted figure is its committed record's, rounded as shown, and the README names the
+    record (line breaks and indentation of the README ignored)."""
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"benchmarks/{record}" in text
+    for quote in QUOTED_RECORDS[record](_record(record)):
+        assert quote in text, quote

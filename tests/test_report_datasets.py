@@ -20,6 +20,9 @@ def test_drawn_parameters_are_the_varying_record_fields(small_store):
         values = ds[name].values.astype(float)
         per_class = [values[(ds["label"].values == c) & np.isfinite(values)] for c in range(3)]
         assert any(v.size > 1 and np.ptp(v) > 0 for v in per_class), name
+    # which code computed a pyHalo image's halos varies with the halo count but is not physics
+    paths = ds.assign(n_halos_fast=ds["snr"] * 100, n_halos_pyhalo=ds["snr"] * 0 + np.arange(ds.sizes["sample"]))
+    assert drawn_parameters(paths) == drawn
 
 
 def test_gallery_caption_shows_each_images_values(small_store, tmp_path, saved_figures):

@@ -12,7 +12,10 @@ halo: infall redshift, colossus concentration, Galacticus bound mass, truncation
 SIDM core-collapse step likewise. The fast path computes them for all halos at once with arrays
 (:mod:`deeplense.physics.halos`), from the same random numbers in the same order, so the halos are
 the same halos; ``tests/test_halo_params.py`` checks every parameter against pyHalo's own.
-``fast=False`` is plain pyHalo (with the compatibility patches only): the reference.
+Halos the fast path does not cover are computed by pyHalo's per-halo code, with a logged warning
+(:mod:`deeplense.physics.halos.paths`); the summary records how many halos each path computed
+(``n_halos_fast``, ``n_halos_pyhalo``). ``fast=False`` is plain pyHalo (with the compatibility
+patches only): the reference.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ PRESETS: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True)
 class Population:
     """The halos of one realization as lens components (pyHalo's order, mass sheets last) and
-    the summary recorded with the image."""
+    the summary recorded with the image (halo counts and masses, and how many halos the fast
+    path and pyHalo's per-halo code computed)."""
 
     components: list[Component]
     summary: dict[str, float]
@@ -92,15 +96,20 @@ def population(
 ) -> Population:
     """Realize ``preset`` and its lens components in one patched block (as one pyHalo script
     would: the truncation table pyHalo widens while drawing carries over to the lens parameters)."""
+    from deeplense.physics.halos import paths
     from deeplense.physics.halos import population as halo_population
 
     _seed_global(rng)
-    with pyhalo_compat.patched(speed=fast), _without_cyclic_gc():
+    with pyhalo_compat.patched(speed=fast), _without_cyclic_gc(), paths.tally() as fallbacks:
         realization = _preset_call(preset, z_lens, z_source, kwargs, cosmology)
         quantities = halo_population.lens_components(realization) if fast else None
+        n_halos = len(realization.halos)
+        # halos pyHalo collapsed one by one keep pyHalo's parameters even where the rest are fast
+        n_pyhalo = n_halos if quantities is None else min(fallbacks.collapsed_by_pyhalo, n_halos)
         if quantities is None:
             quantities = pyhalo_compat.lensing_quantities(realization)
-        return Population(_components(*quantities), summary(realization))
+        made_by = {"n_halos_fast": float(n_halos - n_pyhalo), "n_halos_pyhalo": float(n_pyhalo)}
+        return Population(_components(*quantities), {**summary(realization), **made_by})
 
 
 @contextlib.contextmanager

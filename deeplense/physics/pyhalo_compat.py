@@ -36,7 +36,8 @@ arrays (not memoised: they depend on the host concentration pyHalo draws); one l
 profile object serves all halos instead of one per halo; and pyHalo's SIDM core-collapse step
 (``RealizationExtensions.add_core_collapsed_halos``), which evaluates the collapsed halos one at a
 time, is done for all of them at once by :func:`deeplense.physics.halos.sidm.add_core_collapsed_halos`
-(same draws, same halos, parameters equal to pyHalo's to ~1e-11).
+(same draws, same halos, parameters equal to pyHalo's to 1e-12, the collapsed halos' normalisation
+to 1e-10: ``tests/test_halo_params.py``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import xarray as xr
 from deeplense.plots.style import OKABE_ITO, figure, save
 from deeplense.storage.dataset_store import open_dataset
 
-# Per-sample bookkeeping, not physics.
-NOT_PARAMETERS = {"label", "seed", "index_in_class", "sample"}
+# Per-sample bookkeeping, not physics (``n_halos_fast``/``n_halos_pyhalo``: which code computed the halos).
+NOT_PARAMETERS = {"label", "seed", "index_in_class", "sample", "n_halos_fast", "n_halos_pyhalo"}
 
 
 def drawn_parameters(ds: xr.Dataset, labels: np.ndarray | None = None) -> list[str]:

@@ -7,8 +7,8 @@ same ``render`` signature. Rays are traced by deeplense's kernels
 planes traversed as lenstronomy's multi-plane model does, with the system's cosmology), plugged
 into lenstronomy's ``ImageModel`` in place of its ``LensModel``; light profiles, supersampling and
 PSF convolution are lenstronomy's. ``tracer=False`` renders with lenstronomy's own
-``LensModel`` (the reference the tracer is tested against: deflections to 1e-6 arcsec, images
-to 1e-5 of their peak, ``tests/test_raytracing.py``).
+``LensModel`` (the reference the tracer is tested against: source positions to 2e-9 arcsec, images
+to 2e-9 of their peak, ``tests/test_raytracing.py``).
 """
 
 from __future__ import annotations

@@ -15,4 +15,6 @@ numpy's global stream), so the halos are pyHalo's own halos to rounding
   radius of Du et al. (2024); pyHalo's r_N truncation of field halos.
 - :mod:`.uldm_fit`: the ULDM core/NFW mass split, pyHalo's Nelder-Mead fit run for all halos.
 - :mod:`.population`: a realization (or a preset's recipe) to renderer-independent components.
+- :mod:`.paths`: which code computed each halo; every fallback to pyHalo's per-halo code is
+  logged and counted for the image's record.
 """

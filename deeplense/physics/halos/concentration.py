@@ -55,7 +55,8 @@ def ludlow16(m200c_h: np.ndarray, z: np.ndarray) -> np.ndarray:
     colossus evaluates the right-hand side of Ludlow's Eq. 7 on its whole grid of concentrations
     and takes ``np.interp(0, lhs - rhs, c)`` over the valid points; numpy's search reads a dozen
     of them, so here they are computed on demand (numba), with colossus's growth-factor spline
-    evaluated by de Boor's recursion as FITPACK does (equal to colossus to ~1e-15)."""
+    evaluated by de Boor's recursion as FITPACK does (concentrations equal to colossus's to 1e-13,
+    ``tests/test_halo_params.py``)."""
     from colossus.lss import peaks
     from colossus.utils import constants
 

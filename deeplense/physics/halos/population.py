@@ -11,17 +11,19 @@ pyHalo's order (:mod:`.legacy_stream`), so these are pyHalo's own halos. Halo ki
 - ``CNFW`` + ``ULDM`` ultralight halos (:mod:`.uldm`);
 
 followed by pyHalo's negative convergence sheets. A realization with any other kind of halo (or
-halos pyHalo has already evaluated) returns None: the caller falls back to pyHalo itself.
+halos pyHalo has already evaluated) returns None, and the fallback is logged and counted
+(:mod:`.paths`): the caller has pyHalo compute the realization's halos one by one.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from deeplense.physics.halos import concentration, legacy_stream, nfw, truncation
+from deeplense.physics.halos import concentration, legacy_stream, nfw, paths, truncation
 
 
 @dataclass
@@ -67,16 +69,37 @@ def _models_supported(halo: Any) -> bool:
     return False
 
 
-def tnfw_supported(halos: list, lens_cosmo: Any) -> bool:
-    """Whether :func:`tnfw_parameters` reproduces pyHalo for these (TNFW) halos."""
+def _describe(halo: Any) -> str:
+    """A halo's class with its concentration and truncation models (what a fallback names)."""
+    models = [type(m).__name__ for m in (getattr(halo, "_concentration_class", None), getattr(halo, "_truncation_class", None))
+              if m is not None]
+    return f"{type(halo).__name__} ({', '.join(models)})" if models else type(halo).__name__
+
+
+def tnfw_uncovered(halos: list, lens_cosmo: Any) -> Counter[str]:
+    """The halos among ``halos`` that :func:`tnfw_parameters` does not reproduce, as descriptions
+    (class, concentration and truncation models) and counts; empty when it covers them all."""
     checked: dict[tuple, bool] = {}
+    out: Counter[str] = Counter()
     for h in halos:
         key = (type(h), id(getattr(h, "_concentration_class", None)), id(getattr(h, "_truncation_class", None)))
         if key not in checked:
             checked[key] = _models_supported(h)
-        if not checked[key] or not _fresh(h):
-            return False
-    return not any(h.is_subhalo for h in halos) or truncation.infall_supported(lens_cosmo._z_infall_model)
+        if not checked[key]:
+            out[_describe(h)] += 1
+        elif not _fresh(h):
+            out[f"{type(h).__name__} already evaluated by pyHalo"] += 1
+    if not truncation.infall_supported(lens_cosmo._z_infall_model):
+        model = type(lens_cosmo._z_infall_model).__name__
+        for h in halos:
+            if h.is_subhalo:
+                out[f"{type(h).__name__} with infall model {model}"] += 1
+    return out
+
+
+def tnfw_supported(halos: list, lens_cosmo: Any) -> bool:
+    """Whether :func:`tnfw_parameters` reproduces pyHalo for these (TNFW) halos."""
+    return not tnfw_uncovered(halos, lens_cosmo)
 
 
 def _pattern(halo: Any) -> tuple[int, ...]:
@@ -185,16 +208,21 @@ def _precomputed(halo: Any) -> bool:
 
 def lens_components(realization: Any) -> tuple[list[str], list[float], list[dict]] | None:
     """(profiles, redshifts, kwargs) of every halo of ``realization`` and its mass sheets, as
-    ``realization.lensing_quantities()``, or None where a halo kind is not covered here."""
+    ``realization.lensing_quantities()``, or None where a halo kind is not covered here (logged
+    and counted by :func:`.paths.fallback`, naming the halo classes not covered)."""
     from deeplense.physics.halos import uldm
 
     halos = realization.halos
     lens_cosmo = realization.lens_cosmo
     kind = ["set" if _precomputed(h) else "uldm" if uldm.is_uldm(h) else "tnfw" for h in halos]
-    for name, check in (("tnfw", lambda hs: tnfw_supported(hs, lens_cosmo)), ("uldm", uldm.supported)):
+    uncovered: Counter[str] = Counter()
+    for name, check in (("tnfw", lambda hs: tnfw_uncovered(hs, lens_cosmo)), ("uldm", uldm.uncovered)):
         members = [h for h, k in zip(halos, kind) if k == name]
-        if members and not check(members):
-            return None
+        if members:
+            uncovered += check(members)
+    if uncovered:
+        paths.fallback(paths.PARAMETERS, uncovered, len(halos))
+        return None
     patterns = {"set": lambda h: (), "uldm": uldm.pattern, "tnfw": _pattern}
     kinds = [patterns[k](h) if k != "tnfw" else None for h, k in zip(halos, kind)]
     tnfw_idx = [i for i, k in enumerate(kind) if k == "tnfw"]

@@ -19,7 +19,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from deeplense.physics.halos import nfw, population
+from deeplense.physics.halos import nfw, paths, population
 
 
 def _tnfw_mass_3d(r: np.ndarray, rs: np.ndarray, rho0: np.ndarray, r_trunc: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def _mass_within_c(rs0: np.ndarray, log10_c: np.ndarray, kpa: np.ndarray, factor
     """pyHalo's 3D mass of each cored profile with alpha_Rs = 1: the trapezoidal integral of
     4 pi r^2 rho(r) over 1000 points log-spaced from 1e-4 r_s to c r_s (``TNFWCHaloParametric.
     profile_args``), without its 1000-point temporaries (radii by a geometric progression, sums
-    in order: equal to pyHalo's to ~1e-13)."""
+    in order; the normalisation it gives equals pyHalo's to 1e-10, ``tests/test_halo_params.py``)."""
     out = np.empty(rs0.size)
     n = 1000
     for k in range(rs0.size):
@@ -107,7 +107,8 @@ def collapsed_kwargs(table: population.HaloTable, lens_cosmo: Any, x_core_halo: 
 def add_core_collapsed_halos(original: Any, extension: Any, indexes: list[int], halo_profile: str = "TNFWC",
                              **kwargs_halo: Any) -> Any:
     """``RealizationExtensions.add_core_collapsed_halos`` for TNFWC, all collapsed halos at once;
-    pyHalo's own method (``original``) for other profiles or halo kinds."""
+    pyHalo's own method (``original``) for other profiles or halo kinds, logged and counted
+    (:func:`.paths.fallback`)."""
     from pyHalo.Halos.HaloModels.NFW_core_trunc import TNFWCHaloParametric
     from pyHalo.single_realization import Realization
 
@@ -115,7 +116,14 @@ def add_core_collapsed_halos(original: Any, extension: Any, indexes: list[int], 
     halos = real.halos
     order = sorted(set(int(i) for i in indexes))
     picked = [halos[i] for i in order]
-    if halo_profile != "TNFWC" or not population.tnfw_supported(picked, real.lens_cosmo):
+    if halo_profile != "TNFWC":
+        if picked:
+            paths.fallback(paths.COLLAPSE, paths.uncovered_classes(picked), len(picked),
+                           f"collapsed into {halo_profile}; the fast path makes TNFWC only")
+        return original(extension, indexes, halo_profile, **kwargs_halo)
+    uncovered = population.tnfw_uncovered(picked, real.lens_cosmo)
+    if uncovered:
+        paths.fallback(paths.COLLAPSE, uncovered, len(picked))
         return original(extension, indexes, halo_profile, **kwargs_halo)
     values, offsets = population.draw_all(population.draw_kinds(picked))
     table = population.tnfw_parameters(picked, real.lens_cosmo, values, offsets)

@@ -16,6 +16,7 @@ between numba's and numpy's logarithms, so the fitted factors are pyHalo's
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numba
@@ -44,18 +45,21 @@ def is_uldm(halo: Any) -> bool:
     return type(halo) in (ULDMFieldHalo, ULDMSubhalo)
 
 
-def supported(halos: list) -> bool:
-    """Fresh pyHalo ULDM halos with a concentration model reproduced here."""
+def uncovered(halos: list) -> Counter[str]:
+    """The halos among ``halos`` that are not fresh pyHalo ULDM halos with a concentration model
+    reproduced here, as descriptions and counts (empty: the fast path covers them all)."""
     from pyHalo.Halos.HaloModels.ULDM import ULDMFieldHalo, ULDMSubhalo
 
+    out: Counter[str] = Counter()
     for h in halos:
+        name = type(h).__name__
         if type(h) not in (ULDMFieldHalo, ULDMSubhalo) or not concentration.supported(h._concentration_class):
-            return False
-        if any(hasattr(h, name) for name in ("_c", "_z_infall", "_zeval", "_profile_args")):
-            return False
-        if h.is_subhalo and not truncation.infall_supported(h.lens_cosmo._z_infall_model):
-            return False
-    return True
+            out[f"{name} ({type(getattr(h, '_concentration_class', None)).__name__})"] += 1
+        elif any(hasattr(h, attr) for attr in ("_c", "_z_infall", "_zeval", "_profile_args")):
+            out[f"{name} already evaluated by pyHalo"] += 1
+        elif h.is_subhalo and not truncation.infall_supported(h.lens_cosmo._z_infall_model):
+            out[f"{name} with infall model {type(h.lens_cosmo._z_infall_model).__name__}"] += 1
+    return out
 
 
 def pattern(halo: Any) -> tuple[int, ...]:

@@ -43,6 +43,8 @@ PYHALO_RECORD_UNITS = {
     "n_halos_subhalo": "count",
     "n_halos_los": "count",
     "mass_in_subhalos": "Msun",
+    "n_halos_fast": "count",  # halos whose lens parameters deeplense's array path computed
+    "n_halos_pyhalo": "count",  # halos pyHalo's per-halo code computed (a logged fallback)
 }
 
 

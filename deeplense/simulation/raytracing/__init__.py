@@ -6,7 +6,7 @@ deflectors of one lens plane and one profile family are evaluated by one kernel 
 parameters as arrays (:mod:`.kernels`), and the planes are traversed as lenstronomy's
 ``MultiPlaneBase`` does, with lenstronomy's own distances (:mod:`.tracer`). NFW-like halo
 profiles (truncated, cored, cored-and-truncated) and ULDM solitons are evaluated through tables of
-their exact deflection (:mod:`.tables`), accurate to ~1e-7 of each halo's own deflection; point
+their exact deflection (:mod:`.tables`), accurate to 1e-6 of each halo's own deflection (tested); point
 masses, sheets and the main deflectors are evaluated exactly.
 
 - :mod:`.profiles`: the exact deflections of lenstronomy's profiles, one (pixel, halo) pair at
