@@ -277,9 +277,13 @@ def _cmd_reproduction(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
+    from deeplense.experiment import load_config
     from deeplense.report.records import write_record
+    from deeplense.workflow.records import run_outputs
 
-    out = write_record(args.config, args.results, args.output)
+    cfg = load_config(args.config, build_models=False)
+    metrics, train_infos = run_outputs(cfg, args.results)
+    out = write_record(args.config, cfg.seed, metrics, train_infos, args.results, args.output)
     print(f"recorded the run of {args.config} in {out}/ (commit it: the documentation's tables quote it)")
     return 0
 

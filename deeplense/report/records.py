@@ -27,33 +27,6 @@ class RecordError(DeeplenseError):
     """A run that cannot be recorded (an output missing) or a record that cannot be read."""
 
 
-def _plan_paths() -> tuple[str, str, str, str]:
-    from deeplense.workflow import plan
-
-    return plan.METRICS, plan.CROSS_METRICS, plan.POPULATION_METRICS, plan.TRAIN_INFO
-
-
-def _metrics_files(cfg: Any, results: Path) -> dict[str, Path]:
-    """Record-relative name → metrics.json in ``results`` for every evaluation the config asks for."""
-    metrics, cross, population, _ = _plan_paths()
-    wanted: dict[str, Path] = {}
-    for name, model in cfg.models.items():
-        wanted[f"models/{name}/metrics.json"] = Path(metrics.format(model=name))
-        for other in model.evaluate_on:
-            wanted[f"models/{name}/on/{other}/metrics.json"] = Path(cross.format(model=name, dataset=other))
-    for name in cfg.populations:
-        wanted[f"populations/{name}/metrics.json"] = Path(population.format(population=name))
-    root = results.parent  # plan paths start with "results/"
-    found = {key: root / path for key, path in wanted.items()}
-    missing = [str(path) for path in found.values() if not path.is_file()]
-    if missing:
-        raise RecordError(
-            f"cannot record an unfinished run: {len(missing)} output(s) missing, e.g. {missing[0]}; "
-            "run the workflow on this config to the end first (snakemake --configfile ...)"
-        )
-    return found
-
-
 def _wall_and_job_seconds(results: Path) -> dict[str, float | int]:
     """The run's span (first job start to last job end) and summed job time, from the per-job
     benchmark files Snakemake writes (a job's file is written when it ends; its ``s`` is its wall time)."""
@@ -74,12 +47,10 @@ def _wall_and_job_seconds(results: Path) -> dict[str, float | int]:
     return {"jobs": len(ends), "wall_s": round(max(ends) - min(starts), 1), "job_s": round(total, 1), "finished": finished}
 
 
-def _machine(results: Path, cfg: Any) -> dict[str, Any]:
+def _machine(train_infos: dict[str, Path]) -> dict[str, Any]:
     """The CPU (or GPU) the models trained on, as their train_info.json recorded it."""
-    _, _, _, train_info = _plan_paths()
     devices: dict[str, Any] = {}
-    for name in cfg.models:
-        path = results.parent / train_info.format(model=name)
+    for name, path in train_infos.items():
         if path.is_file():
             info = json.loads(path.read_text())
             devices[name] = {"device": info.get("device"), "cpu": info.get("cpu"), "threads": info.get("threads")}
@@ -95,25 +66,30 @@ def _machine(results: Path, cfg: Any) -> dict[str, Any]:
     }
 
 
-def write_record(config_path: str | Path, results: str | Path, output: str | Path) -> Path:
-    """Copy a finished run's metrics into ``output`` and describe the run in ``record.json``.
-    The folder is replaced in one rename: a failed write leaves the previous record whole."""
-    from deeplense.experiment import load_config
+def write_record(config_path: str | Path, seed: int, files: dict[str, Path], train_infos: dict[str, Path],
+                 results: str | Path, output: str | Path) -> Path:
+    """Copy a finished run's metrics ``files`` (record-relative name → file, as
+    deeplense.workflow.records lists them for a config) into ``output`` and describe the run in
+    ``record.json``. The folder is replaced in one rename: a failed write leaves the previous record whole."""
     from deeplense.report.leaderboard import leaderboard
 
     config_path, results, output = Path(config_path), Path(results), Path(output)
-    cfg = load_config(config_path, build_models=False)
-    files = _metrics_files(cfg, results)
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise RecordError(
+            f"cannot record an unfinished run: {len(missing)} output(s) missing, e.g. {missing[0]}; "
+            "run the workflow on this config to the end first (snakemake --configfile ...)"
+        )
     provenance = [json.loads(p.read_text()).get("provenance", {}) for k, p in files.items() if k.startswith("models/")]
     commits = sorted({p["git_commit"] + ("+dirty" if p.get("git_dirty") else "") for p in provenance if "git_commit" in p})
     record = {
         "schema_version": RECORD_SCHEMA,
         "config": config_path.as_posix(),
         "config_sha256": hashlib.sha256(config_path.read_bytes()).hexdigest(),
-        "seed": cfg.seed,
+        "seed": seed,
         "git_commits": commits,
         "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(results, cfg),
+        "machine": _machine(train_infos),
         "time": _wall_and_job_seconds(results),
         "files": sorted(files),
     }
