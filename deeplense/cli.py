@@ -492,7 +492,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
              "runtime": args.slurm_runtime}
     run = predict_to_zarr(
         args.model, args.inputs, args.output, split=args.split, variable=args.variable, sample_dim=args.sample_dim,
-        band_dim=args.band_dim, fits_ext=fits_ext, resize=args.resize, batch_size=args.batch_size, block=args.block,
+        band_dim=args.band_dim, fits_ext=fits_ext, resize=args.resize, crop=args.crop, all_classes=args.all_classes,
+        batch_size=args.batch_size, block=args.block,
         workers=args.workers, scheduler=args.scheduler, cluster=args.cluster, profile=args.profile, slurm_overrides=slurm,
         csv={"auto": None, "yes": True, "no": False}[args.csv], progress=not args.quiet,
     )
@@ -699,11 +700,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "(files, folders or globs) or .npy stacks")
     s.add_argument("--output", required=True, help="the prediction store to write (OUT.zarr; a CSV beside it when small)")
     s.add_argument("--split", choices=["train", "val", "test"], help="of a deeplense store: only this split (the model's fractions)")
+    s.add_argument("--all-classes", action="store_true", help="of a deeplense store: images of every class, not only the model's")
     s.add_argument("--variable", help="of an xarray dataset: the image variable (default: `image`, or the only 3-/4-D one)")
     s.add_argument("--sample-dim", help="of an xarray dataset: the dimension along images (default: the variable's first)")
     s.add_argument("--band-dim", help="of an xarray dataset: the band dimension, if any (default: the one besides two spatial)")
     s.add_argument("--fits-ext", help="FITS extension, by number or name (default: the first holding an image)")
-    s.add_argument("--resize", action="store_true", help="resample images of another size to the model's (the field of view must agree)")
+    s.add_argument("--resize", action="store_true", help="resample images at another pixel scale to the model's grid, conserving flux "
+                   "(summed per pixel; averaged for a surface brightness unit)")
+    s.add_argument("--crop", action="store_true", help="cut the model's field of view from the centre of larger images "
+                   "(with --resize: then resample it)")
     s.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default 128)")
     s.add_argument("--block", type=int, help="images per Dask task (default: at least 1024, in whole Zarr chunks of the input)")
     s.add_argument("--workers", type=int, help="Dask workers (default: one per core locally, one SLURM job with --cluster slurm)")

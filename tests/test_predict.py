@@ -33,10 +33,12 @@ PIXEL_SCALE = 0.2  # the small store's (conftest.small_config)
 
 @pytest.fixture(scope="module")
 def models(small_store, tmp_path_factory) -> dict[str, Path]:
-    """A classifier, a regressor with σ and an autoencoder, one epoch each on the small store."""
+    """A classifier, one of two of the store's three classes, a regressor with σ and an autoencoder,
+    one epoch each on the small store."""
     root = tmp_path_factory.mktemp("predict_models")
     configs = {
         "cls": ModelConfig(architecture="resnet18", dataset="small", epochs=1, batch_size=8, shuffle_buffer_mb=1),
+        "cls2": ModelConfig(architecture="resnet18", dataset="small", classes=["no_sub", "vortex"], epochs=1, batch_size=8, shuffle_buffer_mb=1),
         "reg": ModelConfig(architecture="resnet18", dataset="small", task="regression", targets=["source_center_x"],
                            loss="gaussian_nll", epochs=1, batch_size=8, shuffle_buffer_mb=1),
         "ae": ModelConfig(architecture="conv_ae", dataset="small", task="anomaly", epochs=1, batch_size=8, shuffle_buffer_mb=1),
@@ -58,8 +60,9 @@ def predict(*args: str) -> int:
     return main(["predict", *map(str, args), "--quiet", "--batch-size", "8", "--block", "8", "--workers", "1"])
 
 
-def write_fits(folder: Path, images: np.ndarray, pixel_scale: float = PIXEL_SCALE) -> list[Path]:
-    """One FITS cutout per image, with its pixel scale in CDELT1/2 (degrees), as surveys write them."""
+def write_fits(folder: Path, images: np.ndarray, pixel_scale: float = PIXEL_SCALE, bunit: str | None = None) -> list[Path]:
+    """One FITS cutout per image, with its pixel scale in CDELT1/2 (degrees), as surveys write them,
+    and its pixel unit in BUNIT when given."""
     from astropy.io import fits
 
     folder.mkdir(parents=True)
@@ -68,6 +71,8 @@ def write_fits(folder: Path, images: np.ndarray, pixel_scale: float = PIXEL_SCAL
         hdu = fits.PrimaryHDU(image[0])
         hdu.header["CDELT1"] = -pixel_scale / 3600
         hdu.header["CDELT2"] = pixel_scale / 3600
+        if bunit is not None:
+            hdu.header["BUNIT"] = bunit
         path = folder / f"cutout_{i:03d}.fits"
         hdu.writeto(path)
         paths.append(path)
@@ -85,15 +90,23 @@ def test_cli_on_a_store_matches_the_python_api_with_provenance(models, small_sto
     np.testing.assert_array_equal(ds["id"].values, np.arange(36))
     np.testing.assert_array_equal(ds["probs"].values, api["probs"])  # the same numbers, bit for bit
     np.testing.assert_array_equal(ds["predicted_class"].values, api["probs"].argmax(1))
+    classes = np.array(["no_sub", "cdm", "vortex"])
+    np.testing.assert_array_equal(ds["predicted_class_name"].values, classes[api["probs"].argmax(1)])
+    store_labels = open_dataset(small_store)["label"].values  # the model has the store's classes, in its order
+    np.testing.assert_array_equal(ds["label"].values, store_labels)
+    np.testing.assert_array_equal(ds["label_name"].values, classes[store_labels])
     np.testing.assert_allclose(ds["probs"].values.sum(1), 1, rtol=1e-5)
     prov = ds.attrs["provenance"]
     ckpt = models["cls"] / "checkpoint.pt"
     assert prov["model"]["checkpoint_sha256"] == output_sha(ckpt) and prov["model"]["config_hash"].startswith("sha256:")
     assert prov["input"]["sha256"] == open_dataset(small_store).attrs["content_hash"] and prov["input"]["kind"] == "deeplense store"
     assert {"deeplense", "torch", "distributed", "zarr"} <= set(prov["software"]) and ds.attrs["complete"]
+    assert prov["class_numbering"]["model_classes"] == ["no_sub", "cdm", "vortex"] and "model_classes" in prov["class_numbering"]["label"]
+    assert prov["pixel_units"] == {"unit": "counts/s", "kind": "flux per pixel (summed when pixels merge)", "assumed": False}
     table = output.table(out)
-    assert list(table.columns) == ["id", "p_no_sub", "p_cdm", "p_vortex", "predicted_class"]
-    assert (tmp_path / "cls.csv").read_text().splitlines()[0] == "id,p_no_sub,p_cdm,p_vortex,predicted_class"
+    header = ["id", "p_no_sub", "p_cdm", "p_vortex", "predicted_class", "predicted_class_name", "label", "label_name"]
+    assert list(table.columns) == header
+    assert (tmp_path / "cls.csv").read_text().splitlines()[0] == ",".join(header)
 
 
 def output_sha(path: Path) -> str:
@@ -163,11 +176,26 @@ def test_each_mismatch_is_refused_naming_the_input(models, images, tmp_path, cap
     write_fits(tmp_path / "coarse", images[:2], pixel_scale=0.4)
     assert predict(models["cls"], tmp_path / "coarse", "--output", tmp_path / "x.zarr") == 2
     err = capsys.readouterr().err
-    assert "pixel scale 0.4″; model cls expects 1 band(s) of 24×24 pixels at 0.2″/pixel" in err and "coarse" in err
-    # --resize resamples to the model's grid, but cannot change the field of view
-    assert predict(models["cls"], tmp_path / "big.npy", "--resize", "--output", tmp_path / "x.zarr") == 0
+    assert "images are 24×24 pixels; model cls expects 1 band(s) of 24×24 pixels at 0.2″/pixel; they are at 0.4″/pixel " \
+           "(a field of view of 9.6″, the model's 4.8″): pass --crop --resize to cut the central 4.8″ and resample it to the model's grid" in err
+    assert "coarse" in err
+    # --resize alone cannot change the field of view: the message names both options again
     assert predict(models["cls"], tmp_path / "coarse", "--resize", "--output", tmp_path / "x.zarr") == 2
-    assert "resampling cannot change the field of view" in capsys.readouterr().err
+    assert "pass --crop --resize to cut the central 4.8″ and resample it to the model's grid (--resize alone is not enough)" in capsys.readouterr().err
+    # and they work
+    assert predict(models["cls"], tmp_path / "coarse", "--crop", "--resize", "--output", tmp_path / "coarse.zarr") == 0
+    # images at the model's scale over a larger field: --crop alone
+    write_fits(tmp_path / "wide", np.pad(images[:2], ((0, 0), (0, 0), (4, 4), (4, 4))))
+    assert predict(models["cls"], tmp_path / "wide", "--output", tmp_path / "x.zarr") == 2
+    assert "they are at 0.2″/pixel (a field of view of 6.4″, the model's 4.8″): pass --crop to cut the central 4.8″" in capsys.readouterr().err
+    # smaller than the model's field of view: no option helps, and the message says so
+    write_fits(tmp_path / "small", images[:2, :, 4:20, 4:20])
+    assert predict(models["cls"], tmp_path / "small", "--crop", "--resize", "--output", tmp_path / "x.zarr") == 2
+    assert "they cover less than the model's field of view, and no option pads them" in capsys.readouterr().err
+    # --resize of images without a pixel scale assumes the model's field of view
+    assert predict(models["cls"], tmp_path / "big.npy", "--resize", "--output", tmp_path / "x.zarr") == 0
+    assert predict(models["cls"], tmp_path / "big.npy", "--crop", "--output", tmp_path / "x.zarr") == 2
+    assert "--crop cuts the model's field of view and needs the input's pixel scale" in capsys.readouterr().err
     for bad, message in [(tmp_path / "missing", "does not exist"), (tmp_path / "a.txt", "unknown kind"),
                          (str(tmp_path / "none*.fits"), "matches no file")]:
         if bad == tmp_path / "a.txt":
@@ -177,17 +205,120 @@ def test_each_mismatch_is_refused_naming_the_input(models, images, tmp_path, cap
     assert not (tmp_path / "x.zarr.partial").exists()
 
 
-def test_resize_resamples_a_finer_grid_of_the_same_field(models, images, tmp_path):
-    """Images at twice the resolution over the same field, resampled, predict close to the originals."""
-    fine = np.repeat(np.repeat(images[:8], 2, axis=2), 2, axis=3)
-    write_fits(tmp_path / "fine", fine, pixel_scale=PIXEL_SCALE / 2)
-    assert predict(models["reg"], tmp_path / "fine", "--resize", "--output", tmp_path / "fine.zarr") == 0
+def quarters(images: np.ndarray) -> np.ndarray:
+    """The same images on a grid twice as fine, each pixel's flux split into four quarters."""
+    return np.repeat(np.repeat(images, 2, axis=2), 2, axis=3) / 4
+
+
+def test_resize_conserves_flux_per_pixel(models, images, tmp_path, capsys):
+    """Stored images are counts/s per pixel: a finer cutout of the same field, each pixel split
+    into four quarters, predicts what the original does once resampled (the quarters summed); an
+    area average would leave it four times too faint, as the copy that repeats each value shows."""
+    model = deeplense.load_model(models["cls"])
+    original = model.predict(images[:8], batch_size=8)["probs"]
+    write_fits(tmp_path / "fine", quarters(images[:8]), pixel_scale=PIXEL_SCALE / 2, bunit="counts/s")
+    assert predict(models["cls"], tmp_path / "fine", "--resize", "--output", tmp_path / "fine.zarr") == 0
     got = xr.open_zarr(tmp_path / "fine.zarr")
+    np.testing.assert_allclose(got["probs"].values, original, rtol=1e-6, atol=1e-7)
+    assert got.attrs["provenance"]["resampled_to"] == [1, 24, 24] and got.attrs["provenance"]["pixel_units"]["unit"] == "counts/s"
+    # an area average of the quarters is a quarter of the flux: a different image, another prediction
+    faint = model.predict(images[:8] / 4, batch_size=8)["probs"]
+    assert np.abs(faint - original).max() > 1e-3
+    # the same in Python, with no unit: a flux per pixel, as the training images
+    np.testing.assert_allclose(model.predict(quarters(images[:8]), batch_size=8)["probs"], original, rtol=1e-6, atol=1e-7)
+    # going to a finer grid divides: a coarser image of the same field becomes its quarters
+    coarse = images[:8].reshape(8, 1, 12, 2, 12, 2).sum(axis=(3, 5))
+    np.testing.assert_allclose(model.preprocess(coarse), model.preprocess(quarters(coarse)), rtol=1e-6, atol=1e-6)
+
+
+def test_resize_averages_a_surface_brightness(models, images, tmp_path, capsys):
+    """Pixels per arcsec² (BUNIT) are averaged: the copy that repeats each value predicts as the
+    original. A unit that cannot be summed or averaged is refused, naming the file and the unit."""
+    original = deeplense.load_model(models["cls"]).predict(images[:4], batch_size=8)["probs"]
+    repeated = np.repeat(np.repeat(images[:4], 2, axis=2), 2, axis=3)
+    write_fits(tmp_path / "sb", repeated, pixel_scale=PIXEL_SCALE / 2, bunit="counts/s/arcsec2")
+    assert predict(models["cls"], tmp_path / "sb", "--resize", "--output", tmp_path / "sb.zarr") == 0
+    got = xr.open_zarr(tmp_path / "sb.zarr")
+    np.testing.assert_allclose(got["probs"].values, original, rtol=1e-6, atol=1e-7)
+    assert got.attrs["provenance"]["pixel_units"]["kind"] == "surface brightness (averaged when resampled)"
+    write_fits(tmp_path / "mag", repeated, pixel_scale=PIXEL_SCALE / 2, bunit="mag/arcsec2")
+    assert predict(models["cls"], tmp_path / "mag", "--resize", "--output", tmp_path / "x.zarr") == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'mag' / 'cutout_000.fits'}: BUNIT: pixel unit 'mag/arcsec2' is logarithmic" in err
+    assert "allowed: a flux per pixel (counts/s, e-/s, ADU" in err and "or a surface brightness (the same per arcsec2 or per sr), averaged" in err
+
+
+def test_crop_cuts_the_models_field_of_view_from_the_centre(models, images, tmp_path):
+    """A larger cutout at the model's scale is cut to its field of view (--crop); a larger one on
+    a finer grid is cut and resampled (--crop --resize): both predict as the original images, and
+    the output says what was done."""
     model = deeplense.load_model(models["reg"])
-    np.testing.assert_allclose(model.preprocess(fine), model.preprocess(images[:8]), atol=1e-5)  # the area average undoes the 2×2 copies
-    np.testing.assert_array_equal(got["y_pred"].values, model.predict(fine, batch_size=8)["y_pred"])
-    np.testing.assert_allclose(got["y_pred"].values, model.predict(images[:8], batch_size=8)["y_pred"], atol=1e-5)
-    assert got.attrs["provenance"]["resampled_to"] == [1, 24, 24]
+    original = model.predict(images[:8], batch_size=8)["y_pred"]
+    rng = np.random.default_rng(0)
+    wide = np.pad(images[:8], ((0, 0), (0, 0), (5, 5), (5, 5)))
+    wide[..., :5, :] = rng.normal(size=wide[..., :5, :].shape)  # a neighbour in the border: cut away
+    write_fits(tmp_path / "wide", wide)
+    assert predict(models["reg"], tmp_path / "wide", "--crop", "--output", tmp_path / "wide.zarr") == 0
+    got = xr.open_zarr(tmp_path / "wide.zarr")
+    np.testing.assert_array_equal(got["y_pred"].values, original)
+    prov = got.attrs["provenance"]
+    assert prov["crop"] == {"pixels": 24.0, "centred": True, "resampled": False} and prov["resampled_to"] is None
+    assert got.attrs["arguments"]["crop"] is True
+    fine_wide = np.pad(quarters(images[:8]), ((0, 0), (0, 0), (6, 6), (6, 6)))
+    write_fits(tmp_path / "fine_wide", fine_wide, pixel_scale=PIXEL_SCALE / 2)
+    assert predict(models["reg"], tmp_path / "fine_wide", "--crop", "--resize", "--output", tmp_path / "fine_wide.zarr") == 0
+    got = xr.open_zarr(tmp_path / "fine_wide.zarr")
+    np.testing.assert_allclose(got["y_pred"].values, original, rtol=1e-6, atol=1e-6)
+    assert got.attrs["provenance"]["crop"] == {"pixels": 48.0, "centred": True, "resampled": True}
+
+
+def test_a_store_gives_the_models_classes_unless_asked(models, small_store, tmp_path, capsys):
+    """On its own dataset, `--split test` of a model of two of the store's three classes predicts
+    the model's own test set, with a note of the images left out; `--all-classes` gives them all.
+    Class numbers follow the model's order (vortex is 1 for the model, 2 in the store), and names
+    are written beside them."""
+    from deeplense.tasks import task_from_state
+
+    ds = open_dataset(small_store)
+    model = deeplense.load_model(models["cls2"])
+    test = dataset_splits(ds, SPLIT)["test"]
+    own = task_from_state(model.info.task_state).eval_indices(ds, test)  # what `deeplense evaluate` scores it on
+    assert 0 < own.size < test.size
+    out = tmp_path / "own.zarr"
+    assert predict(models["cls2"], small_store, "--split", "test", "--output", out) == 0
+    n_cdm = int((ds["label"].values[test] == 1).sum())
+    assert f"note: left out {n_cdm} images of classes model cls2 does not have ({n_cdm} cdm); pass --all-classes" in capsys.readouterr().out
+    got = xr.open_zarr(out)
+    np.testing.assert_array_equal(got["id"].values, own)
+    names = np.array(["no_sub", "cdm", "vortex"])[ds["label"].values[own]]
+    np.testing.assert_array_equal(got["label_name"].values, names)
+    np.testing.assert_array_equal(got["label"].values, np.where(names == "vortex", 1, 0))
+    np.testing.assert_array_equal(got["predicted_class_name"].values, np.array(["no_sub", "vortex"])[got["predicted_class"].values])
+    prov = got.attrs["provenance"]
+    assert prov["input"]["classes"] == ["no_sub", "vortex"] and prov["input"]["left_out"] == {"cdm": n_cdm}
+    assert prov["class_numbering"]["model_classes"] == ["no_sub", "vortex"] and prov["class_numbering"]["store_classes"] == ["no_sub", "cdm", "vortex"]
+    every = tmp_path / "every.zarr"
+    assert predict(models["cls2"], small_store, "--split", "test", "--all-classes", "--output", every) == 0
+    got = xr.open_zarr(every)
+    np.testing.assert_array_equal(got["id"].values, test)
+    cdm = got["label_name"].values == "cdm"
+    assert cdm.sum() == n_cdm and (got["label"].values[cdm] == -1).all()
+    assert got.attrs["provenance"]["input"]["classes"] == "all"
+    table = output.table(every)
+    assert list(table.columns) == ["id", "p_no_sub", "p_vortex", "predicted_class", "predicted_class_name", "label", "label_name"]
+    assert main(["prediction-figures", str(every), "--figures", str(tmp_path / "figures")]) == 0  # the report reads it back
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["score_distribution.png", "top_ranked.png"]
+
+
+def test_a_regressor_is_ranked_by_its_targets_not_the_true_labels():
+    import pandas as pd
+
+    from deeplense.predict.figures import ranking
+
+    table = pd.DataFrame({"id": [0, 1], "theta_E": [1.0, 2.0], "sigma_theta_E": [0.1, 0.1], "label": [0, 1], "label_name": ["a", "b"]})
+    assert ranking(table, None)[0] == "theta_E"
+    with pytest.raises(ValueError, match="allowed: theta_E$"):
+        ranking(table, "label")
 
 
 def test_a_killed_run_resumes_with_the_blocks_not_yet_written(models, small_store, images, tmp_path):
@@ -264,7 +395,7 @@ def test_predict_runs_on_its_own_threads_whatever_the_callers(models, images):
 def test_load_model_reports_what_it_expects(models):
     model = deeplense.load_model(models["cls"])
     assert model.image_shape == (1, 24, 24) and model.info.pixel_scale == PIXEL_SCALE and model.info.bands == ["band0"]
-    assert [f.name for f in model.fields()] == ["probs", "predicted_class"]
+    assert [f.name for f in model.fields()] == ["probs", "predicted_class", "predicted_class_name"]
     assert [f.name for f in deeplense.load_model(models["reg"] / "checkpoint.pt").fields()] == ["y_pred", "y_sigma"]
     with pytest.raises(InputError, match="no checkpoint there"):
         deeplense.load_model(models["cls"].parent)
@@ -361,3 +492,11 @@ def test_workers_as_slurm_jobs_on_a_real_cluster(models, images, slurm_cluster, 
     listed = slurm_cluster.run("squeue", "--noheader", "--states=all", "--format=%j|%P|%C").stdout.split()
     assert sorted(line for line in listed if line.startswith("dask-worker|")) == [f"dask-worker|{slurm_cluster.partition}|1"] * 2, listed
     assert list((tmp_path / "slurm.zarr.logs").glob("dask-worker-*.err"))  # the jobs' own logs, beside the output
+
+
+def test_prediction_config_passes_crop_resize_and_all_classes_to_the_command():
+    from deeplense.predict.config import PredictionConfig
+
+    entry = PredictionConfig(model="m", dataset="d", split="test", crop=True, resize=True, all_classes=True)
+    assert entry.command_options() == ["--split", "test", "--batch-size", "128", "--resize", "--crop", "--all-classes"]
+    assert PredictionConfig(model="m", input=["x.fits"]).command_options() == ["--batch-size", "128"]

@@ -158,7 +158,7 @@ def test_posterior_model_its_draws_and_a_population(tiny_run):
     python_draws = load_model(model).posterior(images, 100, batch_size=16)
     assert python_draws.shape == (72, 100, 1) and np.array_equal(python_draws.astype(np.float32), draws)
     header = (tiny_run / "results/predictions/source_x_draws/predictions.csv").read_text().splitlines()[0]
-    assert header == "id,mean_source_center_x,std_source_center_x,q16_source_center_x,q50_source_center_x,q84_source_center_x"
+    assert header == "id,mean_source_center_x,std_source_center_x,q16_source_center_x,q50_source_center_x,q84_source_center_x,label,label_name"
     population = json.loads((tiny_run / "results/populations/source_x_pop/metrics.json").read_text())
     assert population["truths"] == pytest.approx([-0.175, 0.175])
     for k, truth in enumerate(population["truths"]):

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from deeplense.config import ConfigChecks, ExperimentConfig, written_names
-from deeplense.predict.model import PIXEL_SCALE_RTOL
 from deeplense.tasks import TASKS
 from deeplense.validation import Problem, StrictModel, problem, validate_entries
 
@@ -35,7 +33,9 @@ class PredictionConfig(StrictModel):
     sample_dim: str | None = Field(None, description="of an xarray dataset input: its dimension along images")
     band_dim: str | None = Field(None, description="of an xarray dataset input: its band dimension")
     fits_ext: int | str | None = Field(None, description="of FITS inputs: the extension holding the image")
-    resize: bool = Field(False, description="resample images of another size to the model's (same field of view)")
+    resize: bool = Field(False, description="resample images at another pixel scale to the model's grid, conserving flux")
+    crop: bool = Field(False, description="cut the model's field of view from the centre of larger images (then resample with `resize`)")
+    all_classes: bool = Field(False, description="with `dataset`: images of every class, not only the model's")
     workers: int = Field(2, ge=1, le=1024, description="Dask workers (the job's threads)")
     batch_size: int = Field(128, ge=1, le=65536)
     block: int | None = Field(None, ge=1, description="images per Dask task (default: at least 1024, in whole Zarr chunks of the input)")
@@ -62,7 +62,8 @@ class PredictionConfig(StrictModel):
             value = getattr(self, name)
             if value is not None:
                 out += [f"--{name.replace('_', '-')}", str(value)]
-        return out + ["--batch-size", str(self.batch_size)] + (["--resize"] if self.resize else [])
+        flags = [f"--{name.replace('_', '-')}" for name in ("resize", "crop", "all_classes") if getattr(self, name)]
+        return out + ["--batch-size", str(self.batch_size)] + flags
 
 
 def rank_choices(cfg: ExperimentConfig, model: str) -> list[str]:
@@ -102,26 +103,27 @@ def prediction_problems(cfg: ExperimentConfig, checks: ConfigChecks | None = Non
 
 def _dataset_problems(cfg: ExperimentConfig, p: PredictionConfig) -> list[Problem]:
     """What ``deeplense predict`` would refuse of a prediction on a dataset of the experiment: images
-    the model does not take (as ``LoadedModel.check_input``: another band count; another size,
-    unless ``resize``; another pixel scale, or with ``resize`` another field of view), or a
-    ``split`` that selects no image (split by the model's fractions, as predict splits a store)."""
+    the model does not take (``geometry.fit_grid``, as ``LoadedModel.check_input``: another band
+    count; another size, pixel scale or field of view that ``crop``/``resize`` do not cover), or a
+    ``split`` that selects no image of the model's classes (of any class with ``all_classes``;
+    split by the model's fractions, as predict splits a store)."""
+    from deeplense.predict.geometry import fit_grid
+    from deeplense.predict.inputs import InputError
+
     model = cfg.models[p.model]
     trained, given = cfg.datasets[model.dataset], cfg.datasets[p.dataset]
     (bands, size, _), scale = trained.instrument.image_shape, trained.instrument.pixel_scale
-    (b, y, _), s = given.instrument.image_shape, given.instrument.pixel_scale
-    expects = f"model {p.model} expects {bands} band(s) of {size}×{size} pixels at {scale:g}″/pixel"
-    why = None
-    if b != bands:
-        why = f"its images have {b} band(s); {expects}"
-    elif y != size and not p.resize:
-        why = f"its images are {y}×{y} pixels; {expects}; set resize: true to resample them"
-    elif p.resize and not np.isclose(y * s, size * scale, rtol=PIXEL_SCALE_RTOL):
-        why = f"a field of view of {y * s:.4g}″ ({y} pixels of {s:g}″); {expects} ({size * scale:.4g}″): resampling cannot change the field of view"
-    elif not p.resize and not np.isclose(s, scale, rtol=PIXEL_SCALE_RTOL):
-        why = f"pixel scale {s:g}″; {expects}; set resize: true to resample them (the field of view must agree)"
-    out = [Problem(("dataset",), why, p.dataset)] if why else []
-    if p.split is not None and not sum(n[p.split] for n in given.split_images(trained.split).values()):
+    out = []
+    try:
+        fit_grid("its images", given.instrument.image_shape, given.instrument.pixel_scale, p.model, bands, size, scale,
+                 resize=p.resize, crop=p.crop, config=True)
+    except InputError as e:
+        out.append(Problem(("dataset",), str(e), p.dataset))
+    model_classes = model.classes or trained.class_names
+    counts = {c: n for c, n in given.split_images(trained.split).items() if p.all_classes or c in model_classes}
+    if p.split is not None and not sum(n[p.split] for n in counts.values()):
         f = trained.split
-        out.append(Problem(("split",), f"selects no image: split by model {p.model}'s fractions (train {f.train:g}, val {f.val:g}, "
+        which = "" if p.all_classes or set(given.class_names) <= set(model_classes) else f" of model {p.model}'s classes ({', '.join(model_classes)})"
+        out.append(Problem(("split",), f"selects no image{which}: split by model {p.model}'s fractions (train {f.train:g}, val {f.val:g}, "
                                        f"test {f.test:g}), dataset {p.dataset} has none in {p.split}", p.split))
     return out

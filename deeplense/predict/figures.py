@@ -33,7 +33,7 @@ def ranking(table, rank_by: str | None) -> tuple[str, np.ndarray]:
         if name not in means:
             raise ValueError(f"--rank-by {name!r}: not a target of the model; allowed: {', '.join(means)}")
         return f"posterior mean of {name}", table[f"mean_{name}"].to_numpy()
-    targets = [c for c in table.columns if c != "id" and not c.startswith("sigma_")]
+    targets = [c for c in table.columns if c not in ("id", *output.LABEL_NAMES) and not c.startswith("sigma_")]
     name = rank_by or targets[0]
     if name not in targets:
         raise ValueError(f"--rank-by {name!r}: not a target of the model; allowed: {', '.join(targets)}")
@@ -48,7 +48,7 @@ def reopen_input(store: Path) -> ImageSource:
     if attrs["provenance"]["input"]["kind"] == "deeplense store":
         ids = np.asarray(output.table(store)["id"], dtype=np.int64)
         return StoreSource(Path(inputs[0]), ids, args.get("split"))
-    return open_input(inputs, **{k: v for k, v in args.items() if k != "split"})
+    return open_input(inputs, **{k: args.get(k) for k in ("variable", "sample_dim", "band_dim", "fits_ext")})
 
 
 def plot_prediction_figures(store: str | Path, figures: str | Path, rank_by: str | None = None, top: int = 16) -> list[Path]:

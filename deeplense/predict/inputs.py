@@ -2,8 +2,10 @@
 Zarr array or xarray dataset, FITS cutouts (astropy), or ``.npy`` stacks.
 
 Every source reads rows ``[start, stop)`` as float32 ``(n, band, y, x)`` arrays, names each row
-(store sample index, file name, ``file.npy[i]``), says the pixel scale when the input records one,
-and fingerprints its bytes for provenance. A source holds paths and options only, and opens files
+(store sample index, file name, ``file.npy[i]``), says the pixel scale and the pixel unit when the
+input records them (a store's ``image`` units, a FITS ``BUNIT``, a Zarr ``units`` attribute), and
+fingerprints its bytes for provenance. A deeplense store gives, by default, only the images of the
+classes asked for (the model's), and says each row's true class. A source holds paths and options only, and opens files
 lazily, so that it pickles cheaply to Dask workers, which read their own rows.
 """
 
@@ -84,6 +86,15 @@ class ImageSource(ABC):
         """Rows that are cheapest to read together (a Zarr chunk), if the layout has any."""
         return None
 
+    @property
+    def units(self) -> str | None:
+        """The pixel unit the input records (None: none recorded)."""
+        return None
+
+    def units_origin(self) -> str | None:
+        """Where ``units`` was read, for a message about it (a FITS file's ``BUNIT``)."""
+        return None
+
     @abstractmethod
     def ids(self) -> np.ndarray:
         """One identifier per row (int or str)."""
@@ -108,13 +119,16 @@ def _as_bchw(images: np.ndarray, where: str) -> np.ndarray:
 
 @dataclass
 class StoreSource(ImageSource):
-    """A deeplense dataset store, all of it or the samples ``indices`` (one split); rows are named
-    by store sample index."""
+    """A deeplense dataset store, all of it or the samples ``indices`` (one split), of the classes
+    ``classes`` only (None: all); rows are named by store sample index. ``left_out`` counts the
+    images of other classes that ``classes`` removed, by class."""
 
     path: Path
     indices: np.ndarray | None = None
     split: str | None = None
+    classes: list[str] | None = None
     kind: str = "deeplense store"
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from deeplense.storage.chunk_reader import ChunkReader
@@ -122,7 +136,8 @@ class StoreSource(ImageSource):
 
         ds = open_dataset(self.path)
         attrs = store_attrs(ds, self.path)
-        self._attrs = {"dataset": attrs.dataset, "content_hash": attrs.content_hash, "pixel_scale": attrs.instrument.pixel_scale}
+        self._attrs = {"dataset": attrs.dataset, "content_hash": attrs.content_hash, "pixel_scale": attrs.instrument.pixel_scale,
+                       "units": ds["image"].attrs.get("units"), "classes": [str(c) for c in ds.attrs["classes"]]}
         reader = ChunkReader(self.path)
         reader.check_present()
         self._shape = tuple(int(s) for s in reader.array.shape[1:])
@@ -130,9 +145,29 @@ class StoreSource(ImageSource):
         if self.indices is None:
             self.indices = np.arange(reader.n_samples, dtype=np.int64)
         self.indices = np.sort(np.asarray(self.indices, dtype=np.int64))
+        self._labels = np.asarray(ds["label"].values, dtype=np.int64)
+        if self.classes is not None:
+            store_classes = self._attrs["classes"]
+            unknown = [c for c in self.classes if c not in store_classes]
+            if len(unknown) == len(self.classes):
+                raise InputError(f"{self.path}: holds none of the classes {', '.join(self.classes)} (its classes: "
+                                 f"{', '.join(store_classes)}); pass --all-classes to predict on all its images")
+            keep = np.isin(self._labels[self.indices], [store_classes.index(c) for c in self.classes if c in store_classes])
+            dropped = np.bincount(self._labels[self.indices[~keep]], minlength=len(store_classes))
+            self.left_out = {c: int(n) for c, n in zip(store_classes, dropped) if n}
+            self.indices = self.indices[keep]
+
+    @property
+    def store_classes(self) -> list[str]:
+        """The store's class names, in its order (its ``label`` numbering)."""
+        return list(self._attrs["classes"])
+
+    def labels(self) -> np.ndarray:
+        """Each row's true class, numbered in the store's class order."""
+        return self._labels[self.indices]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_reader"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_reader", "_labels")}  # workers read images only
 
     @property
     def n(self) -> int:
@@ -148,7 +183,11 @@ class StoreSource(ImageSource):
 
     @property
     def block_hint(self) -> int | None:
-        return self._chunk if self.split is None else None
+        return self._chunk if self.split is None and not self.left_out else None  # whole chunks: every sample
+
+    @property
+    def units(self) -> str | None:
+        return self._attrs["units"]
 
     def ids(self) -> np.ndarray:
         return self.indices
@@ -169,7 +208,7 @@ class StoreSource(ImageSource):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(Path(self.path).resolve()), "dataset": self._attrs["dataset"], "split": self.split or "all",
-                "n": self.n, "sha256": self._attrs["content_hash"]}
+                "classes": self.classes or "all", "left_out": self.left_out, "n": self.n, "sha256": self._attrs["content_hash"]}
 
 
 @dataclass
@@ -201,6 +240,7 @@ class ZarrSource(ImageSource):
             self._n = int(shape[0])
             self._chunk = int(node.chunks[0])
             self._scale = node.attrs.get("pixel_scale")
+            self._units = node.attrs.get("units")
             return
         self._open_variable()
 
@@ -240,6 +280,7 @@ class ZarrSource(ImageSource):
         chunks = var.encoding.get("chunks") or var.encoding.get("preferred_chunks", {}).get(sample)
         self._chunk = int(chunks[var.dims.index(sample)]) if isinstance(chunks, tuple | list) else None
         self._scale = var.attrs.get("pixel_scale", ds.attrs.get("pixel_scale"))
+        self._units = var.attrs.get("units")
         self._ids = ds[sample].values if sample in ds.coords else None
 
     @property
@@ -257,6 +298,10 @@ class ZarrSource(ImageSource):
     @property
     def block_hint(self) -> int | None:
         return self._chunk
+
+    @property
+    def units(self) -> str | None:
+        return self._units
 
     def ids(self) -> np.ndarray:
         ids = getattr(self, "_ids", None)
@@ -289,6 +334,12 @@ def _fits_pixel_scale(header) -> float | None:
     return None
 
 
+def _fits_units(header) -> str | None:
+    """The pixel unit of a FITS header (``BUNIT``), None when absent or blank."""
+    unit = str(header.get("BUNIT", "")).strip()
+    return unit or None
+
+
 @dataclass
 class FitsSource(ImageSource):
     """FITS cutouts, one image per file (2-D, or 3-D band × y × x), read with astropy from
@@ -304,6 +355,7 @@ class FitsSource(ImageSource):
         first, header = self._load(self.files[0])
         self._shape = first.shape
         self._scale = _fits_pixel_scale(header)
+        self._units = _fits_units(header)
 
     def _load(self, path: Path) -> tuple[np.ndarray, Any]:
         from astropy.io import fits
@@ -340,6 +392,13 @@ class FitsSource(ImageSource):
     def pixel_scale(self) -> float | None:
         return self._scale
 
+    @property
+    def units(self) -> str | None:
+        return self._units
+
+    def units_origin(self) -> str | None:
+        return f"{self.files[0]}: BUNIT" if self._units is not None else None
+
     def ids(self) -> np.ndarray:
         return np.array([p.name for p in self.files])
 
@@ -352,6 +411,9 @@ class FitsSource(ImageSource):
             scale = _fits_pixel_scale(header)
             if self._scale is not None and scale is not None and not np.isclose(scale, self._scale, rtol=1e-3):
                 raise InputError(f"{path}: pixel scale {scale:.4g}″, the first file {self.files[0].name} has {self._scale:.4g}″")
+            if _fits_units(header) != self._units:
+                raise InputError(f"{path}: pixel unit (BUNIT) {_fits_units(header)!r}, the first file {self.files[0].name} has "
+                                 f"{self._units!r}; all cutouts must agree")
             out[i] = image
         return out
 
@@ -474,9 +536,11 @@ def open_input(
     sample_dim: str | None = None,
     band_dim: str | None = None,
     fits_ext: int | str | None = None,
+    classes: list[str] | None = None,
 ) -> ImageSource:
     """The source the command line's INPUT arguments name (see the module docstring). ``split``
-    (train, val, test) selects samples of a deeplense store by the model's ``split_fractions``."""
+    (train, val, test) selects samples of a deeplense store by the model's ``split_fractions``;
+    ``classes``: of a deeplense store, only images of these classes (None: all)."""
     paths, kind = input_paths(arguments)
     if split is not None and kind != "store":
         raise InputError(f"--split {split} selects samples of a deeplense dataset store; {paths[0]} is {kind}")
@@ -484,8 +548,8 @@ def open_input(
         if variable or sample_dim or band_dim:
             raise InputError(f"{paths[0]} is a deeplense dataset store: its images are its `image` variable; --variable, --sample-dim and --band-dim are for other Zarr inputs")
         if split is None:
-            return StoreSource(paths[0])
-        return _split_source(paths[0], split, split_fractions)
+            return StoreSource(paths[0], classes=classes)
+        return _split_source(paths[0], split, split_fractions, classes)
     if kind == "zarr":
         return ZarrSource(paths[0], variable, sample_dim, band_dim)
     if kind == "fits":
@@ -493,7 +557,7 @@ def open_input(
     return NpySource(paths)
 
 
-def _split_source(path: Path, split: str, fractions: dict[str, float] | None) -> StoreSource:
+def _split_source(path: Path, split: str, fractions: dict[str, float] | None, classes: list[str] | None) -> StoreSource:
     from deeplense.data.splits import SPLITS, dataset_splits
     from deeplense.storage.dataset_store import open_dataset
 
@@ -502,7 +566,7 @@ def _split_source(path: Path, split: str, fractions: dict[str, float] | None) ->
     if fractions is None:
         raise InputError(f"--split {split}: the model's split fractions are unknown (no train_info.json beside its checkpoint)")
     indices = dataset_splits(open_dataset(path), fractions)[split]
-    return StoreSource(path, indices, split)
+    return StoreSource(path, indices, split, classes)
 
 
 def _kind(path: Path) -> str:

@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from deeplense.predict.geometry import GridFit, UnitError, fit_grid, pixel_units, regrid
 from deeplense.predict.inputs import ImageSource, InputError, file_sha256
 
 CHECKPOINT_NAME = "checkpoint.pt"
 TRAIN_INFO_NAME = "train_info.json"
 BATCH_SIZE = 128
 PREDICT_THREADS = 1  # torch threads of a prediction: the command line's workers are one-threaded processes
-PIXEL_SCALE_RTOL = 1e-3
 DESCRIPTIONS = {
     "probs": "class probabilities",
-    "predicted_class": "index into the classes of the most probable class",
+    "predicted_class": "the most probable class, numbered in the model's class order (an index into `class`)",
+    "predicted_class_name": "the most probable class, by name",
     "y_pred": "predicted values (physical units)",
     "y_sigma": "predicted 1σ uncertainty (physical units)",
     "score": "anomaly score (larger is more anomalous)",
@@ -97,28 +98,18 @@ class LoadedModel:
         info = self.checkpoint.with_name(TRAIN_INFO_NAME)
         return TrainInfo.read(info).split if info.is_file() else None
 
-    def check_input(self, source: ImageSource, where: str, resize: bool = False) -> None:
-        """Refuse, naming ``where`` and what the model expects, images it was not trained on: another
-        band count; another size (unless ``resize``); another pixel scale, or with ``resize`` another
-        field of view, when both record one."""
+    def check_input(self, source: ImageSource, where: str, resize: bool = False, crop: bool = False) -> GridFit:
+        """How ``source``'s images become the model's (``geometry.fit_grid``): refused, naming
+        ``where``, what the model expects and the options that make them fit, when their band count
+        differs, or their size, pixel scale or field of view differs and ``resize``/``crop`` do not
+        cover it; resampled in the pixel units the source records (``geometry.pixel_units``)."""
+        try:
+            units = pixel_units(source.units)
+        except UnitError as e:
+            raise InputError(f"{source.units_origin() or where}: {e}") from None
         bands, size, _ = self.image_shape
-        b, y, x = source.shape
-        expects = f"model {self.name} expects {bands} band(s) of {size}×{size} pixels" + (
-            f" at {self.info.pixel_scale:g}″/pixel" if self.info.pixel_scale else "")
-        if b != bands:
-            raise InputError(f"{where}: images have {b} band(s); {expects}")
-        if (y, x) != (size, size) and not resize:
-            raise InputError(f"{where}: images are {y}×{x} pixels; {expects}; pass --resize to resample them")
-        if source.pixel_scale is None or self.info.pixel_scale is None:
-            return
-        if resize:
-            fov_in, fov_model = y * source.pixel_scale, size * self.info.pixel_scale
-            if not np.isclose(fov_in, fov_model, rtol=PIXEL_SCALE_RTOL):
-                raise InputError(f"{where}: a field of view of {fov_in:.4g}″ ({y} pixels of {source.pixel_scale:g}″); {expects} "
-                                 f"({fov_model:.4g}″): resampling cannot change the field of view; cut the images to {fov_model:.4g}″")
-        elif not np.isclose(source.pixel_scale, self.info.pixel_scale, rtol=PIXEL_SCALE_RTOL):
-            raise InputError(f"{where}: pixel scale {source.pixel_scale:g}″; {expects}; pass --resize to resample them "
-                             "(the field of view must agree)")
+        return fit_grid(f"{where}: images", source.shape, source.pixel_scale, self.name, bands, size, self.info.pixel_scale,
+                        resize=resize, crop=crop, units=units)
 
     def fields(self) -> list[OutputField]:
         """The arrays ``predict`` returns: the task's own (``Task.output_columns``), and with class
@@ -129,12 +120,14 @@ class LoadedModel:
                for name, columns in declared.items()]
         if "probs" in declared:
             out.append(OutputField("predicted_class", None, DESCRIPTIONS["predicted_class"], "int64"))
+            out.append(OutputField("predicted_class_name", None, DESCRIPTIONS["predicted_class_name"], "str"))
         return out
 
     # ---- prediction ------------------------------------------------------------------------------
-    def preprocess(self, images: np.ndarray) -> np.ndarray:
-        """float32 ``(n, band, size, size)`` images, resampled if their size differs, normalised
-        as in training."""
+    def preprocess(self, images: np.ndarray, units: str | None = None) -> np.ndarray:
+        """float32 ``(n, band, size, size)`` images, normalised as in training; images of another
+        size are resampled over the same field of view, conserving flux in their pixel ``units``
+        (default: a flux per pixel, as the training images; see ``deeplense.predict.geometry``)."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 3 and self.info.in_chans == 1:
             images = images[:, None]
@@ -142,22 +135,24 @@ class LoadedModel:
         if images.ndim != 4 or images.shape[1] != self.info.in_chans:
             raise InputError(f"images of shape {images.shape}; model {self.name} expects (n, {self.info.in_chans}, {size}, {size})")
         if images.shape[2:] != (size, size):
-            images = resample(images, size)
+            images = regrid(images, size, pixel_units(units).per_area)
         return (images - self._mean) * self._inv_std
 
-    def predict(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
+    def predict(self, images: np.ndarray, batch_size: int = BATCH_SIZE, units: str | None = None) -> dict[str, np.ndarray]:
         """The task's outputs for ``images`` (``(n, band, y, x)``, or ``(n, y, x)`` for one band),
-        in batches of ``batch_size``, on ``threads`` torch threads: see ``fields``."""
+        in batches of ``batch_size``, on ``threads`` torch threads: see ``fields``. ``units``: the
+        pixel unit, which decides how images of another size are resampled (``preprocess``)."""
         import torch
 
         parts: list[dict[str, np.ndarray]] = []
         with torch_threads(self.threads), torch.no_grad():
-            x = self.preprocess(images)
+            x = self.preprocess(images, units)
             for start in range(0, x.shape[0], batch_size):
                 parts.append(self.task.predictions(self.network, torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size]))))
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else self._empty()
         if "probs" in out:
             out["predicted_class"] = out["probs"].argmax(axis=1).astype(np.int64)
+            out["predicted_class_name"] = np.asarray(self.task.model_classes, dtype=str)[out["predicted_class"]]
         return {f.name: out[f.name].astype(f.dtype) for f in self.fields()}
 
     def posterior(self, images: np.ndarray, n: int, batch_size: int = BATCH_SIZE) -> np.ndarray:
@@ -198,19 +193,6 @@ def torch_threads(threads: int) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
-
-
-def resample(images: np.ndarray, size: int) -> np.ndarray:
-    """Images resampled to ``size``×``size``, keeping surface brightness (the value per pixel the
-    network saw in training): averaged over the area each new pixel covers when shrinking,
-    bilinear when enlarging."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-    if images.shape[-1] > size:
-        return F.interpolate(x, size=(size, size), mode="area").numpy()
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).numpy()
 
 
 def load_model(path: str | Path, threads: int = PREDICT_THREADS) -> LoadedModel:

@@ -26,7 +26,8 @@ from deeplense.predict.model import OutputField
 WRITTEN = "written"  # one flag per block
 CSV_MAX_ROWS = 100_000  # a CSV is written beside the store when it has at most this many rows
 FORMAT = "deeplense-predictions"
-FIELD_NAMES = ("probs", "predicted_class", "y_pred", "y_sigma", "score", "mean", "std", "q16", "q50", "q84")
+FIELD_NAMES = ("probs", "predicted_class", "predicted_class_name", "y_pred", "y_sigma", "score", "mean", "std", "q16", "q50", "q84")
+LABEL_NAMES = ("label", "label_name")  # the true class of a deeplense store's images, written with the ids
 # Column prefixes of per-target arrays in the table (``y_pred`` is the bare target name).
 TABLE_PREFIX = {"y_sigma": "sigma_", "mean": "mean_", "std": "std_", "q16": "q16_", "q50": "q50_", "q84": "q84_"}
 FORMAT_VERSION = 1
@@ -45,10 +46,16 @@ def _dims(field: OutputField) -> tuple[str, ...]:
     return ("sample", *draw) if field.columns is None else ("sample", *draw, "class" if field.name == "probs" else "target")
 
 
-def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, attrs: dict[str, Any]) -> np.ndarray:
+def _fill(dtype: str) -> Any:
+    return np.nan if dtype.startswith("float") else ("" if dtype == "str" else -1)
+
+
+def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, attrs: dict[str, Any],
+           known: dict[str, tuple[np.ndarray, str]] | None = None) -> np.ndarray:
     """Open the partial store of ``final`` for these outputs, or start it; returns the done flag of
-    every block. A partial store of another model, input or setting (its ``fingerprint``) is
-    started over, with a message."""
+    every block. ``known``: per-row arrays written now, with the ids (name → values, description:
+    a store's true labels). A partial store of another model, input or setting (its
+    ``fingerprint``) is started over, with a message."""
     part = partial_path(final)
     n = int(ids.size)
     n_blocks = -(-n // block) if n else 0
@@ -68,10 +75,15 @@ def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, 
     arr = group.create_array("id", shape=(n,), chunks=(max(block, 1),), dtype=id_dtype, dimension_names=("sample",))
     arr.attrs["description"] = "the input's identifier of each image (store sample index, file name, file.npy[i])"
     arr[:] = ids.astype(np.int64) if id_dtype is np.int64 else ids.astype(str)
+    for name, (values, description) in (known or {}).items():
+        dtype = str if values.dtype.kind == "U" else values.dtype
+        a = group.create_array(name, shape=(n,), chunks=(max(block, 1),), dtype=dtype, dimension_names=("sample",))
+        a.attrs.update({"description": description, "coordinates": "id"})
+        a[:] = values
     for f in fields:
         shape = (n, *f.shape())
-        a = group.create_array(f.name, shape=shape, chunks=(max(block, 1), *shape[1:]), dtype=f.dtype, dimension_names=_dims(f),
-                               fill_value=np.nan if f.dtype.startswith("float") else -1)
+        a = group.create_array(f.name, shape=shape, chunks=(max(block, 1), *shape[1:]), dtype=str if f.dtype == "str" else f.dtype,
+                               dimension_names=_dims(f), fill_value=_fill(f.dtype))
         # `coordinates` (CF): xarray labels each row with its input identifier
         a.attrs.update({"description": f.description, "coordinates": "id"} | ({"columns": f.columns} if f.columns else {}))
         if f.columns and _dims(f)[-1] not in group:  # the column labels (class or target names)
@@ -129,8 +141,11 @@ def is_complete(final: Path, fingerprint: str) -> bool:
 
 def table(final: Path, fields: list[OutputField] | None = None):
     """The predictions as a pandas table: ``id`` then one column per output value
-    (``p_<class>``, ``predicted_class`` by name, ``<target>``, ``sigma_<target>``, ``score``; for a
-    posterior ``mean_<target>``, ``std_<target>``, ``q16_``/``q50_``/``q84_<target>``)."""
+    (``p_<class>``, ``predicted_class`` numbered in the model's class order and
+    ``predicted_class_name``, ``<target>``, ``sigma_<target>``, ``score``; for a posterior
+    ``mean_<target>``, ``std_<target>``, ``q16_``/``q50_``/``q84_<target>``), then, for a
+    deeplense store's images, the true ``label`` (the model's numbering, -1 for another class) and
+    ``label_name``."""
     import pandas as pd
 
     group = zarr.open_group(str(final), mode="r")
@@ -140,14 +155,14 @@ def table(final: Path, fields: list[OutputField] | None = None):
         arr, cols = np.asarray(group[name][:]), group[name].attrs.get("columns")
         if name == "probs":
             columns |= {f"p_{c}": arr[:, i] for i, c in enumerate(cols)}
-        elif name == "predicted_class":
-            classes = group["probs"].attrs["columns"]
-            columns[name] = np.asarray(classes, dtype=object)[arr]
         elif cols:
             prefix = TABLE_PREFIX.get(name, "")
             columns |= {f"{prefix}{c}": arr[:, i] for i, c in enumerate(cols)}
         else:
             columns[name] = arr
+    for name in LABEL_NAMES:
+        if name in group:
+            columns[name] = np.asarray(group[name][:])
     return pd.DataFrame(columns)
 
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from deeplense.predict import output
 from deeplense.predict.cluster import dask_client
-from deeplense.predict.inputs import ImageSource, open_input
+from deeplense.predict.geometry import GridFit
+from deeplense.predict.inputs import ImageSource, StoreSource, open_input
 from deeplense.predict.model import BATCH_SIZE, PREDICT_THREADS, LoadedModel, load_model
 
 DEFAULT_BLOCK = 1024
@@ -50,12 +51,14 @@ def _worker_model(checkpoint: str, sha256: str) -> LoadedModel:
     return model
 
 
-def predict_block(checkpoint: str, sha256: str, source: ImageSource, final: str, block: int, start: int, stop: int, batch_size: int) -> int:
-    """One Dask task: predict rows ``[start, stop)`` of ``source`` and write them as block ``block``."""
+def predict_block(checkpoint: str, sha256: str, source: ImageSource, grid: GridFit, final: str, block: int, start: int, stop: int,
+                  batch_size: int) -> int:
+    """One Dask task: predict rows ``[start, stop)`` of ``source`` (cut and resampled to the model's
+    grid by ``grid``) and write them as block ``block``."""
     from deeplense.pause_points import pause_point
 
     model = _worker_model(checkpoint, sha256)
-    outputs = model.predict(source.read(start, stop), batch_size=batch_size)
+    outputs = model.predict(grid.apply(source.read(start, stop)), batch_size=batch_size)
     output.write_block(Path(final), block, start, outputs)
     pause_point("predict.block_written")
     return stop - start
@@ -74,20 +77,51 @@ def block_size(source: ImageSource, batch_size: int, requested: int | None = Non
     return max(batch_size, -(-rows // batch_size) * batch_size)
 
 
-def fingerprint(model: LoadedModel, source_info: dict[str, Any], n: int, block: int, batch_size: int) -> str:
-    """What the predictions depend on: checkpoint, input bytes, rows, block and batch size."""
-    key = {"checkpoint": model.sha256, "input": source_info, "n": n, "block": block, "batch_size": batch_size}
+def fingerprint(model: LoadedModel, source_info: dict[str, Any], grid: GridFit, n: int, block: int, batch_size: int) -> str:
+    """What the predictions depend on: checkpoint, input bytes and rows, crop and resampling, block
+    and batch size."""
+    key = {"checkpoint": model.sha256, "input": source_info, "grid": grid.describe(), "n": n, "block": block, "batch_size": batch_size}
     return "sha256:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def provenance(model: LoadedModel, source: ImageSource, source_info: dict[str, Any], resize: bool) -> dict[str, Any]:
+def class_numbering(model: LoadedModel, source: ImageSource) -> dict[str, Any] | None:
+    """Which class order each numeric class array uses: the model's (``predicted_class``,
+    ``label``), with the store's order beside it for reference; None for a model without classes."""
+    classifier = "probs" in model.task.output_columns()
+    if not classifier and not isinstance(source, StoreSource):
+        return None
+    out: dict[str, Any] = {"model_classes": list(model.task.model_classes)}
+    if classifier:
+        out["predicted_class"] = "index into model_classes (the `class` coordinate)"
+    if isinstance(source, StoreSource):
+        out |= {"label": "the true class as an index into model_classes; -1 for a class the model does not have",
+                "store_classes": source.store_classes}
+    return out
+
+
+def label_columns(model: LoadedModel, source: ImageSource) -> dict[str, tuple[np.ndarray, str]]:
+    """The true class of each row of a deeplense store, by name and numbered in the model's class
+    order (-1 for another class): columns ``label_name`` and ``label``; none for other inputs."""
+    if not isinstance(source, StoreSource):
+        return {}
+    labels, classes = source.labels(), list(model.task.model_classes)
+    names = np.asarray(source.store_classes, dtype=str)[labels]
+    numbers = np.array([classes.index(c) if c in classes else -1 for c in source.store_classes], dtype=np.int64)[labels]
+    return {"label": (numbers, "the true class, numbered in the model's class order (an index into `class`); -1 for a class the model does not have"),
+            "label_name": (names, "the true class, by name (the store's label)")}
+
+
+def provenance(model: LoadedModel, source: ImageSource, source_info: dict[str, Any], grid: GridFit) -> dict[str, Any]:
     from deeplense.storage.provenance import git_commit, software_versions
 
     return {
         "model": model.provenance(),
         "input": source_info,
         "image_shape": list(source.shape),
-        "resampled_to": list(model.image_shape) if resize and source.shape != model.image_shape else None,
+        "resampled_to": list(model.image_shape) if grid.resample else None,
+        "crop": None if grid.crop is None else {"pixels": grid.crop, "centred": True, "resampled": grid.resample},
+        "pixel_units": grid.units.describe(),
+        "class_numbering": class_numbering(model, source),
         "software": software_versions(("torch", "timm", "distributed")),
         "git_commit": git_commit(),
     }
@@ -104,6 +138,8 @@ def predict_to_zarr(
     band_dim: str | None = None,
     fits_ext: int | str | None = None,
     resize: bool = False,
+    crop: bool = False,
+    all_classes: bool = False,
     batch_size: int = BATCH_SIZE,
     block: int | None = None,
     workers: int | None = None,
@@ -116,28 +152,36 @@ def predict_to_zarr(
 ) -> PredictionRun:
     """Predict every image of ``inputs`` with the model at ``model_path`` into the Zarr store
     ``out`` (see the module docstring); a finished store of the same model, input and settings is
-    left as it is."""
+    left as it is. A deeplense store gives only the images of the model's classes unless
+    ``all_classes``; ``crop`` cuts the model's field of view from the centre of larger images and
+    ``resize`` resamples them to its grid (``geometry.fit_grid``)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     final = Path(out)
     model = load_model(model_path)
     source = open_input(inputs, split=split, split_fractions=model.split_fractions() if split else None,
-                        variable=variable, sample_dim=sample_dim, band_dim=band_dim, fits_ext=fits_ext)
-    model.check_input(source, ", ".join(map(str, inputs)), resize)
+                        variable=variable, sample_dim=sample_dim, band_dim=band_dim, fits_ext=fits_ext,
+                        classes=None if all_classes else list(model.task.model_classes))
+    grid = model.check_input(source, ", ".join(map(str, inputs)), resize, crop)
+    if isinstance(source, StoreSource) and source.left_out:
+        left = ", ".join(f"{n} {c}" for c, n in source.left_out.items())
+        print(f"note: left out {sum(source.left_out.values())} images of classes model {model.name} does not have ({left}); "
+              "pass --all-classes to predict them too")
     rows = block_size(source, batch_size, block)
     info = source.describe()
-    key = fingerprint(model, info, source.n, rows, batch_size)
+    key = fingerprint(model, info, grid, source.n, rows, batch_size)
     n_blocks = -(-source.n // rows)
     if output.is_complete(final, key):
         print(f"{final}: already holds these predictions ({source.n} images)")
         return PredictionRun(final, source.n, n_blocks, 0, time.perf_counter() - started)
     fields = model.fields()
     arguments = {"inputs": [str(Path(i).resolve()) if Path(i).exists() else str(i) for i in inputs], "split": split,
-                 "variable": variable, "sample_dim": sample_dim, "band_dim": band_dim, "fits_ext": fits_ext}
-    attrs = {"fingerprint": key, "provenance": provenance(model, source, info, resize), "arguments": arguments,
+                 "variable": variable, "sample_dim": sample_dim, "band_dim": band_dim, "fits_ext": fits_ext,
+                 "resize": resize, "crop": crop, "all_classes": all_classes}
+    attrs = {"fingerprint": key, "provenance": provenance(model, source, info, grid), "arguments": arguments,
              "block": rows, "batch_size": batch_size}
-    done = output.create(final, fields, source.ids(), rows, attrs)
+    done = output.create(final, fields, source.ids(), rows, attrs, label_columns(model, source))
     todo = [b for b in range(n_blocks) if not done[b]]
     if done.any():
         print(f"{output.partial_path(final)}: {int(done.sum())} of {n_blocks} blocks already written; computing the other {len(todo)}")
@@ -146,12 +190,13 @@ def predict_to_zarr(
                    "slurm_overrides": slurm_overrides, "log_dir": final.parent / f"{final.name}.logs"}
         with dask_client(**options) as client, tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block",
                                                     desc=f"predict {model.name}", disable=not progress) as bar:
-            _run_blocks(client, model, source, final, todo, rows, batch_size, bar)
+            _run_blocks(client, model, source, grid, final, todo, rows, batch_size, bar)
     output.finish(final, fields, csv)
     return PredictionRun(final, source.n, n_blocks, len(todo), time.perf_counter() - started)
 
 
-def _run_blocks(client: Any, model: LoadedModel, source: ImageSource, final: Path, todo: list[int], rows: int, batch_size: int, bar: Any) -> None:
+def _run_blocks(client: Any, model: LoadedModel, source: ImageSource, grid: GridFit, final: Path, todo: list[int], rows: int, batch_size: int,
+                bar: Any) -> None:
     """Submit the blocks with at most ``IN_FLIGHT_PER_WORKER`` per worker waiting or running."""
     from distributed import as_completed
 
@@ -161,7 +206,7 @@ def _run_blocks(client: Any, model: LoadedModel, source: ImageSource, final: Pat
 
     def submit(b: int):
         start, stop = b * rows, min((b + 1) * rows, source.n)
-        return client.submit(predict_block, str(model.checkpoint), model.sha256, source_future, str(final), b, start, stop,
+        return client.submit(predict_block, str(model.checkpoint), model.sha256, source_future, grid, str(final), b, start, stop,
                              batch_size, pure=False)
 
     running = as_completed([submit(b) for _, b in zip(range(IN_FLIGHT_PER_WORKER * n_workers), pending)])
