@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from deeplense.validation import collected, not_one_of, problem, Problem, StrictModel, told_as_written, validate_at, validate_entries
+from deeplense.validation import Problem, StrictModel, collected, not_one_of, problem, told_as_written, validate_at, validate_entries
 
 
 class LearningCurveConfig(StrictModel):

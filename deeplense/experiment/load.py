@@ -22,7 +22,7 @@ from deeplense.predict.config import prediction_problems
 from deeplense.experiment.populations import expand_populations
 from deeplense.experiment.sweeps import expand_sweeps
 from deeplense.physics.instruments import with_preset
-from deeplense.validation import FieldProblems, Problem, problems_of
+from deeplense.validation import Problem, problems_of
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

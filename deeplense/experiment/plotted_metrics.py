@@ -13,21 +13,26 @@ from deeplense.tasks import TASKS
 from deeplense.validation import Problem, not_one_of, validate_entries
 
 
-def _paths(cfg: ExperimentConfig, model: str) -> list[str]:
-    """The metric paths of model ``model``'s metrics.json."""
+def _paths(cfg: ExperimentConfig, model: str) -> list[str] | None:
+    """The metric paths of model ``model``'s metrics.json; None for a task that does not declare
+    them (no ``metrics`` or ``example_predictions``: its metric is read as written)."""
     m = cfg.models[model]
-    return TASKS.get(m.task).from_config(m, cfg.datasets[m.dataset].class_names).metric_paths()
+    try:
+        return TASKS.get(m.task).from_config(m, cfg.datasets[m.dataset].class_names).metric_paths()
+    except NotImplementedError:
+        return None
 
 
 def _problem(cfg: ExperimentConfig, at: tuple[str, str], metric: str, models: list[str]) -> list[Problem]:
     """Why ``metric`` cannot be plotted for ``models`` (those of the config that are valid), if it cannot."""
-    models = [m for m in models if m in cfg.models and cfg.models[m].dataset in cfg.datasets]
-    if not models:
-        return []  # their own problems are reported
-    allowed = _paths(cfg, models[0])
+    models = [m for m in models if m in cfg.models and cfg.models[m].dataset in cfg.datasets]  # others: their own problems
+    declared = {m: paths for m in models if (paths := _paths(cfg, m)) is not None}
+    if not declared:
+        return []
+    models = list(declared)
+    allowed = declared[models[0]]
     for m in models[1:]:
-        theirs = set(_paths(cfg, m))
-        allowed = [p for p in allowed if p in theirs]
+        allowed = [p for p in allowed if p in set(declared[m])]
     if metric in allowed:
         return []
     which = f"model {models[0]}" if len(models) == 1 else f"models {', '.join(models)}"

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator
 
 from deeplense.experiment.sweeps import _set
-from deeplense.validation import collected, not_one_of, problem, Problem, StrictModel, validate_at
+from deeplense.validation import Problem, StrictModel, collected, not_one_of, problem, validate_at
 
 
 class PopulationConfig(StrictModel):

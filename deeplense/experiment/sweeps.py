@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from deeplense.config import written_names
-from deeplense.validation import collected, not_one_of, problem, Problem, StrictModel, told_as_written, UNKNOWN_FIELD, validate_at, validate_entries
+from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, collected, not_one_of, problem, told_as_written, validate_at, validate_entries
 
 
 class SweepConfig(StrictModel):
