@@ -4,7 +4,9 @@ the bad value and what is allowed.
 Validators raise :class:`FieldProblems` (a ``ValueError``, so pydantic keeps it in its error)
 with paths relative to the model they check; :func:`problems_of` flattens a pydantic
 ``ValidationError`` into :class:`Problem` s with full paths; :class:`StrictModel` refuses unknown
-fields naming the closest allowed one. Only pydantic and PyYAML here: config validation stays fast.
+fields naming the closest allowed one, as :func:`not_one_of` does for every name chosen from a list
+(and :func:`problems_of` for a ``Literal`` or :class:`OneOf` value). Only pydantic and PyYAML
+here: config validation stays fast.
 """
 
 from __future__ import annotations
