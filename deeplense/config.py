@@ -45,13 +45,18 @@ from deeplense.physics.records import record_units
 from deeplense.physics.scenarios import SCENARIOS
 from deeplense.published import published_keys
 from deeplense.tasks import TASKS, Task, loss_names, monitor_names, task_names
-from deeplense.validation import NO_VALUE, FieldProblems, OneOf, Problem, StrictModel, did_you_mean, nested, problem
+from deeplense.validation import NO_VALUE, FieldProblems, OneOf, Problem, StrictModel, nested, not_one_of, problem
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"  # names become file paths and wildcards
 
 
 class ConfigError(DeeplenseError):
     """A config that cannot run; the message names the field, the value and what is allowed."""
+
+
+class CrossProblems(FieldProblems):
+    """The problems across a config's sections (``cross_problems``): found only when every entry
+    is valid on its own."""
 
 
 class ConfigChecks(Protocol):
@@ -241,7 +246,7 @@ class InstrumentConfig(_Strict):
     @classmethod
     def _known_preset(cls, name: str) -> str:
         if name not in INSTRUMENTS:
-            raise ValueError(f"unknown instrument preset; allowed: {', '.join(INSTRUMENTS.names())}")
+            raise ValueError(not_one_of("unknown instrument preset", name, INSTRUMENTS.names()))
         return name
 
     @model_validator(mode="after")
@@ -279,7 +284,7 @@ class ClassConfig(_Strict):
     @classmethod
     def _known_scenario(cls, name: str) -> str:
         if name not in SCENARIOS:
-            raise ValueError(f"unknown dark-matter scenario {name!r}; allowed: {', '.join(SCENARIOS.names())}")
+            raise ValueError(not_one_of(f"unknown dark-matter scenario {name!r}", name, SCENARIOS.names()))
         return name
 
     @model_validator(mode="after")
@@ -359,38 +364,50 @@ class DatasetConfig(_Strict):
 
     @model_validator(mode="after")
     def _checks(self, info: ValidationInfo) -> "DatasetConfig":
-        if not self.z_lens < self.z_source:
-            raise problem(f"must be below z_source ({self.z_source:g}): the lens lies in front of the source", "z_lens", value=self.z_lens)
+        found = redshifts = _redshift_problems(self.z_lens, self.z_source)
         checks = _checks(info)
         why = checks.backend(self) if checks else None  # what the renderer cannot draw
         if why:
-            raise problem(why, "backend", value=self.backend)
+            found.append(Problem(("backend",), why, self.backend))
         names = self.class_names
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise problem("class names must be unique", "classes", i, "name", value=name)
-        self._lens_in_image()
+        found = found + [Problem(("classes", i, "name"), "class names must be unique", n) for i, n in enumerate(names) if n in names[:i]]
+        if not redshifts:  # the ring's size in arcsec needs sound redshifts
+            found += self._lens_in_image()
+        if found:
+            raise FieldProblems(found)
         return self
 
-    def _lens_in_image(self) -> None:
+    @classmethod
+    def independent_problems(cls, data: dict[str, Any], failed: set[str | int]) -> list[Problem]:
+        """The redshifts' order, checked when other fields of the dataset failed."""
+        if failed & {"z_lens", "z_source"}:
+            return []
+        z = {k: float(data.get(k, cls.model_fields[k].default)) for k in ("z_lens", "z_source")}
+        return _redshift_problems(z["z_lens"], z["z_source"])
+
+    def _lens_in_image(self) -> list[Problem]:
         """The Einstein ring and the lens centre must lie inside the image, or every image is garbage
         (e.g. a pixel scale in the wrong unit)."""
         lens, half = self.lens, self.instrument.half_field
         field = "theta_E" if lens.theta_E is not None else "mass"
         reach = support(lens.theta_E)[1] if lens.theta_E is not None else self._theta_e_of_mass(support(lens.mass)[1])
+        out = []
         if reach > half:
-            raise problem(
+            out.append(Problem(
+                ("lens", field),
                 f"an Einstein radius of up to {reach:.3g}″ puts the ring outside the image, which reaches "
                 f"{half:.3g}″ from its centre (instrument num_pix × pixel_scale / 2); lower {field} or "
                 f"enlarge num_pix or pixel_scale",
-                "lens", field, value=getattr(lens, field),
-            )
+                getattr(lens, field),
+            ))
         for key in ("center_x", "center_y"):
             if largest_magnitude(getattr(lens, key)) > half:
-                raise problem(
+                out.append(Problem(
+                    ("lens", key),
                     f"the lens centre must lie inside the image: within ±{half:.3g}″ (num_pix × pixel_scale / 2) [arcsec]",
-                    "lens", key, value=getattr(lens, key),
-                )
+                    getattr(lens, key),
+                ))
+        return out
 
     def _theta_e_of_mass(self, mass: float) -> float:
         from deeplense.physics.cosmology import point_mass_einstein_radius  # astropy: only for a lens mass
@@ -415,6 +432,13 @@ class DatasetConfig(_Strict):
         shared = {f for f in record_units(self) if f not in scenario_fields}
         chosen = [c for c in self.classes if classes is None or c.name in classes]
         return sorted(shared.union(*(c.recorded() for c in chosen)))
+
+
+def _redshift_problems(z_lens: float, z_source: float) -> list[Problem]:
+    """The lens must lie in front of the source."""
+    if z_lens < z_source:
+        return []
+    return [Problem(("z_lens",), f"must be below z_source ({z_source:g}): the lens lies in front of the source", z_lens)]
 
 
 class SimulationSettings(_Strict):
@@ -668,20 +692,41 @@ class ExperimentConfig(_Strict):
 
     @model_validator(mode="after")
     def _model_datasets(self, info: ValidationInfo) -> "ExperimentConfig":
-        problems: list[Problem] = []
-        checks = _checks(info)
-        sound: dict[str, ModelConfig] = {}  # models without problems of their own
-        for name, model in self.models.items():
-            found = _model_problems(self, name, model)
-            problems += found
-            if not found:
-                sound[name] = model
-                if checks:  # whether the network builds for the dataset's images
-                    problems += checks.build(self, name, model)
-        problems += _split_problems(self, sound)
+        problems = cross_problems(self, _checks(info))
         if problems:
-            raise FieldProblems(problems)
+            raise CrossProblems(problems)
         return self
+
+    @classmethod
+    def sound_part(cls, raw: Mapping[str, Any], context: dict[str, Any] | None = None) -> "ExperimentConfig":
+        """The config made of the entries of ``raw`` (a config that failed validation) that are
+        valid on their own: its datasets, and its models on such datasets; the checks across
+        entries (``cross_problems``, searches, predictions) can then still run on them, so that
+        one load reports every mistake that does not follow from another."""
+        def valid(model: type[_Strict], value: Any) -> Any:
+            try:
+                return model.model_validate(value, context=context)
+            except ValidationError:
+                return None
+
+        def section(name: str) -> dict[str, Any]:
+            value = raw.get(name)
+            return value if isinstance(value, dict) else {}
+
+        datasets = {n: d for n, d in ((n, valid(DatasetConfig, v)) for n, v in section("datasets").items()) if d is not None}
+        broken = {n for n in section("datasets") if n not in datasets}
+        # a model on a dataset that failed on its own is left out (its checks would blame the wrong field)
+        models = {
+            n: m for n, m in ((n, valid(ModelConfig, v)) for n, v in section("models").items())
+            if m is not None and not broken.intersection([m.dataset, *m.evaluate_on])
+        }
+        failed = broken | {n for n in section("models") if n not in models}
+        def refers_to_failed(entry: Any) -> bool:  # likewise a search, prediction or population
+            return isinstance(entry, dict) and any(entry.get(k) in failed for k in ("model", "dataset"))
+
+        fields = {k: raw[k] for k in ("seed", "sweeps", "learning_curves") if k in raw}
+        entries = {k: {n: e for n, e in section(k).items() if not refers_to_failed(e)} for k in ("searches", "predictions", "populations")}
+        return cls.model_construct(datasets=datasets, models=models, **fields, **entries)
 
     def training_images(self, model: str) -> int:
         """The images model ``model`` trains on in one epoch: the training split of each class it
@@ -689,6 +734,21 @@ class ExperimentConfig(_Strict):
         cfg = self.models[model]
         split = self.datasets[cfg.dataset].split_images()
         return sum(min(split[c]["train"], cfg.train_images_per_class or split[c]["train"]) for c in _task(self, cfg).train_classes())
+
+
+def cross_problems(cfg: ExperimentConfig, checks: ConfigChecks | None = None) -> list[Problem]:
+    """What is wrong across the config's sections: each model against its datasets, whether its
+    network builds (with ``checks``), and whether each split gives the models enough images."""
+    problems: list[Problem] = []
+    sound: dict[str, ModelConfig] = {}  # models without problems of their own
+    for name, model in cfg.models.items():
+        found = _model_problems(cfg, name, model)
+        problems += found
+        if not found:
+            sound[name] = model
+            if checks:  # whether the network builds for the dataset's images
+                problems += checks.build(cfg, name, model)
+    return problems + _split_problems(cfg, sound)
 
 
 def same_recipe_classes(a: DatasetConfig, b: DatasetConfig, classes: list[str]) -> list[str]:
@@ -714,11 +774,11 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
     """What is wrong with ``model`` given the experiment's datasets (paths from the top level)."""
     at = ("models", name)
     if model.dataset not in cfg.datasets:
-        return [Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", model.dataset)]
+        return [Problem((*at, "dataset"), not_one_of("not a dataset", model.dataset, written_names(cfg.datasets)), model.dataset)]
     dataset = cfg.datasets[model.dataset]
     known = dataset.class_names
     out = [
-        Problem((*at, "classes", i), f"not a class of dataset {model.dataset}; allowed: {', '.join(known)}", c)
+        Problem((*at, "classes", i), not_one_of(f"not a class of dataset {model.dataset}", c, known), c)
         for i, c in enumerate(model.classes or []) if c not in known
     ]
     chosen = model.classes or known
@@ -735,7 +795,7 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
             ))
     for i, other in enumerate(model.evaluate_on):
         if other not in cfg.datasets:
-            out.append(Problem((*at, "evaluate_on", i), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", other))
+            out.append(Problem((*at, "evaluate_on", i), not_one_of("not a dataset", other, written_names(cfg.datasets)), other))
         elif cfg.datasets[other].class_names != known:
             out.append(Problem(
                 (*at, "evaluate_on", i),
@@ -757,19 +817,17 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
             ))
     for where, keys in model.reproduces.items():
         if where != model.dataset and where not in model.evaluate_on:
-            out.append(Problem((*at, "reproduces", where), f"{where} is not where the model is evaluated; allowed: "
-                               f"{', '.join([model.dataset, *model.evaluate_on])}", keys))
+            out.append(Problem((*at, "reproduces", where),
+                               not_one_of(f"{where} is not where the model is evaluated", where, [model.dataset, *model.evaluate_on]), keys))
             continue
         for key in [keys] if isinstance(keys, str) else keys:
             if key not in published_keys(model.task):
-                out.append(Problem((*at, "reproduces", where), f"not a published {model.task} value; allowed: "
-                                   f"{', '.join(published_keys(model.task))}", key))
+                out.append(Problem((*at, "reproduces", where), not_one_of(f"not a published {model.task} value", key, published_keys(model.task)), key))
     if not out and task.uses_targets:
         for where in [model.dataset, *model.evaluate_on]:
             recorded = cfg.datasets[where].record_fields(chosen)
             out += [
-                Problem((*at, "targets", i), f"no image of classes {', '.join(chosen)} of dataset {where} records it"
-                        f"{did_you_mean(t, recorded) or ';'} allowed: {', '.join(recorded)}", t)
+                Problem((*at, "targets", i), not_one_of(f"no image of classes {', '.join(chosen)} of dataset {where} records it", t, recorded), t)
                 for i, t in enumerate(model.targets) if t not in recorded
             ]
     if not out:

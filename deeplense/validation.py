@@ -4,13 +4,17 @@ the bad value and what is allowed.
 Validators raise :class:`FieldProblems` (a ``ValueError``, so pydantic keeps it in its error)
 with paths relative to the model they check; :func:`problems_of` flattens a pydantic
 ``ValidationError`` into :class:`Problem` s with full paths; :class:`StrictModel` refuses unknown
-fields naming the closest allowed one. Only pydantic and PyYAML here: config validation stays fast.
+fields naming the closest allowed one, as :func:`not_one_of` does for every name chosen from a list
+(and :func:`problems_of` for a ``Literal`` or :class:`OneOf` value). Only pydantic and PyYAML
+here: config validation stays fast.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -96,7 +100,8 @@ def problems_of(errors: ValidationError | list[dict[str, Any]], prefix: tuple[st
             out += [Problem(loc + p.loc, p.message, p.value, p.kind) for p in raised.problems]
             continue
         value = NO_VALUE if err["type"] == "missing" else err.get("input", NO_VALUE)
-        out.append(Problem(loc, err["msg"].removeprefix("Value error, "), value, err["type"]))
+        message = _literal_message(err) if err["type"] == "literal_error" else err["msg"].removeprefix("Value error, ")
+        out.append(Problem(loc, message, value, err["type"]))
     return out
 
 
@@ -128,6 +133,18 @@ def validate_entries(model: type[M], entries: dict[str, Any], section: str) -> t
     return valid, problems
 
 
+@contextmanager
+def collected(problems: list[Problem] | None) -> Iterator[None]:
+    """The problems raised inside (``FieldProblems``) are added to ``problems``, so that the next
+    entry of a section is checked too; raised as before when ``problems`` is None."""
+    try:
+        yield
+    except FieldProblems as e:
+        if problems is None:
+            raise
+        problems.extend(e.problems)
+
+
 G = TypeVar("G")
 
 
@@ -155,13 +172,34 @@ def told_as_written(
 def did_you_mean(name: str, allowed: list[str], n: int = 1) -> str:
     """``"; did you mean 'theta_E'?"`` for the closest of ``allowed`` (by difflib, ignoring case), or ``""``."""
     lowered = {a.lower(): a for a in allowed}
-    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    wanted = str(name).lower()
+    close = difflib.get_close_matches(wanted, list(lowered), n=n, cutoff=0.6)
+    close = close or [a for a in lowered if sorted(a) == sorted(wanted)][:n]  # transposed letters (tyni → tiny)
     return f"; did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
+
+
+def not_one_of(what: str, name: Any, allowed: Sequence[str]) -> str:
+    """``"unknown scenario; did you mean 'sidm'? allowed: axion, cdm, ..."``: the message of every
+    name chosen from a list, ``what`` being what is wrong with it (the closest allowed name by difflib)."""
+    names = [str(a) for a in allowed]
+    return f"{what}{did_you_mean(name, names) or ';'} allowed: {', '.join(names) or 'none'}"
 
 
 def unknown_field_message(name: str, allowed: list[str]) -> str:
     """'unknown field; did you mean 'theta_E'? allowed: ...'."""
-    return f"unknown field{did_you_mean(name, allowed) or ';'} allowed: {', '.join(allowed)}"
+    return not_one_of("unknown field", name, allowed)
+
+
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+def _literal_message(err: dict[str, Any]) -> str:
+    """pydantic's message for a value outside a ``Literal`` (or :class:`OneOf`), with the closest
+    allowed value suggested."""
+    expected = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
+    value = err.get("input")
+    hint = did_you_mean(value, expected) if isinstance(value, str) else ""
+    return err["msg"] + hint
 
 
 class StrictModel(BaseModel):
@@ -177,7 +215,9 @@ class StrictModel(BaseModel):
             return handler(data)
         except ValidationError as e:
             errors = e.errors()
-            if not any(err["type"] == "extra_forbidden" and len(err["loc"]) == 1 for err in errors):
+            failed = {err["loc"][0] for err in errors if err["loc"]}
+            independent = cls.independent_problems(data, failed) if isinstance(data, dict) and failed else []
+            if not independent and not any(err["type"] == "extra_forbidden" and len(err["loc"]) == 1 for err in errors):
                 raise
             allowed = list(cls.model_fields)
             problems = [
@@ -186,7 +226,14 @@ class StrictModel(BaseModel):
                 else p
                 for p in problems_of(errors)
             ]
-            raise FieldProblems(problems) from None
+            raise FieldProblems(problems + independent) from None
+
+    @classmethod
+    def independent_problems(cls, data: dict[str, Any], failed: set[str | int]) -> list[Problem]:
+        """The checks across fields (normally run once every field is valid) that read none of the
+        ``failed`` fields, run on ``data`` when other fields failed: so a mistake is reported in
+        the same pass as those of unrelated fields. None by default."""
+        return []
 
 
 class OneOf:

@@ -35,7 +35,7 @@ def test_points_expand_into_models_and_rules():
 
 @pytest.mark.parametrize(("curve", "expected"), [
     ({"images_per_class": [8, 4]}, "learning_curves.r18.images_per_class = [8, 4]: must be positive and strictly ascending"),
-    ({"model": "resnet81", "images_per_class": [4]}, "learning_curves.r18.model = 'resnet81': not a model; allowed: resnet18"),
+    ({"model": "resnet81", "images_per_class": [4]}, "learning_curves.r18.model = 'resnet81': not a model; did you mean 'resnet18'? allowed: resnet18"),
     # a point asking for more than the training split holds would train on fewer images than it is labelled with
     ({"images_per_class": [4, 18]}, "learning_curves.r18.images_per_class[1] = 18: more than the training split holds; "
                                     "training images per class of dataset tiny (split.train 0.7): no_sub 17, cdm 17, vortex 17"),
@@ -54,7 +54,7 @@ def test_a_mistake_of_the_base_model_is_told_once():
     raw["models"]["resnet18"]["evaluate_on"] = ["tyni"]
     with pytest.raises(ConfigError) as err:
         load_config(raw, "tiny", build_models=False)
-    assert str(err.value).splitlines()[1:] == ["  models.resnet18.evaluate_on[0] = 'tyni': not a dataset; allowed: tiny"]
+    assert str(err.value).splitlines()[1:] == ["  models.resnet18.evaluate_on[0] = 'tyni': not a dataset; did you mean 'tiny'? allowed: tiny"]
 
 
 def test_smaller_training_sets_are_nested_subsets():

@@ -409,7 +409,7 @@ def test_load_model_reports_what_it_expects(models):
         ({"model": "resnet18", "dataset": "tiny", "input": ["x.npy"]}, "give exactly one of `dataset`"),
         ({"model": "resnet18", "input": "x.npy", "split": "test"}, "`split` selects samples of a `dataset`"),
         ({"model": "resnet18", "dataset": "nope"}, "predictions.p.dataset = 'nope': not a dataset; allowed: tiny"),
-        ({"model": "resnet18", "dataset": "tiny", "rank_by": "wdm"}, "model resnet18 predicts no such value; allowed: no_sub, cdm, vortex"),
+        ({"model": "resnet18", "dataset": "tiny", "rank_by": "wdm"}, "model resnet18 predicts no such value; did you mean 'cdm'? allowed: no_sub, cdm, vortex"),
         ({"model": "vortex_length", "dataset": "tiny", "rank_by": "mass"}, "allowed: vortex_length"),
         ({"model": "resnet18", "dataset": "tiny", "workers": 0}, "predictions.p.workers"),
         ({"model": "resnet18", "dataset": "tiny", "wokers": 2}, "predictions.p.wokers"),

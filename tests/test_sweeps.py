@@ -94,13 +94,17 @@ def test_a_sweep_trains_only_models_that_read_the_swept_class():
     train on the same images at every point of a CDM sweep, so the default leaves it out and naming
     it is refused; a parameter every class shares keeps every model."""
     cdm = {"parameter": "classes.cdm.params.n_subhalos", "values": [5, 20], "models": None}
-    cfg = load_config(tiny_with_sweep(**cdm))
-    assert [p["base_model"] for p in sweep_points(cfg.model_dump(mode="json"), "vmass")] == ["resnet18", "anomaly_ae"] * 2
+    assert [p["base_model"] for p in sweep_points(tiny_with_sweep(**cdm), "vmass")] == ["resnet18", "anomaly_ae"] * 2
+    # one metric is plotted for every model: the anomaly model writes `auc`, not the default auc_macro
+    with pytest.raises(ConfigError, match=r"sweeps\.vmass\.metric = 'auc_macro': not a metric that evaluation writes for models "
+                                          r"resnet18, anomaly_ae; allowed: auc_per_class\.cdm, auc_per_class\.vortex"):
+        load_config(tiny_with_sweep(**cdm))
+    load_config(tiny_with_sweep(**cdm, metric="auc_per_class.cdm"))
     with pytest.raises(ConfigError, match=r"sweeps\.vmass\.models\[0\] = 'vortex_length': model vortex_length reads classes vortex, not cdm: "
                                           r"it would train on the same images at every point"):
         load_config(tiny_with_sweep(**{**cdm, "models": ["vortex_length"]}))
-    shared = load_config(tiny_with_sweep(parameter="instrument.psf_fwhm", values=[0.2, 0.3], models=None))
-    assert {p["base_model"] for p in sweep_points(shared.model_dump(mode="json"), "vmass")} == {"resnet18", "vortex_length", "anomaly_ae", "source_x"}
+    shared = tiny_with_sweep(parameter="instrument.psf_fwhm", values=[0.2, 0.3], models=None)
+    assert {p["base_model"] for p in sweep_points(shared, "vmass")} == {"resnet18", "vortex_length", "anomaly_ae", "source_x"}
     raw = tiny_with_sweep(**cdm)
     del raw["models"]["resnet18"], raw["models"]["anomaly_ae"]
     with pytest.raises(ConfigError, match=r"sweeps\.vmass\.models: no model on dataset tiny reads class cdm"):

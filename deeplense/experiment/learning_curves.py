@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from deeplense.validation import Problem, StrictModel, problem, told_as_written, validate_at, validate_entries
+from deeplense.validation import Problem, StrictModel, collected, not_one_of, problem, told_as_written, validate_at, validate_entries
 
 
 class LearningCurveConfig(StrictModel):
@@ -39,8 +39,9 @@ def point_name(model: str, images: int) -> str:
     return f"{model}__n{images}"
 
 
-def expand_learning_curves(raw: dict[str, Any]) -> dict[str, Any]:
-    """The config with each learning curve's points added as models (raw mapping in, out)."""
+def expand_learning_curves(raw: dict[str, Any], problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The config with each learning curve's points added as models (raw mapping in, out). ``problems``: where an
+    entry's problems go (that entry is then left out); raised when None."""
     curves = raw.get("learning_curves") or {}
     if not curves:
         return raw
@@ -48,13 +49,14 @@ def expand_learning_curves(raw: dict[str, Any]) -> dict[str, Any]:
     models = out.setdefault("models", {}) or {}
     out["models"] = models
     for name, spec in curves.items():
-        at = ("learning_curves", name)
-        curve = validate_at(LearningCurveConfig, spec, *at)
-        if curve.model not in models:
-            raise problem(f"not a model; allowed: {', '.join(models)}", *at, "model", value=curve.model)
-        base = {k: v for k, v in raw["models"][curve.model].items() if k != "reproduces"}  # the full model is compared
-        for n in curve.images_per_class:
-            models[point_name(curve.model, n)] = {**base, "train_images_per_class": n}
+        with collected(problems):
+            at = ("learning_curves", name)
+            curve = validate_at(LearningCurveConfig, spec, *at)
+            if curve.model not in models:
+                raise problem(not_one_of("not a model", curve.model, [m for m in models if "__" not in m]), *at, "model", value=curve.model)
+            base = {k: v for k, v in raw["models"][curve.model].items() if k != "reproduces"}  # the full model is compared
+            for n in curve.images_per_class:
+                models[point_name(curve.model, n)] = {**base, "train_images_per_class": n}
     return out
 
 

@@ -12,16 +12,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from deeplense.config import ConfigError, ExperimentConfig
+from deeplense.config import ConfigError, CrossProblems, ExperimentConfig, cross_problems
 from deeplense.experiment import learning_curves, sweeps
 from deeplense.experiment.checks import MachineChecks
 from deeplense.experiment.learning_curves import expand_learning_curves
+from deeplense.experiment.plotted_metrics import plotted_metric_problems
 from deeplense.experiment.searches import search_problems
 from deeplense.predict.config import prediction_problems
 from deeplense.experiment.populations import expand_populations
 from deeplense.experiment.sweeps import expand_sweeps
 from deeplense.physics.instruments import with_preset
-from deeplense.validation import FieldProblems, Problem, problems_of
+from deeplense.validation import Problem, problems_of
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -85,9 +86,12 @@ def _with_presets(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "datasets": filled}
 
 
-def resolve(raw: dict[str, Any]) -> dict[str, Any]:
-    """The raw config as it is validated: populations, sweeps and learning curves expanded, presets filled."""
-    return _with_presets(expand_learning_curves(expand_sweeps(expand_populations(raw))))
+def resolve(raw: dict[str, Any], problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The raw config as it is validated: populations, sweeps and learning curves expanded, presets
+    filled. ``problems``: where the problems of an entry that cannot be expanded go (it is left
+    out); raised when None."""
+    expanded = expand_learning_curves(expand_sweeps(expand_populations(raw, problems), problems), problems)
+    return _with_presets(expanded)
 
 
 def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, build_models: bool = True) -> ExperimentConfig:
@@ -100,16 +104,19 @@ def load_config(raw: dict[str, Any] | str | Path, source: str | None = None, *, 
     if not isinstance(raw, dict):
         got = "an empty file" if raw is None else type(raw).__name__
         raise ConfigError(f"invalid config {source}: expected a mapping (datasets:, models:, ...) at the top level, got {got}")
+    problems: list[Problem] = []  # every mistake that does not follow from another, reported at once
+    resolved = resolve(raw, problems)  # a sweep, learning curve or population that cannot be expanded is left out
+    context = {"checks": MachineChecks(build_models)}
     try:
-        resolved = resolve(raw)
-    except FieldProblems as e:  # a sweep or learning curve that cannot be expanded
-        raise ConfigError(format_problems(e.problems, source, raw)) from None
-    try:
-        cfg = ExperimentConfig.model_validate(resolved, context={"checks": MachineChecks(build_models)})
+        cfg = ExperimentConfig.model_validate(resolved, context=context)
     except ValidationError as e:
-        raise ConfigError(format_problems(problems_of(e), source, raw)) from None
-    found = search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
-    found += prediction_problems(cfg, MachineChecks(build_models))  # a prediction's model, input, dataset and ranking
-    if found:
-        raise ConfigError(format_problems(found, source, raw))
+        problems += problems_of(e)
+        cfg = ExperimentConfig.sound_part(resolved, context)  # the entries valid on their own, checked across below
+        if not all(isinstance((err.get("ctx") or {}).get("error"), CrossProblems) for err in e.errors()):
+            problems += cross_problems(cfg, context["checks"])  # not checked yet: an entry failed on its own
+    problems += search_problems(cfg, build_models=build_models)  # a search's space checked against its base model
+    problems += prediction_problems(cfg, MachineChecks(build_models))  # a prediction's model, input, dataset and ranking
+    problems += plotted_metric_problems(cfg)  # what a sweep or learning curve plots, of what evaluation writes
+    if problems:
+        raise ConfigError(format_problems(problems, source, raw))
     return cfg

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator
 
 from deeplense.experiment.sweeps import _set
-from deeplense.validation import StrictModel, problem, validate_at
+from deeplense.validation import Problem, StrictModel, collected, not_one_of, problem, validate_at
 
 
 class PopulationConfig(StrictModel):
@@ -71,8 +71,9 @@ def _prior(raw: dict[str, Any], dataset: str, classes: list[str] | None, paramet
     return paths, prior, chosen
 
 
-def expand_populations(raw: dict[str, Any]) -> dict[str, Any]:
-    """The config with each population's datasets added (raw mapping in, out)."""
+def expand_populations(raw: dict[str, Any], problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The config with each population's datasets added (raw mapping in, out). ``problems``: where an
+    entry's problems go (that entry is then left out); raised when None."""
     populations = raw.get("populations") or {}
     if not populations:
         return raw
@@ -80,33 +81,34 @@ def expand_populations(raw: dict[str, Any]) -> dict[str, Any]:
     datasets = out.setdefault("datasets", {})
     models = out.get("models") or {}
     for name, spec in populations.items():
-        at = ("populations", name)
-        pop = validate_at(PopulationConfig, spec, *at)
-        model = models.get(pop.model)
-        if not isinstance(model, dict):
-            raise problem(f"not a model; allowed: {', '.join(models)}", *at, "model", value=pop.model)
-        if model.get("task") != "posterior":
-            raise problem(f"model {pop.model} is a {model.get('task', 'classification')} model; a population stacks the "
-                          "per-lens posteriors of a `posterior` model", *at, "model", value=pop.model)
-        if list(model.get("targets") or []) != [pop.parameter]:
-            raise problem(f"model {pop.model} infers {model.get('targets')}; a population's model infers the shared parameter "
-                          f"alone (the lens parameters are nuisances it marginalises): targets: [{pop.parameter}]",
-                          *at, "parameter", value=pop.parameter)
-        if model.get("dataset") not in datasets:
-            continue  # the model's own problem, reported there
-        try:
-            paths, prior, chosen = _prior(raw, model["dataset"], model.get("classes"), pop.parameter, at)
-        except ValidationError:
-            continue  # the base dataset's problems are reported there
-        base = raw["datasets"][model["dataset"]]
-        # the classes whose images draw the parameter (all the model's, for a lens or source setting)
-        drawn = [path.split(".")[1] for path in paths if path.startswith("classes.")] or chosen
-        for k, value in enumerate(population_values(prior, pop.populations)):
-            dataset = copy.deepcopy(base)
-            dataset["classes"] = [{**c, "n_images": pop.lenses[-1]} for c in dataset["classes"] if c.get("name") in drawn]
-            for path in paths:
-                _set(dataset, path.split("."), value)
-            datasets[population_dataset(model["dataset"], name, k)] = dataset
+        with collected(problems):
+            at = ("populations", name)
+            pop = validate_at(PopulationConfig, spec, *at)
+            model = models.get(pop.model)
+            if not isinstance(model, dict):
+                raise problem(not_one_of("not a model", pop.model, [m for m in models if "__" not in m]), *at, "model", value=pop.model)
+            if model.get("task") != "posterior":
+                raise problem(f"model {pop.model} is a {model.get('task', 'classification')} model; a population stacks the "
+                              "per-lens posteriors of a `posterior` model", *at, "model", value=pop.model)
+            if list(model.get("targets") or []) != [pop.parameter]:
+                raise problem(f"model {pop.model} infers {model.get('targets')}; a population's model infers the shared parameter "
+                              f"alone (the lens parameters are nuisances it marginalises): targets: [{pop.parameter}]",
+                              *at, "parameter", value=pop.parameter)
+            if model.get("dataset") not in datasets:
+                continue  # the model's own problem, reported there
+            try:
+                paths, prior, chosen = _prior(raw, model["dataset"], model.get("classes"), pop.parameter, at)
+            except ValidationError:
+                continue  # the base dataset's problems are reported there
+            base = raw["datasets"][model["dataset"]]
+            # the classes whose images draw the parameter (all the model's, for a lens or source setting)
+            drawn = [path.split(".")[1] for path in paths if path.startswith("classes.")] or chosen
+            for k, value in enumerate(population_values(prior, pop.populations)):
+                dataset = copy.deepcopy(base)
+                dataset["classes"] = [{**c, "n_images": pop.lenses[-1]} for c in dataset["classes"] if c.get("name") in drawn]
+                for path in paths:
+                    _set(dataset, path.split("."), value)
+                datasets[population_dataset(model["dataset"], name, k)] = dataset
     return out
 
 

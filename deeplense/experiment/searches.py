@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from deeplense.config import ExperimentConfig, ModelConfig
+from deeplense.config import ExperimentConfig, ModelConfig, written_names
 from deeplense.experiment.architectures import build_problem
 from deeplense.experiment.checks import MachineChecks
 from deeplense.search.config import (
@@ -24,7 +24,7 @@ from deeplense.search.config import (
     without_union_tags,
 )
 from deeplense.tasks import TASKS
-from deeplense.validation import Problem, location, problems_of, unknown_field_message, validate_entries
+from deeplense.validation import Problem, location, not_one_of, problems_of, unknown_field_message, validate_entries
 
 
 def search_problems(cfg: ExperimentConfig, *, build_models: bool = True) -> list[Problem]:
@@ -43,7 +43,7 @@ def search_problems(cfg: ExperimentConfig, *, build_models: bool = True) -> list
 def _search_model_problems(cfg: ExperimentConfig, name: str, search: SearchConfig) -> list[Problem]:
     at = ("searches", name)
     if search.model not in cfg.models:
-        return [Problem((*at, "model"), f"not a model; allowed: {', '.join(cfg.models) or 'none'}", search.model)]
+        return [Problem((*at, "model"), not_one_of("not a model", search.model, written_names(cfg.models)), search.model)]
     best = best_model_name(name)
     if best in cfg.models:
         return [Problem(("models", best), f"search {name} trains its best config as model {best}; rename one of them", best)]
@@ -52,7 +52,7 @@ def _search_model_problems(cfg: ExperimentConfig, name: str, search: SearchConfi
     objective = search.objective or base.monitor
     out = []
     if objective not in task.monitors:
-        out.append(Problem((*at, "objective"), f"not a validation metric of task {base.task}; allowed: {', '.join(task.monitors)}", objective))
+        out.append(Problem((*at, "objective"), not_one_of(f"not a validation metric of task {base.task}", objective, list(task.monitors)), objective))
     if cfg.datasets[base.dataset].split.val == 0:
         out.append(Problem((*at, "model"), f"trials are scored on the validation split, and dataset {base.dataset} has none "
                            "(split.val: 0); give it one (e.g. val: 0.15)", search.model))

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from deeplense.config import written_names
-from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, problem, told_as_written, validate_at, validate_entries
+from deeplense.validation import UNKNOWN_FIELD, Problem, StrictModel, collected, not_one_of, problem, told_as_written, validate_at, validate_entries
 
 
 class SweepConfig(StrictModel):
@@ -71,7 +71,7 @@ def _set(node: Any, path: list[str], value: Any) -> None:
         matches = [item for item in node if isinstance(item, dict) and item.get("name") == key]
         if not matches:
             names = [item.get("name") for item in node if isinstance(item, dict)]
-            raise ValueError(f"no item named {key!r}; allowed: {', '.join(map(str, names))}")
+            raise ValueError(not_one_of(f"no item named {key!r}", key, [str(n) for n in names]))
         if not rest:
             raise ValueError(f"the path must end in a field, not the item {key!r}")
         _set(matches[0], rest, value)
@@ -85,8 +85,9 @@ def _set(node: Any, path: list[str], value: Any) -> None:
     _set(node[key], rest, value)
 
 
-def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
-    """The config with each sweep's points added as datasets and models (raw mapping in, out)."""
+def expand_sweeps(raw: dict[str, Any], problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The config with each sweep's points added as datasets and models (raw mapping in, out). ``problems``: where an
+    entry's problems go (that entry is then left out); raised when None."""
     sweeps = raw.get("sweeps") or {}
     if not sweeps:
         return raw
@@ -95,34 +96,35 @@ def expand_sweeps(raw: dict[str, Any]) -> dict[str, Any]:
     models = out.setdefault("models", {}) or {}
     out["models"] = models
     for name, spec in sweeps.items():
-        at = ("sweeps", name)
-        sweep = validate_at(SweepConfig, spec, *at)
-        if sweep.dataset not in datasets:
-            raise problem(f"not a dataset; allowed: {', '.join(written_names(datasets))}", *at, "dataset", value=sweep.dataset)
-        chosen = _chosen_models(models, sweep)
-        cls = swept_class(sweep)
-        for i, model in enumerate(chosen):
-            if model not in models:
-                raise problem(f"not a model; allowed: {', '.join(models)}", *at, "models", i, value=model)
-            if not reads_class(models[model], cls):
-                raise problem(
-                    f"model {model} reads classes {', '.join(models[model]['classes'])}, not {cls}: it would train on the "
-                    f"same images at every point; name a model that reads {cls}", *at, "models", i, value=model,
-                )
-        if not chosen:
-            which = f" reads class {cls}" if cls else ""
-            raise problem(f"no model on dataset {sweep.dataset}{which}: a sweep trains at least one; add one, or name it here", *at, "models")
-        base = raw["datasets"][sweep.dataset]
-        for i, value in enumerate(sweep.values):
-            point = point_name(sweep.dataset, name, i)
-            dataset = copy.deepcopy(base)
-            try:
-                _set(dataset, sweep.parameter.split("."), value)
-            except ValueError as e:
-                raise problem(f"in dataset {sweep.dataset}: {e}", *at, "parameter", value=sweep.parameter) from None
-            datasets[point] = dataset
-            for model in chosen:
-                models[point_name(model, name, i)] = {**raw["models"][model], "dataset": point}
+        with collected(problems):
+            at = ("sweeps", name)
+            sweep = validate_at(SweepConfig, spec, *at)
+            if sweep.dataset not in datasets:
+                raise problem(not_one_of("not a dataset", sweep.dataset, written_names(datasets)), *at, "dataset", value=sweep.dataset)
+            chosen = _chosen_models(models, sweep)
+            cls = swept_class(sweep)
+            for i, model in enumerate(chosen):
+                if model not in models:
+                    raise problem(not_one_of("not a model", model, written_names(models)), *at, "models", i, value=model)
+                if not reads_class(models[model], cls):
+                    raise problem(
+                        f"model {model} reads classes {', '.join(models[model]['classes'])}, not {cls}: it would train on the "
+                        f"same images at every point; name a model that reads {cls}", *at, "models", i, value=model,
+                    )
+            if not chosen:
+                which = f" reads class {cls}" if cls else ""
+                raise problem(f"no model on dataset {sweep.dataset}{which}: a sweep trains at least one; add one, or name it here", *at, "models")
+            base = raw["datasets"][sweep.dataset]
+            for i, value in enumerate(sweep.values):
+                point = point_name(sweep.dataset, name, i)
+                dataset = copy.deepcopy(base)
+                try:
+                    _set(dataset, sweep.parameter.split("."), value)
+                except ValueError as e:
+                    raise problem(f"in dataset {sweep.dataset}: {e}", *at, "parameter", value=sweep.parameter) from None
+                datasets[point] = dataset
+                for model in chosen:
+                    models[point_name(model, name, i)] = {**raw["models"][model], "dataset": point}
     return out
 
 

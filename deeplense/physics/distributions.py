@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 
-from deeplense.validation import StrictModel, nested, problem
+from deeplense.validation import StrictModel, nested, not_one_of, problem
 
 
 class _Dist(StrictModel):
@@ -155,8 +155,8 @@ def _parse_param(value: Any) -> float | _Dist:
         name = value.get("dist")
         if name not in DISTRIBUTIONS:
             raise problem(
-                f"unknown distribution; allowed: {', '.join(DISTRIBUTIONS)}" if "dist" in value
-                else f"a distribution needs `dist`; allowed: {', '.join(DISTRIBUTIONS)}",
+                not_one_of("unknown distribution", name, list(DISTRIBUTIONS)) if "dist" in value
+                else not_one_of("a distribution needs `dist`", "", list(DISTRIBUTIONS)),
                 "dist", value=name if "dist" in value else None,
             )
         try:

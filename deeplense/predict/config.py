@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from deeplense.config import ConfigChecks, ExperimentConfig, written_names
 from deeplense.tasks import TASKS
-from deeplense.validation import Problem, StrictModel, problem, validate_entries
+from deeplense.validation import Problem, StrictModel, not_one_of, problem, validate_entries
 
 
 class PredictionConfig(StrictModel):
@@ -87,17 +87,17 @@ def prediction_problems(cfg: ExperimentConfig, checks: ConfigChecks | None = Non
     for name, p in valid.items():
         at = ("predictions", name)
         if p.model not in cfg.models:
-            out.append(Problem((*at, "model"), f"not a model; allowed: {', '.join(cfg.models) or 'none'}", p.model))
+            out.append(Problem((*at, "model"), not_one_of("not a model", p.model, written_names(cfg.models)), p.model))
             continue
         if p.input is not None and checks is not None:
             out += [Problem((*at, *q.loc), q.message, q.value) for q in checks.prediction_input(p.input)]
         if p.dataset is not None and p.dataset not in cfg.datasets:
-            out.append(Problem((*at, "dataset"), f"not a dataset; allowed: {', '.join(written_names(cfg.datasets))}", p.dataset))
+            out.append(Problem((*at, "dataset"), not_one_of("not a dataset", p.dataset, written_names(cfg.datasets)), p.dataset))
         elif p.dataset is not None:
             out += [Problem((*at, *q.loc), q.message, q.value) for q in _dataset_problems(cfg, p)]
         allowed = rank_choices(cfg, p.model)
         if p.rank_by is not None and p.rank_by not in allowed:
-            out.append(Problem((*at, "rank_by"), f"model {p.model} predicts no such value; allowed: {', '.join(allowed)}", p.rank_by))
+            out.append(Problem((*at, "rank_by"), not_one_of(f"model {p.model} predicts no such value", p.rank_by, allowed), p.rank_by))
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from deeplense.tasks.base import Column, EvalContext, Predictions, Task, register_task
-from deeplense.validation import Problem
+from deeplense.validation import Problem, not_one_of
 
 
 @register_task
@@ -34,7 +34,7 @@ class Anomaly(Task):
     @classmethod
     def class_problems(cls, model, known, chosen):
         if model.normal_class not in known:
-            return [Problem(("normal_class",), f"not a class of dataset {model.dataset}; allowed: {', '.join(known)}", model.normal_class)]
+            return [Problem(("normal_class",), not_one_of(f"not a class of dataset {model.dataset}", model.normal_class, known), model.normal_class)]
         if not (model.normal_class in chosen and len(chosen) > 1):
             return [Problem(("classes",), f"anomaly detection is evaluated on normal_class ({model.normal_class}) against the "
                             "others: list it and at least one other class", chosen)]
@@ -102,15 +102,25 @@ class Anomaly(Task):
         self.loss(model, images, torch.zeros(images.shape[0], dtype=torch.long))
         return None
 
+    def metrics(self, preds: Predictions, ctx: EvalContext) -> dict[str, Any]:
+        from deeplense.metrics.anomaly import anomaly_metrics
+
+        return anomaly_metrics(preds.outputs["score"], preds.labels, self.classes, self.normal_class, n_resamples=ctx.n_resamples, seed=ctx.seed)
+
+    def example_predictions(self, n: int = 24) -> Predictions:
+        labels = np.array([self.classes.index(c) for c in self.eval_classes()])[np.arange(n) % len(self.eval_classes())]
+        truth = (labels != self.classes.index(self.normal_class)).astype(np.int64)
+        return Predictions(np.arange(n), labels, truth, {"score": np.random.default_rng(0).random(n)})
+
     def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
         import pandas as pd
 
-        from deeplense.metrics.anomaly import anomaly_metrics, anomaly_roc_curves
+        from deeplense.metrics.anomaly import anomaly_roc_curves
         from deeplense.plots.anomaly import plot_score_histograms
         from deeplense.plots.classification import plot_roc
 
         scores, labels, classes = preds.outputs["score"], preds.labels, self.classes
-        metrics = anomaly_metrics(scores, labels, classes, self.normal_class, n_resamples=ctx.n_resamples, seed=ctx.seed)
+        metrics = self.metrics(preds, ctx)
         plot_score_histograms(scores, labels, classes, self.normal_class, ctx.figures / "scores.png", ctx.title)
         curves = anomaly_roc_curves(scores, labels, classes, self.normal_class)
         plot_roc(curves, metrics["auc_per_class"], ctx.figures / "roc.png", f"{ctx.title}\nanomalous class vs {self.normal_class}")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import numpy as np
 
 from deeplense.registry import Registry
-from deeplense.validation import Problem
+from deeplense.validation import Problem, not_one_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,10 +125,11 @@ class Task:
             users = ", ".join(name for name, task in TASKS.items() if task.uses_targets)
             return [Problem(("targets",), f"`targets` is for task {users}, not {cls.name}", model.targets)]
         if model.loss is not None and model.loss not in cls.losses:
-            allowed = ", ".join(sorted(cls.losses)) or "none (the model’s own objective)"
-            return [Problem(("loss",), f"does not fit task {cls.name}; allowed: {allowed}", model.loss)]
+            if not cls.losses:
+                return [Problem(("loss",), f"does not fit task {cls.name}; allowed: none (the model’s own objective)", model.loss)]
+            return [Problem(("loss",), not_one_of(f"does not fit task {cls.name}", model.loss, sorted(cls.losses)), model.loss)]
         if model.monitor not in cls.monitors:
-            return [Problem(("monitor",), f"does not fit task {cls.name}; allowed: {', '.join(sorted(cls.monitors))}", model.monitor)]
+            return [Problem(("monitor",), not_one_of(f"does not fit task {cls.name}", model.monitor, sorted(cls.monitors)), model.monitor)]
         return []
 
     @classmethod
@@ -243,10 +244,29 @@ class Task:
         return {}
 
     # ---- evaluation ------------------------------------------------------------------------------
-    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], pd.DataFrame]:  # pragma: no cover
-        """Metrics (with bootstrap intervals) and the per-sample table of ``preds``; draws the
-        task's ``figures`` into ``ctx.figures``."""
+    def metrics(self, preds: Predictions, ctx: EvalContext) -> dict[str, Any]:  # pragma: no cover
+        """The metrics of ``preds`` (with bootstrap intervals): the task's values in metrics.json."""
         raise NotImplementedError
+
+    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], pd.DataFrame]:  # pragma: no cover
+        """Metrics (``metrics``) and the per-sample table of ``preds``; draws the task's
+        ``figures`` into ``ctx.figures``."""
+        raise NotImplementedError
+
+    def example_predictions(self, n: int = 24) -> Predictions:  # pragma: no cover
+        """``n`` random predictions of the task's shapes (every class present): what ``metric_paths``
+        computes the metrics of."""
+        raise NotImplementedError
+
+    def metric_paths(self) -> list[str]:
+        """The dotted paths of the numbers in a metrics.json of this task (``auc_per_class.cdm``):
+        what a sweep or learning curve may plot. Found by computing ``metrics`` on
+        ``example_predictions``, so they are the names evaluation writes."""
+        from deeplense.storage.provenance import MetricsFile  # its named fields are not metric values
+
+        ctx = EvalContext(title="", figures=Path("."), units={}, n_resamples=0, seed=0)
+        values = self.metrics(self.example_predictions(), ctx)
+        return [p for p in numeric_paths(values) if p.split(".")[0] not in MetricsFile.model_fields]
 
 
 TASKS: Registry[type[Task]] = Registry("task")
@@ -255,6 +275,17 @@ TASKS: Registry[type[Task]] = Registry("task")
 def register_task(cls: type[Task]) -> type[Task]:
     """Class decorator: register a task under its ``name``."""
     return TASKS.register(cls.name)(cls)
+
+
+def numeric_paths(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted paths of the numbers (and undefined values, None) in nested ``values``."""
+    out = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out += numeric_paths(value, f"{prefix}{key}.")
+        elif value is None or (isinstance(value, (int, float, np.number)) and not isinstance(value, bool)):
+            out.append(f"{prefix}{key}")
+    return out
 
 
 def _ordered(values: list[str]) -> list[str]:

@@ -67,14 +67,25 @@ class Classification(Task):
             )
         return out
 
+    def metrics(self, preds: Predictions, ctx: EvalContext) -> dict[str, Any]:
+        from deeplense.metrics.classification import classification_metrics
+
+        return classification_metrics(preds.truth, preds.outputs["probs"], self.model_classes, n_resamples=ctx.n_resamples, seed=ctx.seed)
+
+    def example_predictions(self, n: int = 24) -> Predictions:
+        rng = np.random.default_rng(0)
+        labels = np.arange(n) % len(self.model_classes)
+        probs = rng.dirichlet(np.ones(len(self.model_classes)), n)
+        return Predictions(np.arange(n), labels, labels, {"probs": probs})
+
     def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
         import pandas as pd
 
-        from deeplense.metrics.classification import classification_metrics, roc_curves
+        from deeplense.metrics.classification import roc_curves
         from deeplense.plots.classification import plot_confusion, plot_roc
 
         labels, probs, classes = preds.truth, preds.outputs["probs"], self.model_classes
-        metrics = classification_metrics(labels, probs, classes, n_resamples=ctx.n_resamples, seed=ctx.seed)
+        metrics = self.metrics(preds, ctx)
         plot_roc(roc_curves(labels, probs, classes), metrics["auc_per_class"], ctx.figures / "roc.png", ctx.title)
         plot_confusion(metrics["confusion_matrix"], classes, ctx.figures / "confusion.png", ctx.title)
         table = pd.DataFrame({"sample": preds.samples, "label": labels, "class": np.asarray(classes)[labels],

@@ -161,15 +161,12 @@ class Posterior(Regression):
         return logq
 
     # ---- evaluation ------------------------------------------------------------------------------
-    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
+    def metrics(self, preds: Predictions, ctx: EvalContext) -> dict[str, Any]:
         """Point metrics of the posterior mean (with the prior-mean baseline), calibration
-        (coverage, SBC, TARP), width and bias against the prior; the task's figures."""
-        import pandas as pd
-
+        (coverage, SBC, TARP), width and bias against the prior."""
         from deeplense.inference.calibration import calibration, ranks_from_draws, tarp
         from deeplense.inference.priors import frozen
         from deeplense.metrics.regression import regression_metrics
-        from deeplense.plots.inference import plot_coverage, plot_example_posteriors, plot_rank_histograms
 
         names, truth, out = self.target_names, preds.truth, preds.outputs
         draws = out["draws"].astype(np.float64)
@@ -187,7 +184,7 @@ class Posterior(Regression):
                 "posterior_std_mean": float(out["std"][:, j].mean()),
                 "width_over_prior": float(out["std"][:, j].mean() / prior_stds[j]),
             }
-        metrics |= {
+        return metrics | {
             "coverage_max_error": cal["coverage_max_error"],
             "sbc_ks_p_min": cal["sbc_ks_p_min"],
             "tarp_atc": joint["atc"],
@@ -199,6 +196,34 @@ class Posterior(Regression):
             "binomial_halfwidth_95": cal["binomial_halfwidth_95"],
             "target_units": {n: ctx.units.get(n, "") for n in names},
         }
+
+    def example_predictions(self, n: int = 24) -> Predictions:
+        """Draws of a unit normal around each truth, under uniform priors for a task built from
+        a config (never fitted)."""
+        t, draws_per_image = len(self.target_names), 20
+        if self.priors is None:
+            self.priors = [{"dist": "uniform", "low": -5.0, "high": 5.0}] * t
+        rng = np.random.default_rng(0)
+        truth = rng.uniform(-1, 1, (n, t))
+        draws = truth[:, None, :] + rng.normal(size=(n, draws_per_image, t))
+        q16, q50, q84 = np.quantile(draws, [0.16, 0.5, 0.84], axis=1)
+        outputs = {"mean": draws.mean(axis=1), "std": draws.std(axis=1), "q16": q16, "q50": q50, "q84": q84,
+                   "draws": draws, "leakage": np.zeros(n)}
+        return Predictions(np.arange(n), np.zeros(n, dtype=np.int64), truth, outputs)
+
+    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
+        """The metrics (``metrics``) and the task's figures."""
+        import pandas as pd
+
+        from deeplense.inference.calibration import ranks_from_draws
+        from deeplense.plots.inference import plot_coverage, plot_example_posteriors, plot_rank_histograms
+
+        names, truth, out = self.target_names, preds.truth, preds.outputs
+        draws = out["draws"].astype(np.float64)
+        metrics = self.metrics(preds, ctx)
+        ranks = ranks_from_draws(draws, truth)
+        n_draws = draws.shape[1]
+        cal = {"targets": {n: metrics["targets"][n]["calibration"] for n in names}}
         levels = np.asarray(cal["targets"][names[0]]["levels"])
         plot_coverage(levels, {n: np.asarray(cal["targets"][n]["coverage"]) for n in names}, len(truth), ctx.figures / "coverage.png", ctx.title)
         plot_rank_histograms(ranks, n_draws, names, {n: cal["targets"][n]["sbc_ks_p"] for n in names}, ctx.figures / "sbc_ranks.png", ctx.title)

@@ -141,12 +141,8 @@ class Regression(Task):
         standardised = (preds["y_pred"] - self.mean) / self.std
         return {"val_mae": float(np.abs(standardised - targets).mean())}
 
-    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
-        """Without predicted uncertainties there is no calibration figure."""
-        import pandas as pd
-
+    def metrics(self, preds: Predictions, ctx: EvalContext) -> dict[str, Any]:
         from deeplense.metrics.regression import regression_metrics
-        from deeplense.plots.regression import plot_calibration, plot_pred_vs_true, plot_residuals
 
         names = self.target_names
         truth, pred, sigma = preds.truth, preds.outputs["y_pred"], preds.outputs.get("y_sigma")
@@ -159,6 +155,30 @@ class Regression(Task):
             for n in names:
                 metrics["targets"][n]["calibration"] = cal["targets"][n]
             metrics |= {"coverage_max_error": cal["coverage_max_error"], "sbc_ks_p_min": cal["sbc_ks_p_min"]}
+        return metrics
+
+    def _example_fit(self) -> None:
+        """Standardisation of unit targets, for a task built from a config (never fitted)."""
+        t = len(self.target_names)
+        if self.mean is None:
+            self.mean, self.std = np.zeros(t), np.ones(t)
+
+    def example_predictions(self, n: int = 24) -> Predictions:
+        self._example_fit()
+        rng = np.random.default_rng(0)
+        shape = (n, len(self.target_names))
+        outputs = {"y_pred": rng.normal(size=shape)} | ({"y_sigma": np.ones(shape)} if self.predicts_uncertainty else {})
+        return Predictions(np.arange(n), np.zeros(n, dtype=np.int64), rng.normal(size=shape), outputs)
+
+    def evaluate(self, preds: Predictions, ctx: EvalContext) -> tuple[dict[str, Any], Any]:
+        """Without predicted uncertainties there is no calibration figure."""
+        import pandas as pd
+
+        from deeplense.plots.regression import plot_calibration, plot_pred_vs_true, plot_residuals
+
+        names = self.target_names
+        truth, pred, sigma = preds.truth, preds.outputs["y_pred"], preds.outputs.get("y_sigma")
+        metrics = self.metrics(preds, ctx)
         plot_pred_vs_true(truth, pred, names, ctx.units, metrics, ctx.figures / "pred_vs_true.png", ctx.title, sigma)
         plot_residuals(truth, pred, names, ctx.units, ctx.figures / "residuals.png", ctx.title)
         if sigma is not None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from deeplense.physics.components import Component
 from deeplense.registry import Registry
-from deeplense.validation import StrictModel, problem
+from deeplense.validation import StrictModel, not_one_of, problem
 
 SCENARIOS: Registry[type["Scenario"]] = Registry("dark-matter scenario")
 register_scenario = SCENARIOS.register
@@ -125,7 +125,7 @@ class RecipeScenario(Scenario):
     def validate_params(cls, raw: dict[str, Any]) -> ScenarioParams:
         recipe = raw.get("recipe", cls.default_recipe)
         if recipe not in cls.recipes:
-            raise problem(f"unknown recipe; allowed: {', '.join(cls.recipes)}", "recipe", value=recipe)
+            raise problem(not_one_of("unknown recipe", recipe, list(cls.recipes)), "recipe", value=recipe)
         return cls.recipes[recipe].model_validate({**raw, "recipe": recipe})
 
     @classmethod
