@@ -22,7 +22,7 @@ PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 CONFIG ?= config.yaml
 REPORT ?= results/report.html
 
-.PHONY: run test env autolens-env clean lint
+.PHONY: run test docs env autolens-env clean lint
 
 env: $(STAMP)
 
@@ -68,11 +68,17 @@ test: $(STAMP) $(AUTOLENS_STAMP)
 	command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null || packages="$$packages slurm-wlm"; \
 	command -v munged >/dev/null || packages="$$packages munge"; \
 	if [ -n "$$packages" ]; then export DEBIAN_FRONTEND=noninteractive; set -x; apt-get update && apt-get install -y $$packages; fi
+	@# The documentation site builds without a warning: a broken link or API reference fails here.
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(abspath $(VENV))/.site
 	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 	@# The tests that compare torch results bit for bit, once more on other CPU kernels (ATen's
 	@# generic ones, as on another CPU kind) and one OpenMP thread by default: a comparison that
 	@# holds only by the luck of this CPU's kernels, or an unpinned thread count, fails here.
 	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m determinism -p no:cacheprovider
+
+# The documentation site (docs/, mkdocs.yml) at http://127.0.0.1:8000, rebuilt on every edit.
+docs: $(STAMP)
+	$(BIN)/mkdocs serve
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -17,14 +17,14 @@ PACKAGE = ROOT / "deeplense"
 
 
 def _section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "architecture.md").read_text()
     start = text.index(f"\n## {title}\n")
     end = text.find("\n## ", start + 1)
     return text[start : end if end != -1 else None]
 
 
 def _table() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """(part -> parts it may import, part -> libraries it never imports), from the README."""
+    """(part -> parts it may import, part -> libraries it never imports), from the documentation (docs/architecture.md)."""
     rows = [line for line in _section("Architecture").splitlines() if line.startswith("| `")]
     parsed = [[re.findall(r"`([^`]+)`", cell) for cell in row.strip("|").split("|")] + [row] for row in rows]
     foundation = set(parsed[0][0]) | {"deeplense"}  # the first row; `deeplense` itself holds the version

@@ -1,4 +1,4 @@
-"""Every code block of the README runs, taken from the README itself so that the two cannot
+"""Every code block of the README and the documentation pages runs, taken from the pages themselves so that the two cannot
 drift: shell commands (Snakemake runs as dry runs, `make` targets with `make -n`), Python
 snippets, YAML snippets merged into `config.yaml` and validated, the example error message
 reproduced, and the listing of outputs found in a real (tiny) run."""
@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.documentation import documentation_text
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -23,14 +25,14 @@ README_CONFIG = ROOT / "tests" / "configs" / "readme.yaml"
 
 
 def code_blocks(language: str | None) -> list[str]:
-    """The README's fenced blocks of ``language`` (None: blocks without one)."""
-    text = (ROOT / "README.md").read_text()
+    """The documentation's fenced blocks of ``language`` (None: blocks without one)."""
+    text = documentation_text()
     blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
     return [body for lang, body in blocks if lang == (language or "")]
 
 
 def test_every_block_is_of_a_kind_this_test_runs():
-    text = (ROOT / "README.md").read_text()
+    text = documentation_text()
     languages = set(re.findall(r"^```(\w*)\n", text, flags=re.M))
     assert languages <= {"bash", "python", "yaml", "text", ""}, languages
     assert all(code_blocks(lang) for lang in ("bash", "python", "yaml", "text", None))
@@ -154,7 +156,7 @@ def test_example_error_message_is_what_deeplense_prints(tmp_path):
 
 def test_regeneration_figures_are_those_of_the_committed_record():
     """The table of what an edit reruns quotes the benchmark record it names, rounded as shown."""
-    text = (ROOT / "README.md").read_text()
+    text = documentation_text()
     record_name = re.search(r"record `(benchmarks/workflow_regeneration_[^`]+\.json)`", text).group(1)
     edits = json.loads((ROOT / record_name).read_text())["regeneration"]["edits"]
     rows = re.findall(r"^\| (WDM `log_mc` 8\.5|5-point sweep|a seventh class)[^|]*\| (\d+) → (\d+) \| (\d+) → (\d+) "
@@ -214,7 +216,7 @@ QUOTED_RECORDS = {
 def test_quoted_benchmark_figures_are_those_of_their_records(record):
     """Each quoted figure is its committed record's, rounded as shown, and the README names the
     record (line breaks and indentation of the README ignored)."""
-    text = " ".join((ROOT / "README.md").read_text().split())
+    text = " ".join(documentation_text().split())
     assert f"benchmarks/{record}" in text
     for quote in QUOTED_RECORDS[record](_record(record)):
         assert quote in text, quote

@@ -18,6 +18,7 @@ import yaml
 from deeplense.experiment import load_config
 from deeplense.workflow.node_limits import thread_warnings
 from tests import slurm_cluster as cluster_module
+from tests.documentation import documentation_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -30,10 +31,10 @@ TEST_ONLY = ("--slurm-init-seconds-before-status-checks", "2")
 def readme_slurm_command() -> list[str]:
     """The README's command for a cluster without accounting (its bash line with
     `--slurm-status-command squeue`), split into words."""
-    text = (ROOT / "README.md").read_text()
+    text = documentation_text()
     blocks = re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M)
     lines = [line for block in blocks for line in block.splitlines() if "--profile profiles/slurm" in line and "--slurm-status-command squeue" in line]
-    assert len(lines) == 1, f"README.md: expected one bash line running profiles/slurm with --slurm-status-command squeue, found {lines}"
+    assert len(lines) == 1, f"README.md and docs/: expected one bash line running profiles/slurm with --slurm-status-command squeue, found {lines}"
     return shlex.split(lines[0].split("  #")[0])
 
 
