@@ -262,14 +262,13 @@ class Task:
         """The dotted paths of the numbers in a metrics.json of this task (``auc_per_class.cdm``):
         what a sweep or learning curve may plot. Found by computing ``metrics`` on
         ``example_predictions``, so they are the names evaluation writes."""
-        from deeplense.storage.provenance import MetricsFile  # its named fields are not metric values
-
         ctx = EvalContext(title="", figures=Path("."), units={}, n_resamples=0, seed=0)
         values = self.metrics(self.example_predictions(), ctx)
-        return [p for p in numeric_paths(values) if p.split(".")[0] not in MetricsFile.model_fields]
+        return [p for p in numeric_paths(values) if p.split(".")[0] not in COUNTS]
 
 
 TASKS: Registry[type[Task]] = Registry("task")
+COUNTS = ("n_test",)  # numbers of a metrics.json that count images: not metrics to plot
 
 
 def register_task(cls: type[Task]) -> type[Task]:
