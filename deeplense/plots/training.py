@@ -16,7 +16,7 @@ def plot_training_curves(
     column → (label, whether it is a fraction, drawn on [0, 1]); those the history lacks are left out."""
     h = pd.read_csv(history_csv)
     shown = {c: how for c, how in (metrics or {}).items() if c in h}
-    fig, axes = figure(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False)
+    fig, axes = figure(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False, layout="constrained")
     ax_loss = axes[0][0]
     ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
     ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
