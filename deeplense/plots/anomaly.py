@@ -20,8 +20,8 @@ def plot_score_histograms(scores: np.ndarray, labels: np.ndarray, classes: list[
         if values.size == 0:
             continue
         normal = name == normal_class
-        ax.hist(values, bins=bins, density=True, alpha=0.45 if normal else 1.0, histtype="stepfilled" if normal else "step", lw=2, color=colours[name],
-                label=f"{name}{' (normal)' if normal else ''}, n={values.size}")
+        ax.hist(values, bins=bins, density=True, alpha=0.45 if normal else 1.0, histtype="stepfilled" if normal else "step", lw=2,
+                color=colours[name], label=f"{name}{' (normal)' if normal else ''}, n={values.size}")
     ax.set(xlabel="anomaly score (model units; larger = more anomalous)", ylabel="density [1 / score unit]", title=title)
     ax.legend(fontsize=9)
     save(fig, out)

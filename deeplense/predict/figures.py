@@ -79,7 +79,8 @@ def _distribution(path: Path, label: str, values: np.ndarray, source: ImageSourc
         for i, cls in enumerate(ds.attrs["classes"]):
             sel = labels == i
             if sel.any():
-                ax.hist(values[sel], bins=bins, histtype="step", linewidth=1.8, color=colours[cls], label=f"true {cls} (n={int(sel.sum())})")
+                ax.hist(values[sel], bins=bins, histtype="step", linewidth=1.8, color=colours[cls],
+                        label=f"true {cls} (n={int(sel.sum())})")
         ax.legend(fontsize=9)
     else:
         ax.hist(finite, bins=bins, histtype="stepfilled", alpha=0.7)
