@@ -412,6 +412,7 @@ def _store(args: argparse.Namespace, model: "ModelConfig") -> str:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from deeplense.plots.training import plot_training_curves
+    from deeplense.storage.provenance import TrainInfo
     from deeplense.tasks import TASKS
     from deeplense.training.trainer import TrainOutputs, train_model
     from deeplense.workflow import plan
@@ -428,7 +429,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     title = f"{name} ({cfg.architecture}, {cfg.task}) on {cfg.dataset}"
     curves = args.curves or plan.TRAINING_CURVES.format(model=name)
     monitors = {column: (m.label, m.fraction) for column, m in TASKS.get(cfg.task).monitors.items() if column != "val_loss"}
-    plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective", metrics=monitors)
+    kept = TrainInfo.read(out.info).checkpoint_epoch
+    plot_training_curves(out.history, curves, title, loss_name=cfg.loss_name or "objective", metrics=monitors, checkpoint_epoch=kept)
     print(f"wrote {out.checkpoint}")
     return 0
 

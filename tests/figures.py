@@ -45,8 +45,8 @@ def axis_labels(fig: Figure) -> list[tuple[str, str]]:
 
 def assert_drawn(png: str | Path, *, min_coloured: int = 500) -> np.ndarray:
     """A PNG that shows data, not only axes: at least ``min_coloured`` of its pixels are coloured
-    (the figures draw data in the Okabe–Ito palette or a colour map; frames, ticks, text and grid
-    are black, grey or white, so empty axes have none). Returns the RGB pixels."""
+    (the figures draw data in colour-blind-safe palettes or a colour map; frames, ticks, text and
+    grid are black, grey or white, so empty axes have none; so is the no_sub class's black line). Returns the RGB pixels."""
     pixels = imread(png)[..., :3]
     chroma = pixels.max(axis=-1) - pixels.min(axis=-1)
     coloured = int((chroma > 0.25).sum())

@@ -201,3 +201,16 @@ def test_every_published_value_names_its_work():
     assert sources.str.contains(r"\(\d{4}\)|\(GSoC").all()
     classification = published_table().query("dataset == 'Model A' and task == 'anomaly'")["source"]
     assert classification.str.contains("2008.12731").all()  # Alexander et al. 2021, unsupervised
+
+
+def test_leaderboard_shows_the_checkpoint_epoch_counted_from_one(tmp_path):
+    """The stored ``checkpoint_epoch`` counts from 0 (the history's ``epoch``); the tables a person
+    reads count from 1, as the training curves' epoch axis does."""
+    from deeplense.report.leaderboard import leaderboard
+    from deeplense.report.leaderboard_html import display_cells
+
+    path = write_metrics(tmp_path / "m.json", {"auc_macro": 0.8, "accuracy": 0.7, "auc_per_class": {"a": 0.8}}, checkpoint_epoch=4)
+    table = leaderboard([path])
+    assert table["checkpoint_epoch"].item() == 4  # the stored field keeps its meaning
+    headers, rows = display_cells(table)
+    assert rows[0][headers.index("checkpoint epoch")][0] == "5"

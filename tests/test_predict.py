@@ -25,6 +25,7 @@ from deeplense.predict import output
 from deeplense.predict.inputs import InputError, StoreSource
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.training.trainer import TrainOutputs, train_model
+from tests.figures import saved_figures  # noqa: F401 (a fixture)
 
 SPLIT = {"train": 0.6, "val": 0.15, "test": 0.25}
 DEEPLENSE = Path(sys.executable).with_name("deeplense")
@@ -272,7 +273,7 @@ def test_crop_cuts_the_models_field_of_view_from_the_centre(models, images, tmp_
     assert got.attrs["provenance"]["crop"] == {"pixels": 48.0, "centred": True, "resampled": True}
 
 
-def test_a_store_gives_the_models_classes_unless_asked(models, small_store, tmp_path, capsys):
+def test_a_store_gives_the_models_classes_unless_asked(models, small_store, tmp_path, capsys, saved_figures):
     """On its own dataset, `--split test` of a model of two of the store's three classes predicts
     the model's own test set, with a note of the images left out; `--all-classes` gives them all.
     Class numbers follow the model's order (vortex is 1 for the model, 2 in the store), and names
@@ -308,6 +309,13 @@ def test_a_store_gives_the_models_classes_unless_asked(models, small_store, tmp_
     assert list(table.columns) == ["id", "p_no_sub", "p_vortex", "predicted_class", "predicted_class_name", "label", "label_name"]
     assert main(["prediction-figures", str(every), "--figures", str(tmp_path / "figures")]) == 0  # the report reads it back
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["score_distribution.png", "top_ranked.png"]
+    true_class = dict(zip(table["id"], table["label_name"]))
+    captions = [ax.get_xlabel().split("\n") for ax in saved_figures["top_ranked.png"].axes if ax.get_images()]
+    assert captions and all(len(c) == 3 for c in captions)
+    for image_id, truth, _ in captions:  # each image's id, then its true class from the store
+        assert truth == f"true {true_class[int(image_id.removeprefix('id '))]}"
+    histograms = saved_figures["score_distribution.png"].axes[0].patches
+    assert len({tuple(h.get_edgecolor()) for h in histograms}) == len(histograms) == 3  # a colour per true class
 
 
 def test_a_regressor_is_ranked_by_its_targets_not_the_true_labels():

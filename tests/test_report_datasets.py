@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from deeplense.report.gallery import image_caption, plot_gallery
-from deeplense.report.parameters import drawn_parameters, plot_parameter_histograms
+from deeplense.report.parameters import drawn_parameters, log_axis, plot_parameter_histograms
 from deeplense.storage.dataset_store import open_dataset
 from tests.figures import legend_entries, saved_figures  # noqa: F401 (a fixture)
+from tests.test_plots_style import assert_far_apart
 
 
 def test_drawn_parameters_are_the_varying_record_fields(small_store):
@@ -40,3 +41,32 @@ def test_gallery_caption_shows_each_images_values(small_store, tmp_path, saved_f
     histograms = saved_figures["parameters.png"]
     assert legend_entries(histograms) == ["no_sub", "cdm", "vortex"]
     assert len([ax for ax in histograms.axes if ax.axison]) == len(drawn_parameters(ds))
+
+
+def test_only_positive_quantities_spanning_decades_get_a_log_axis():
+    rng = np.random.default_rng(0)
+    angle = np.concatenate([[1e-3], rng.uniform(0, np.pi, 100)])  # spans > 3 decades, yet a period
+    assert not log_axis(angle, "rad") and not log_axis(np.degrees(angle), "deg")
+    assert log_axis(10 ** rng.uniform(6, 10, 100), "Msun")  # halo masses over four decades
+    assert not log_axis(10 ** rng.uniform(10, 11, 100), "Msun")  # one decade reads better linear
+    assert not log_axis(np.linspace(-0.3, 1e3, 50), "arcsec") and not log_axis(np.linspace(0, 1e4, 50), "count")  # ≤ 0 values
+
+
+def test_parameter_histograms_draw_angles_linear_and_classes_apart(small_store, tmp_path, saved_figures):
+    ds = open_dataset(small_store)
+    vortex = ds["label"].values == 2
+    wide = ds.copy()  # one vortex angle near 0: the angles span several decades, as in the demo store
+    angle = wide["vortex_angle"].values.copy()
+    angle[np.flatnonzero(vortex)[0]] = 1e-4
+    wide["vortex_angle"] = ("sample", angle, ds["vortex_angle"].attrs)
+    wide.to_zarr(tmp_path / "wide.zarr", mode="w")
+    plot_parameter_histograms(tmp_path / "wide.zarr", tmp_path / "parameters.png")
+    fig = saved_figures["parameters.png"]
+    scales = {ax.get_xlabel(): ax.get_xscale() for ax in fig.axes if ax.axison}
+    assert scales["vortex_angle [rad]"] == "linear"
+    colours = {}
+    for ax in fig.axes:
+        for patch in ax.patches:
+            colours.setdefault(patch.get_label(), set()).add(patch.get_edgecolor()[:3])
+    assert all(len(c) == 1 for c in colours.values())  # a class keeps its colour in every panel
+    assert_far_apart({name: next(iter(c)) for name, c in colours.items()})

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from deeplense.plots.style import figure, save
+from deeplense.plots.style import class_colours, figure, save
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, float | None], out: str | Path, title: str) -> None:
     """One ROC curve per class (one-vs-rest, or anomalous class against normal) with its AUC."""
     fig, ax = figure(figsize=(5.5, 5))
+    colours = class_colours(list(curves))
     for name, (fpr, tpr) in curves.items():
-        ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {aucs[name]:.3f})")
+        ax.plot(fpr, tpr, lw=2, color=colours[name], label=f"{name} (AUC {aucs[name]:.3f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
     ax.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title=title)
     ax.legend(loc="lower right", fontsize=9)

@@ -22,7 +22,7 @@ def plot_pred_vs_true(
 ) -> None:
     """Predicted against true value per target, with the identity line, the constant
     (training-mean) predictor, and 1σ error bars when the model predicts them."""
-    fig, axes = figure(1, len(names), figsize=(5.2 * len(names), 5), squeeze=False)
+    fig, axes = figure(1, len(names), figsize=(5.2 * len(names), 5), squeeze=False, layout="constrained")
     for j, (ax, name) in enumerate(zip(axes[0], names)):
         m = metrics["targets"][name]
         lo, hi = np.nanmin([truth[:, j].min(), pred[:, j].min()]), np.nanmax([truth[:, j].max(), pred[:, j].max()])
@@ -42,7 +42,7 @@ def plot_pred_vs_true(
 
 def plot_residuals(truth: np.ndarray, pred: np.ndarray, names: list[str], units: dict[str, str], out: str | Path, title: str) -> None:
     """Residual (predicted − true) against the true value per target, with the mean residual (bias)."""
-    fig, axes = figure(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
+    fig, axes = figure(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False, layout="constrained")
     for j, (ax, name) in enumerate(zip(axes[0], names)):
         residual = pred[:, j] - truth[:, j]
         ax.scatter(truth[:, j], residual, s=16, alpha=0.7, color=OKABE_ITO[0])

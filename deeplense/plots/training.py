@@ -10,13 +10,16 @@ from deeplense.plots.style import figure, save
 
 
 def plot_training_curves(
-    history_csv: str | Path, out: str | Path, title: str, loss_name: str = "loss", metrics: dict[str, tuple[str, bool]] | None = None
+    history_csv: str | Path, out: str | Path, title: str, loss_name: str = "loss", metrics: dict[str, tuple[str, bool]] | None = None,
+    checkpoint_epoch: int | None = None,
 ) -> None:
     """Loss (train and validation) and the task's validation ``metrics`` against epoch: history
-    column → (label, whether it is a fraction, drawn on [0, 1]); those the history lacks are left out."""
+    column → (label, whether it is a fraction, drawn on [0, 1]); those the history lacks are left out.
+    Epochs are shown counted from 1 (the history's ``epoch`` counts from 0), and so is the kept
+    ``checkpoint_epoch`` (stored counted from 0), marked on every panel."""
     h = pd.read_csv(history_csv)
     shown = {c: how for c, how in (metrics or {}).items() if c in h}
-    fig, axes = figure(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False)
+    fig, axes = figure(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False, layout="constrained")
     ax_loss = axes[0][0]
     ax_loss.plot(h["epoch"] + 1, h["train_loss"], marker="o", label="train")
     ax_loss.plot(h["epoch"] + 1, h["val_loss"], marker="s", label="validation")
@@ -27,5 +30,9 @@ def plot_training_curves(
         ax.set(xlabel="epoch", ylabel=label, title=label)
         if fraction:
             ax.set_ylim(0, 1.02)
+    if checkpoint_epoch is not None:
+        for ax in axes[0]:
+            ax.axvline(checkpoint_epoch + 1, color="0.4", ls=":", lw=1.5, label=f"checkpoint (epoch {checkpoint_epoch + 1})")
+        ax_loss.legend()
     fig.suptitle(title)
     save(fig, out)

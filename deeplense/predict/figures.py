@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from deeplense.atomic import atomic_path
-from deeplense.plots.style import figure, save
+from deeplense.plots.style import class_colours, figure, save
 from deeplense.predict import output
 from deeplense.predict.inputs import ImageSource, StoreSource, open_input
 
@@ -61,7 +61,8 @@ def plot_prediction_figures(store: str | Path, figures: str | Path, rank_by: str
     with atomic_path(figures) as tmp:
         tmp.mkdir(parents=True)
         _distribution(tmp / "score_distribution.png", label, values, source, name)
-        _top_images(tmp / "top_ranked.png", label, values, table["id"].to_numpy(), source, name, top)
+        true = table["label_name"].astype(str).to_numpy() if "label_name" in table.columns else None
+        _top_images(tmp / "top_ranked.png", label, values, table["id"].to_numpy(), source, name, top, true)
     return [Path(figures) / "score_distribution.png", Path(figures) / "top_ranked.png"]
 
 
@@ -74,10 +75,12 @@ def _distribution(path: Path, label: str, values: np.ndarray, source: ImageSourc
 
         ds = open_dataset(source.path)
         labels = ds["label"].values[source.indices]
+        colours = class_colours(list(ds.attrs["classes"]))
         for i, cls in enumerate(ds.attrs["classes"]):
             sel = labels == i
             if sel.any():
-                ax.hist(values[sel], bins=bins, histtype="step", linewidth=1.8, label=f"true {cls} (n={int(sel.sum())})")
+                ax.hist(values[sel], bins=bins, histtype="step", linewidth=1.8, color=colours[cls],
+                        label=f"true {cls} (n={int(sel.sum())})")
         ax.legend(fontsize=9)
     else:
         ax.hist(finite, bins=bins, histtype="stepfilled", alpha=0.7)
@@ -87,11 +90,15 @@ def _distribution(path: Path, label: str, values: np.ndarray, source: ImageSourc
     save(fig, path)
 
 
-def _top_images(path: Path, label: str, values: np.ndarray, ids: np.ndarray, source: ImageSource, model: str, top: int) -> None:
+def _top_images(
+    path: Path, label: str, values: np.ndarray, ids: np.ndarray, source: ImageSource, model: str, top: int, true: np.ndarray | None = None
+) -> None:
+    """The ``top`` images of highest ``values``, each captioned with its id, its value and, when the
+    input's classes are known (``true``, one class name per row), its true class."""
     order = np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")[:top]
     cols = min(8, max(1, order.size))
     rows = -(-order.size // cols) if order.size else 1
-    fig, axes = figure(rows, cols, figsize=(2.2 * cols, 2.5 * rows), squeeze=False)
+    fig, axes = figure(rows, cols, figsize=(2.2 * cols, 2.7 * rows), squeeze=False, layout="constrained")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -101,6 +108,7 @@ def _top_images(path: Path, label: str, values: np.ndarray, ids: np.ndarray, sou
         ax = axes.ravel()[k]
         ax.axis("on")
         ax.imshow(source.read(int(row), int(row) + 1)[0, 0], origin="lower", cmap="magma")
-        ax.set_xlabel(f"{ids[row]}\n{label}={values[row]:.3g}", fontsize=7)
+        truth = "" if true is None else f"\ntrue {true[row]}"
+        ax.set_xlabel(f"id {ids[row]}{truth}\n{label}={values[row]:.3g}", fontsize=7)
     fig.suptitle(f"{model}: the {order.size} images of highest {label} (band 0)")
     save(fig, path)

@@ -32,7 +32,7 @@ HEADERS = {
     "baseline_r2": "R², constant predictor",
     "anomaly_auc": "anomaly AUC [95% CI]",
     "n_test": "test images",
-    "checkpoint_epoch": "checkpoint epoch",
+    "checkpoint_epoch": "checkpoint epoch",  # shown counted from 1, as the training curves count epochs
     "seed": "seed",
     "config_hash": "config sha256",
     "published": "published, same preset & task (other data)",
@@ -53,7 +53,9 @@ def display_cells(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, 
             value = r[c]
             if _missing(value):
                 cells.append(("–", ""))
-            elif isinstance(value, float) and c not in ("seed", "checkpoint_epoch", "n_test"):
+            elif c == "checkpoint_epoch":  # stored counted from 0 (the history's ``epoch``)
+                cells.append((str(int(value) + 1), str(int(value) + 1)))
+            elif isinstance(value, float) and c not in ("seed", "n_test"):
                 low, high = r.get(f"{c}_low"), r.get(f"{c}_high")
                 ci = "" if _missing(low) or _missing(high) else f" [{low:.3f}, {high:.3f}]"
                 cells.append((f"{value:.4f}{ci}", f"{value:.6g}"))

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from deeplense.plots.style import OKABE_ITO, figure, save
+from deeplense.plots.style import class_colours, figure, save
 from deeplense.storage.dataset_store import open_dataset
 
 # Per-sample bookkeeping, not physics (``n_halos_fast``/``n_halos_pyhalo``: which code computed the halos).
 NOT_PARAMETERS = {"label", "seed", "index_in_class", "sample", "n_halos_fast", "n_halos_pyhalo"}
+ANGLE_UNITS = {"rad", "radian", "radians", "deg", "degree", "degrees"}
+LOG_DECADES = 2.0  # a positive quantity gets a log axis when its values span more decades than this
 
 
 def drawn_parameters(ds: xr.Dataset, labels: np.ndarray | None = None) -> list[str]:
@@ -38,13 +40,24 @@ def axis_label(ds: xr.Dataset, name: str) -> str:
     return f"{name} [{unit}]" if unit and unit != "1" else f"{name} [dimensionless]" if unit == "1" else name
 
 
+def log_axis(values: np.ndarray, units: str) -> bool:
+    """Whether a parameter's histogram reads best on a log axis: only a positive quantity spanning
+    more than ``LOG_DECADES`` decades (masses, halo counts); never an angle (its range is a period,
+    not a scale), nor a quantity that can be ≤ 0 or spans fewer decades."""
+    finite = values[np.isfinite(values)]
+    if units.strip().lower() in ANGLE_UNITS or finite.size == 0 or finite.min() <= 0:
+        return False
+    return bool(np.log10(finite.max() / finite.min()) > LOG_DECADES)
+
+
 def plot_parameter_histograms(store: str | Path, out: str | Path, columns: int = 4) -> None:
-    """One panel per drawn parameter, one step histogram per class (shared bins; log bins for
-    parameters spanning more than two decades)."""
+    """One panel per drawn parameter, one step histogram per class in its class colour (shared
+    bins; log bins where ``log_axis`` says so)."""
     ds = open_dataset(store)
     classes = list(ds.attrs["classes"])
     labels = ds["label"].values
     names = drawn_parameters(ds)
+    colours = class_colours(classes)
     rows = max(1, math.ceil(len(names) / columns))
     fig, axes = figure(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat[len(names):]:
@@ -54,12 +67,12 @@ def plot_parameter_histograms(store: str | Path, out: str | Path, columns: int =
     for ax, name in zip(axes.flat, names):
         values = ds[name].values.astype(float)
         finite = values[np.isfinite(values)]
-        log = finite.min() > 0 and finite.max() / finite.min() > 100
+        log = log_axis(finite, str(ds[name].attrs.get("units", "")))
         bins = np.geomspace(finite.min(), finite.max(), 21) if log else np.histogram_bin_edges(finite, bins=20)
         for i, cls in enumerate(classes):
             v = values[(labels == i) & np.isfinite(values)]
             if v.size:
-                ax.hist(v, bins=bins, histtype="step", lw=2, label=cls, color=OKABE_ITO[i % len(OKABE_ITO)])
+                ax.hist(v, bins=bins, histtype="step", lw=2, label=cls, color=colours[cls])
         if log:
             ax.set_xscale("log")
         ax.set(xlabel=axis_label(ds, name), ylabel="images")
