@@ -56,7 +56,7 @@ def _error_unit(metric: str, target_units: dict[str, str]) -> str:
 def leaderboard_table(record: dict[str, Any], folder: Path) -> str:
     """One row per recorded evaluation: model, task, data, headline metric [95% bootstrap interval], test images."""
     table = pd.read_csv(folder / "leaderboard.csv")
-    units = {(m["model"], m["dataset"]): m.get("target_units") or {} for m in record["metrics"].values() if "model" in m}
+    units = {(m["model"], m["dataset"]): m.get("target_units") or {} for k, m in record["metrics"].items() if k.startswith("models/")}
     lines = ["| model | task | trained on → evaluated on | metric | value [95% CI] | constant predictor | test images |",
              "|---|---|---|---|---|---|---|"]
     for row in table.itertuples(index=False):
