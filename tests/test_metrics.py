@@ -218,9 +218,9 @@ def test_landing_page_summaries_name_headline_values_with_units(tmp_path):
     fragment = leaderboard_summary(leaderboard([mass, auc]))
     rows = re.findall(r"<tr>(.*?)</tr>", fragment)
     cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row) for row in rows]
-    assert cells[0] == ["model", "task", "data", "metric", "value [95% CI]", "n test"]
-    assert ["clf", "classification", "d → other", "macro AUC", "0.910 [0.870, 0.950]", "10"] in cells
-    assert ["mass", "regression", "d", "MAE", "6.30 [4.79, 7.91] × 10⁹ M☉", "10"] in cells
+    assert cells[0] == ["model", "task", "data (test images)", "metric", "value [95% CI]"]
+    assert ["clf", "classification", "d → other (10)", "macro AUC", "0.910 [0.870, 0.950]"] in cells
+    assert ["mass", "regression", "d (10)", "MAE", "6.30 [4.79, 7.91] × 10⁹ M☉"] in cells
     assert "<html" not in fragment and "<style" not in fragment  # embedded in the report's page, it must not restyle it
     assert leaderboard_summary(leaderboard([])) == "<p>No model was evaluated.</p>"
     reproduced = pd.DataFrame([{"DeepLense dataset": "Model I", "metric": "auc_macro", "published": 0.9955, "published model": "CoAtNet-nano",

@@ -22,16 +22,16 @@ def _table(headers: list[str], rows: list[list[str]], table_id: str, nowrap: int
 
 
 def leaderboard_summary(table: pd.DataFrame) -> str:
-    """One line per evaluation of a leaderboard (deeplense.report.leaderboard): model, task, data,
-    headline metric and its value [95% interval] with the target's unit, number of test images."""
+    """One line per evaluation of a leaderboard (deeplense.report.leaderboard): model, task, data (training → evaluation when they differ) and test images,
+    headline metric and its value [95% interval] with the target's unit."""
     if table.empty:
         return "<p>No model was evaluated.</p>"
     rows = []
     for _, r in table.iterrows():
         data = r["eval_dataset"] if r["train_dataset"] == r["eval_dataset"] else f"{r['train_dataset']} → {r['eval_dataset']}"
         value = "–" if pd.isna(r["main_value"]) else metric_text(r, "main_value")
-        rows.append([str(r["model"]), str(r["task"]), str(data), metric_name(str(r["main_metric"])), value, str(int(r["n_test"]))])
-    return _table(["model", "task", "data", "metric", "value [95% CI]", "n test"], rows, "summary-leaderboard", 4)
+        rows.append([str(r["model"]), str(r["task"]), f"{data} ({int(r['n_test'])})", metric_name(str(r["main_metric"])), value])
+    return _table(["model", "task", "data (test images)", "metric", "value [95% CI]"], rows, "summary-leaderboard", 4)
 
 
 def reproduction_summary(table: pd.DataFrame) -> str:
