@@ -271,7 +271,7 @@ def _cmd_reproduction(args: argparse.Namespace) -> int:
 
     entries = [e.model_dump() for e in ReproductionSpec.parse(args.spec).entries]
     table = reproduction_table(entries, args.metrics, args.infos)
-    write_reproduction(table, args.csv, args.html, args.markdown)
+    write_reproduction(table, args.csv, args.html, args.markdown, args.summary)
     print(table.drop(columns=["source"]).to_string(index=False))
     return 0
 
@@ -474,7 +474,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from deeplense.report.leaderboard import write_leaderboard
 
     searches = dict(item.split("=", 1) for item in args.searches)
-    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published, searches)
+    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published, searches, args.summary)
     print(table.to_string(index=False))
     return 0
 
@@ -616,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", required=True)
     s.add_argument("--html", required=True)
     s.add_argument("--markdown", required=True)
+    s.add_argument("--summary", help="every row in brief, an HTML fragment for the report's landing page")
     s.set_defaults(func=_cmd_reproduction)
 
     s = sub.add_parser("record", help="copy a finished run's metrics into a small record to commit (reproductions/<config>/)")
@@ -693,6 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--html", required=True)
     s.add_argument("--markdown", help="Markdown version (.md)")
     s.add_argument("--published", help="published DeepLense values (.csv)")
+    s.add_argument("--summary", help="the headline rows, an HTML fragment for the report's landing page")
     s.add_argument("--searches", nargs="*", default=[], help="MODEL=SEARCH: the search a model's config came from")
     s.set_defaults(func=_cmd_leaderboard)
 

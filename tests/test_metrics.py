@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from deeplense.metrics.anomaly import anomaly_metrics
@@ -172,14 +173,60 @@ def test_leaderboard_sorted_by_task_metric(tmp_path):
     table = write_leaderboard(files, tmp_path / "lb.csv", tmp_path / "lb.html", tmp_path / "lb.md", tmp_path / "pub.csv")
     assert list(table["model"]) == ["m2", "m1", "r2", "r1"]  # macro AUC high first, then MAE low first
     html = (tmp_path / "lb.html").read_text()
-    assert "<table" in html and "0.9000 [0.850, 0.950]" in html and "Published DeepLense values (different data" in html
+    assert "<table" in html and "0.900 [0.850, 0.950]" in html and "Published DeepLense values (different data" in html
     assert "m2" in (tmp_path / "lb.csv").read_text()
     md = (tmp_path / "lb.md").read_text()
     first_cells = re.findall(r"^\| (\S+) +\|", md, re.M)
     assert first_cells[:5] == ["model", "m2", "m1", "r2", "r1"]  # the header, then the rows in rank order
-    assert "CoAtNet-nano" in md
+    # only the published values on a preset and task of a row: Model III regression, not Model I classification
+    assert "CoAtNet-nano" not in md and "ConViT" not in md and "| Model III " in md and "| Model I " not in md
+    assert re.search(r"\d+ of the \d+ published DeepLense values match", md)
     # the regression rows on the HST-like preset get the published Model III range beside them
     assert table.loc[table["model"] == "r1", "published"].item() == "0.1262–0.2175 (4 models, mae)"
+
+
+def test_leaderboard_page_shows_units_and_one_line_for_unmatched_published_values(tmp_path):
+    """A mass MAE reads as a scaled value with its interval and unit; with no row on a published
+    preset, the published values are one line, not a table of rows that match nothing."""
+    from deeplense.report.leaderboard_html import HEADERS
+
+    mass = write_metrics(tmp_path / "mass.json", {"mae": 6300273366.5942, "rmse": 8.1e9, "baseline_mae": 2.2e10, "target_units": {"m": "Msun"}},
+                         model="mass", task="regression", ci={"mae": {"low": 4793075061.142, "high": 7912345678.9}})
+    auc = write_metrics(tmp_path / "auc.json", {"auc_macro": 0.91, "accuracy": 0.8}, model="clf", ci={"auc_macro": {"low": 0.87, "high": 0.95}})
+    table = write_leaderboard([mass, auc], tmp_path / "lb.csv", tmp_path / "lb.html", tmp_path / "lb.md", tmp_path / "pub.csv")
+    html = (tmp_path / "lb.html").read_text()
+    assert "6.30 [4.79, 7.91] × 10⁹ M☉" in html and "2.20 × 10¹⁰ M☉" in html and "0.910 [0.870, 0.950] M☉" not in html
+    assert "6300273366" not in html
+    assert "None of the" in html and "instrument presets here: custom" in html and 'id="published"' not in html
+    assert "CoAtNet-nano" not in (tmp_path / "lb.md").read_text()
+    assert len(published_rows := (tmp_path / "pub.csv").read_text().splitlines()) > 40, published_rows  # all kept in the CSV
+    # the headline (model, task, metric, value) leads, before what identifies the run
+    headers = [h for h in HEADERS if h in table.columns]
+    assert headers[:4] == ["model", "task", "main_metric", "main_value"]
+    assert 'class="wide"' in html  # a wide table scrolls in its own box
+
+
+def test_landing_page_summaries_name_headline_values_with_units(tmp_path):
+    """The fragments the report's landing page embeds: one row per evaluation with its headline
+    value, interval and unit; one row per reproduced value beside the published one."""
+    from deeplense.report.leaderboard import leaderboard
+    from deeplense.report.summary import leaderboard_summary, reproduction_summary
+
+    mass = write_metrics(tmp_path / "mass.json", {"mae": 6300273366.5942, "target_units": {"m": "Msun"}}, model="mass", task="regression",
+                         ci={"mae": {"low": 4793075061.142, "high": 7912345678.9}})
+    auc = write_metrics(tmp_path / "auc.json", {"auc_macro": 0.91}, model="clf", dataset="other", ci={"auc_macro": {"low": 0.87, "high": 0.95}})
+    fragment = leaderboard_summary(leaderboard([mass, auc]))
+    rows = re.findall(r"<tr>(.*?)</tr>", fragment)
+    cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row) for row in rows]
+    assert cells[0] == ["model", "task", "data (test images)", "metric", "value [95% CI]"]
+    assert ["clf", "classification", "d → other (10)", "macro AUC", "0.910 [0.870, 0.950]"] in cells
+    assert ["mass", "regression", "d (10)", "MAE", "6.30 [4.79, 7.91] × 10⁹ M☉"] in cells
+    assert "<html" not in fragment and "<style" not in fragment  # embedded in the report's page, it must not restyle it
+    assert leaderboard_summary(leaderboard([])) == "<p>No model was evaluated.</p>"
+    reproduced = pd.DataFrame([{"DeepLense dataset": "Model I", "metric": "auc_macro", "published": 0.9955, "published model": "CoAtNet-nano",
+                                "ours": 0.912, "ci_low": 0.872, "ci_high": 0.946, "our model": "coatnet"}])
+    assert re.findall(r"<td[^>]*>(.*?)</td>", reproduction_summary(reproduced)) == [
+        "Model I", "macro AUC", "0.996 (CoAtNet-nano)", "0.912 [0.872, 0.946]", "coatnet"]
 
 
 def test_published_values_match_by_preset_or_dataset_name():

@@ -43,6 +43,9 @@ window.addEventListener('load', function () {
       var png = b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
       probe.images[path] = png ? [v.getUint32(16), v.getUint32(20)] : [0, 0];
     });
+    // the landing page, before the view changes: the summary's rows and the links to the figures
+    probe.summary = Array.from(document.querySelectorAll('#summary-leaderboard tbody tr')).map(tr => Array.from(tr.cells).map(td => td.textContent));
+    probe.figure_links = Array.from(document.querySelectorAll('a[href^="javascript:app.setView"]')).map(a => a.textContent.trim());
     var board = paths.find(p => p.endsWith('leaderboard.html'));
     if (board) {
       var text = new TextDecoder().decode(deeplenseBytes(results[board].data_uri));
@@ -150,5 +153,43 @@ def test_leaderboard_page_renders_and_sorts(tmp_path):
 
     sorted_ = json.loads(html_lib.unescape(re.search(r"data-sorted=\"(.*?)\"", dom).group(1)))
     assert sorted_ == {"up": ["m_low", "m_mid", "m_high"], "down": ["m_high", "m_mid", "m_low"]}
-    assert "Published DeepLense values (different data, for orientation)" in dom and "0.9300 [0.880, 0.970]" in dom
+    assert "Published DeepLense values (different data, for orientation)" in dom and "0.930 [0.880, 0.970]" in dom
     assert_not_blank(screenshot(page, tmp_path / "leaderboard.png", size="1200,700"))
+
+
+# Where the headline value column ends, and how wide the page is, in a pane as narrow as the
+# Snakemake report's content pane at a 1,400 px browser width (about 1,000 px).
+LAYOUT_PROBE = """
+<script>
+window.addEventListener('load', function () {
+  var th = Array.from(document.querySelectorAll('#leaderboard th')).find(h => h.textContent.startsWith('value'));
+  document.body.setAttribute('data-layout', JSON.stringify({
+    value_right: th.getBoundingClientRect().right, width: window.innerWidth, page_width: document.documentElement.scrollWidth}));
+});
+</script>
+"""
+
+
+def test_leaderboard_headline_stays_in_view_in_a_narrow_pane(tmp_path):
+    """Many metric columns and a wide published column: the headline value is still in view, the
+    page itself does not scroll sideways (the wide table scrolls in its own box)."""
+    from deeplense.report.leaderboard import write_leaderboard
+    from tests.records import write_metrics
+
+    files = [write_metrics(tmp_path / "clf.json", {"auc_macro": 0.9, "auc_micro": 0.91, "accuracy": 0.8, "auc_per_class": {c: 0.9 for c in "abcdef"}},
+                           model="a_model_with_a_long_name", provenance={"dataset_preset": "deeplense_model_i"},
+                           ci={k: {"low": 0.8, "high": 0.95} for k in ("auc_macro", "auc_micro", "accuracy")}),
+             write_metrics(tmp_path / "mass.json", {"mae": 6.3e9, "rmse": 8e9, "r2": 0.91, "bias": -1.3e9, "baseline_mae": 2.2e10,
+                                                    "baseline_r2": -0.004, "target_units": {"m": "Msun"}},
+                           model="mass", task="regression", ci={k: {"low": 4.7e9, "high": 7.9e9} for k in ("mae", "rmse")})]
+    page = tmp_path / "leaderboard.html"
+    write_leaderboard(files, tmp_path / "lb.csv", page)
+    probed = tmp_path / "layout.html"
+    probed.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    import html as html_lib
+
+    dom = run_chromium(probed.resolve().as_uri(), "--dump-dom", "--window-size=1000,700")
+    layout = json.loads(html_lib.unescape(re.search(r"data-layout=\"(.*?)\"", dom).group(1)))
+    assert layout["value_right"] <= layout["width"], layout
+    assert layout["page_width"] <= layout["width"], layout
+    assert "6.30 [4.70, 7.90] × 10⁹ M☉" in dom

@@ -49,5 +49,7 @@ def test_table_puts_ours_beside_the_published_value(tmp_path):
     assert (row["published"], row["metric"], row["ours [95% CI]"]) == (0.9942, "auc_micro", "0.9871 [0.9800, 0.9930]")
     assert (row["our train/class"], row["our size"], row["published size"]) == (700, "150×150", "150×150")
     assert "arxiv.org" in row["source"] or "github.com" in row["source"]
-    write_reproduction(table, tmp_path / "r.csv", tmp_path / "r.html", tmp_path / "r.md")
+    write_reproduction(table, tmp_path / "r.csv", tmp_path / "r.html", tmp_path / "r.md", tmp_path / "r_summary.html")
     assert "DeepLense Model A" in (tmp_path / "r.html").read_text() and "| Model A" in (tmp_path / "r.md").read_text()
+    # the brief for the report's landing page: published value and ours side by side
+    assert "<td>0.994 (ResNet-18)</td><td style='white-space:nowrap'>0.987 [0.980, 0.993]</td><td>r18</td>" in (tmp_path / "r_summary.html").read_text()

@@ -208,7 +208,8 @@ def test_a_finished_run_is_recorded_and_quoted(tiny_run, tmp_path):
 @pytest.mark.e2e
 def test_report_holds_every_category(tiny_run):
     html = (tiny_run / "report.html").read_text()
-    for fragment in ("Datasets", "Training", "Evaluation", "Inference", "Leaderboard", "stacked_posteriors.png", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html"):
+    for fragment in ("Datasets", "Training", "Evaluation", "Inference", "Leaderboard", "stacked_posteriors.png", "gallery.png", "parameters.png", "roc.png", "confusion.png", "training_curves.png", "leaderboard.html",
+                     "leaderboard_summary.html", "summary-leaderboard"):  # the landing page's summary, embedded
         assert fragment in html, fragment
 
 
@@ -232,8 +233,12 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
     rows = {row[0]: row for row in probe["leaderboard"]}
     assert sorted(rows) == models
-    assert rows["resnet18"][:7] == ["resnet18", "resnet", "resnet18", "classification", "tiny", "tiny", "custom"]
-    assert rows["resnet18"][7] == "macro AUC" and re.fullmatch(r"0\.\d{4} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][8])  # [95% CI]
+    assert rows["resnet18"][:3] == ["resnet18", "classification", "macro AUC"] and rows["resnet18"][4:6] == ["tiny", "tiny"]
+    assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][3])  # [95% CI]
+    # the landing page: one summary row per evaluation, the same headline value, a link to each model's figures
+    summary = {row[0]: row for row in probe["summary"]}
+    assert sorted(summary) == models and summary["resnet18"][3:5] == ["macro AUC", rows["resnet18"][3]]
+    assert set(models) <= set(probe["figure_links"])
     roc = probe["results"]["results/models/resnet18/figures/roc.png"]
     assert "architecture resnet18" in roc["caption"] and "seed 7" in roc["caption"] and prov_hash[:19] in roc["caption"]
     page = tmp_path / "report_probed.html"

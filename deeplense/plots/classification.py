@@ -25,7 +25,8 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: str | Path,
     """Confusion matrix, counts and row-normalised fractions side by side."""
     counts = np.asarray(matrix)
     norm = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
-    fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
+    # under 1,000 px wide: the Snakemake report shows a figure at its own size beside its menus
+    fig, axes = figure(1, 2, figsize=(8.8, 4.2), layout="constrained")
     for ax, values, fmt, label in ((axes[0], counts, "d", "counts [images]"), (axes[1], norm, ".2f", "fraction of true class")):
         im = ax.imshow(values, cmap="Blues", vmin=0)
         ax.grid(False)
@@ -33,7 +34,8 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: str | Path,
         ax.set_yticks(range(len(classes)), classes)
         ax.set(xlabel="predicted class", ylabel="true class", title=label)
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, format(v, fmt), ha="center", va="center", color="white" if v > values.max() / 2 else "black")
+            ax.text(j, i, format(v, fmt), ha="center", va="center", color="white" if v > values.max() / 2 else "black",
+                    fontsize=10 if len(classes) <= 4 else 8)
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle(title)
     save(fig, out)

@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from deeplense.report.leaderboard_html import leaderboard_page
+from deeplense.report.quotes import target_unit
+from deeplense.report.summary import leaderboard_summary
 from deeplense.published import PUBLISHED, published_for
 from deeplense.tasks import TASKS, task_names
 from deeplense.atomic import atomic_path
@@ -28,7 +30,7 @@ def architecture_family(architecture: str | None) -> str | None:
         return "autoencoder"
     head = architecture.split("_")[0]
     return re.sub(r"\d.*$", "", head) or head
-TAIL_COLUMNS = ("n_test", "checkpoint_epoch", "seed", "config_hash", "published")
+TAIL_COLUMNS = ("unit", "n_test", "checkpoint_epoch", "seed", "config_hash", "published")
 
 
 def _published_summary(preset: str | None, task: str, dataset: str | None) -> str:
@@ -66,6 +68,7 @@ def leaderboard_row(metrics: MetricsFile) -> dict[str, Any]:
         row.update({f"auc_{c}": v for c, v in values["auc_per_class"].items()})
     row.update(
         {
+            "unit": target_unit(values.get("target_units") or {}) or None,  # of the error metrics (MAE, RMSE, bias)
             "n_test": metrics.n_test,
             "checkpoint_epoch": metrics.checkpoint_epoch,
             "seed": prov.seed,
@@ -107,9 +110,13 @@ def leaderboard(metrics_files: list[str | Path], searches: dict[str, str] | None
     return pd.concat(parts).dropna(axis=1, how="all").reset_index(drop=True)
 
 
-def published_table() -> pd.DataFrame:
-    """Every published value (with its source) with the preset that reproduces its dataset."""
-    return pd.DataFrame([v.as_row() for v in PUBLISHED])
+def published_table(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every published value (with its source) with the preset that reproduces its dataset; with
+    ``table`` (a leaderboard), only those on the instrument preset or dataset and task of one of its rows."""
+    if table is None:
+        return pd.DataFrame([v.as_row() for v in PUBLISHED])
+    matched = {v for r in table.itertuples(index=False) for v in published_for(r.preset, r.task, r.eval_dataset)}
+    return pd.DataFrame([v.as_row() for v in PUBLISHED if v in matched], columns=list(PUBLISHED[0].as_row()))
 
 
 def write_leaderboard(
@@ -119,20 +126,26 @@ def write_leaderboard(
     markdown_out: str | Path | None = None,
     published_csv: str | Path | None = None,
     searches: dict[str, str] | None = None,
+    summary_out: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Write the leaderboard as CSV, HTML (sortable) and Markdown, and the published values as CSV."""
+    """Write the leaderboard as CSV, HTML (sortable) and Markdown, the published values as CSV, and
+    the headline rows as an HTML fragment (``summary_out``, for the report's landing page)."""
     from deeplense.report.leaderboard_markdown import leaderboard_markdown
 
     table = leaderboard(metrics_files, searches)
     published = published_table()
+    matching = published_table(table) if not table.empty else published.iloc[:0]
     with atomic_path(csv_out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     if published_csv is not None:
         with atomic_path(published_csv) as tmp:
             published.to_csv(tmp, index=False)
     with atomic_path(html_out) as tmp:
-        tmp.write_text(leaderboard_page(table, published))
+        tmp.write_text(leaderboard_page(table, matching, len(published)))
     if markdown_out is not None:
         with atomic_path(markdown_out) as tmp:
-            tmp.write_text(leaderboard_markdown(table, published))
+            tmp.write_text(leaderboard_markdown(table, matching, len(published)))
+    if summary_out is not None:
+        with atomic_path(summary_out) as tmp:
+            tmp.write_text(leaderboard_summary(table))
     return table

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from deeplense.report.leaderboard_html import display_cells, published_cells
+from deeplense.report.leaderboard_html import display_cells, published_cells, published_note
 
 
 def _markdown_table(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
@@ -14,13 +14,17 @@ def _markdown_table(headers: list[str], rows: list[list[tuple[str, str]]]) -> st
     return pd.DataFrame(cells, columns=headers).to_markdown(index=False, disable_numparse=True)
 
 
-def leaderboard_markdown(table: pd.DataFrame, published: pd.DataFrame) -> str:
+def leaderboard_markdown(table: pd.DataFrame, published: pd.DataFrame, total_published: int) -> str:
+    """Our table, then the published values that match one of its rows (``published``, out of ``total_published``)."""
     ours = _markdown_table(*display_cells(table)) if not table.empty else "No model was evaluated."
+    headers, rows = published_cells(published)
+    matching = "\n\n" + _markdown_table(headers, rows) if rows else ""
     return (
         "## Leaderboard (fixed test split, 95% bootstrap intervals)\n\n"
         + ours
         + "\n\n## Published DeepLense values (different data, for orientation)\n\n"
-        "Measured on the DeepLense groups' own simulations and splits; matched by instrument preset or preset dataset name, and task.\n\n"
-        + _markdown_table(*published_cells(published))
+        "Measured on the DeepLense groups' own simulations and splits; matched by instrument preset or preset dataset name, and task. "
+        + published_note(table, len(rows), total_published)
+        + matching
         + "\n"
     )

@@ -44,13 +44,19 @@ def format_interval(value: float, low: float | None = None, high: float | None =
     return f"{shown} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
-def _error_unit(metric: str, target_units: dict[str, str]) -> str:
-    """The unit of an error metric (MAE, RMSE, the posterior mean's MAE) of a one-target model:
-    its target's recorded unit (M☉ for Msun); none for unitless metrics or several targets."""
-    if not metric.startswith(("mae", "rmse")) or len(target_units) != 1:
+def target_unit(target_units: dict[str, str]) -> str:
+    """The display unit of a one-target model's target (M☉ for Msun); none for a dimensionless
+    target, an unrecorded unit or several targets (their errors share no unit)."""
+    if len(target_units) != 1:
         return ""
     unit = next(iter(target_units.values()))
     return {"Msun": "M☉", "dimensionless": ""}.get(unit, unit)
+
+
+def _error_unit(metric: str, target_units: dict[str, str]) -> str:
+    """The unit of an error metric (MAE, RMSE, the posterior mean's MAE) of a one-target model:
+    its target's unit; none for unitless metrics."""
+    return target_unit(target_units) if metric.startswith(("mae", "rmse")) else ""
 
 
 def leaderboard_table(record: dict[str, Any], folder: Path) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from deeplense.report.leaderboard_html import STYLE
 from deeplense.report.sensitivity import metric_value
+from deeplense.report.summary import reproduction_summary
 from deeplense.published import PUBLISHED_DATA, REFERENCES, published_value
 from deeplense.atomic import atomic_path
 from deeplense.storage.provenance import MetricsFile, TrainInfo
@@ -62,8 +63,11 @@ def _html_table(part: pd.DataFrame) -> str:
     return f"<table class='leaderboard'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_reproduction(table: pd.DataFrame, csv_out: str | Path, html_out: str | Path, markdown_out: str | Path) -> None:
-    """One table per DeepLense dataset, as CSV, HTML and Markdown."""
+def write_reproduction(
+    table: pd.DataFrame, csv_out: str | Path, html_out: str | Path, markdown_out: str | Path, summary_out: str | Path | None = None
+) -> None:
+    """One table per DeepLense dataset, as CSV, HTML and Markdown, and every row in brief as an
+    HTML fragment (``summary_out``, for the report's landing page)."""
     with atomic_path(csv_out) as tmp:
         table.to_csv(tmp, index=False)
     sections_html, sections_md = [], []
@@ -82,3 +86,6 @@ def write_reproduction(table: pd.DataFrame, csv_out: str | Path, html_out: str |
         tmp.write_text(page)
     with atomic_path(markdown_out) as tmp:
         tmp.write_text("\n\n".join(sections_md) + "\n")
+    if summary_out is not None:
+        with atomic_path(summary_out) as tmp:
+            tmp.write_text(reproduction_summary(table))

@@ -131,6 +131,9 @@ PREDICTION_STORE = PREDICTION_DIR + "/predictions.zarr"
 PREDICTION_FIGURES = PREDICTION_DIR + "/figures"
 LEADERBOARD = RESULTS + "/leaderboard.html"
 REPRODUCTION = RESULTS + "/reproduction.html"
+# the report's landing page embeds these (workflow/report/workflow.rst names them beside the two above)
+LEADERBOARD_SUMMARY = RESULTS + "/leaderboard_summary.html"
+REPRODUCTION_SUMMARY = RESULTS + "/reproduction_summary.html"
 
 
 def store_path(dataset: str, classes: Sequence[str] | None = None) -> str:

@@ -251,7 +251,8 @@ def all_outputs():
     targets += expand(plan.PREDICTION_FIGURES, prediction=CFG.predictions)
     if CFG.models:
         targets += all_metrics()
-        targets.append(plan.LEADERBOARD)
+        # the summary is requested too: a run made before it existed makes it (for the report's landing page)
+        targets += [plan.LEADERBOARD, plan.LEADERBOARD_SUMMARY]
     if plan.reproduction_entries(CFG):
-        targets.append(plan.REPRODUCTION)
+        targets += [plan.REPRODUCTION, plan.REPRODUCTION_SUMMARY]
     return targets

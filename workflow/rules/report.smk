@@ -32,6 +32,13 @@ rule leaderboard:
         csv="results/leaderboard.csv",
         markdown="results/leaderboard.md",
         published="results/leaderboard_published.csv",
+        summary=report(
+            plan.LEADERBOARD_SUMMARY,
+            caption="../report/summary.rst",
+            category="Leaderboard",
+            subcategory="all evaluations",
+            labels={"table": "headline rows"},
+        ),
         html=report(
             plan.LEADERBOARD,
             caption="../report/leaderboard.rst",
@@ -54,7 +61,8 @@ rule leaderboard:
         searches=search_model_origins(),
     shell:
         "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} "
-        "--markdown {output.markdown:q} --published {output.published:q} --searches {params.searches:q} > {log:q} 2>&1"
+        "--markdown {output.markdown:q} --published {output.published:q} --summary {output.summary:q} "
+        "--searches {params.searches:q} > {log:q} 2>&1"
 
 
 rule sensitivity:
@@ -149,6 +157,12 @@ rule reproduction:
     output:
         csv="results/reproduction.csv",
         markdown="results/reproduction.md",
+        summary=report(
+            plan.REPRODUCTION_SUMMARY,
+            caption="../report/summary.rst",
+            category="Reproduction",
+            labels={"table": "in brief"},
+        ),
         html=report(
             plan.REPRODUCTION,
             caption="../report/reproduction.rst",
@@ -169,4 +183,5 @@ rule reproduction:
         spec=reproduction_spec,
     shell:
         "deeplense --threads {threads} reproduction --spec {params.spec:q} --metrics {input.metrics:q} "
-        "--infos {input.infos:q} --csv {output.csv:q} --html {output.html:q} --markdown {output.markdown:q} > {log:q} 2>&1"
+        "--infos {input.infos:q} --csv {output.csv:q} --html {output.html:q} --markdown {output.markdown:q} "
+        "--summary {output.summary:q} > {log:q} 2>&1"
