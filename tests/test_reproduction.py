@@ -31,7 +31,7 @@ def test_entries_name_the_metrics_of_the_evaluation_they_compare():
 
 
 @pytest.mark.parametrize(("reproduces", "expected"), [
-    ({"tiny": "Model A: ResNet18"}, "models.resnet18.reproduces.tiny = 'Model A: ResNet18': not a published classification value; allowed: Model I: CoAtNet-nano"),
+    ({"tiny": "Model A: ResNet18"}, "models.resnet18.reproduces.tiny = 'Model A: ResNet18': not a published classification value; did you mean 'Model A: ResNet-18'? allowed: Model I: CoAtNet-nano"),
     ({"other": "Model A: ResNet-18"}, "models.resnet18.reproduces.other = 'Model A: ResNet-18': other is not where the model is evaluated; allowed: tiny"),
     ({"tiny": "Model III: XResNet18 hybrid"}, "not a published classification value"),  # a regression value
 ])
