@@ -53,21 +53,21 @@ def target_unit(target_units: dict[str, str]) -> str:
     return {"Msun": "M☉", "dimensionless": ""}.get(unit, unit)
 
 
-def _error_unit(metric: str, target_units: dict[str, str]) -> str:
-    """The unit of an error metric (MAE, RMSE, the posterior mean's MAE) of a one-target model:
-    its target's unit; none for unitless metrics."""
-    return target_unit(target_units) if metric.startswith(("mae", "rmse")) else ""
+def _error_unit(row: Any) -> str:
+    """The unit of a row's headline metric when it is an error (MAE, RMSE, the posterior mean's
+    MAE): the leaderboard's ``unit`` column, its target's; none for unitless metrics."""
+    unit = getattr(row, "unit", None)
+    return unit if row.main_metric.startswith(("mae", "rmse")) and isinstance(unit, str) else ""
 
 
 def leaderboard_table(record: dict[str, Any], folder: Path) -> str:
     """One row per recorded evaluation: model, task, data, headline metric [95% bootstrap interval], test images."""
     table = pd.read_csv(folder / "leaderboard.csv")
-    units = {(m["model"], m["dataset"]): m.get("target_units") or {} for k, m in record["metrics"].items() if k.startswith("models/")}
     lines = ["| model | task | trained on → evaluated on | metric | value [95% CI] | constant predictor | test images |",
              "|---|---|---|---|---|---|---|"]
     for row in table.itertuples(index=False):
         shown = format_interval(float(row.main_value), getattr(row, "main_value_low", None), getattr(row, "main_value_high", None))
-        unit = _error_unit(row.main_metric, units.get((row.model, row.eval_dataset), {}))
+        unit = _error_unit(row)
         shown += f" {unit}" if unit else ""  # the constant predictor's column reuses it
         data = row.train_dataset if row.train_dataset == row.eval_dataset else f"{row.train_dataset} → {row.eval_dataset}"
         lines.append(f"| `{row.model}` | {row.task} | {data} | {row.main_metric} | {shown} | {_constant(row, unit)} | {int(row.n_test)} |")
