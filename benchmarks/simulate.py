@@ -174,7 +174,7 @@ def _probe(name: str, size: int, n: int, quick: bool) -> None:
 
     scenario, params, _, _ = scenarios(CHEAP if quick else DEFAULTS)[name]
     ds, cls = deeplense_dataset(size, GRIDS[size], scenario, params)
-    counts = [simulate_image(ds, cls, 1000 + i).record.get("n_subhalos", 0.0) for i in range(n)]
+    counts = [simulate_image(ds, cls, 1000 + i).record.get("n_halos", 0.0) for i in range(n)]
     print(json.dumps({"peak_rss_mb": round(rss_mb()[1], 1), "n_halos": float(np.mean(counts))}))
 
 

@@ -40,7 +40,7 @@ def write_class_shards(root: Path, name: str, base: np.ndarray, n: int):
         index = np.arange(start, min(start + SHARD, n))
         result = ShardResult(base[index % len(base)], index, index.astype(np.uint64), {"snr": np.ones(index.size)})
         path = root / name / f"{shard:04d}.zarr"
-        write_shard(result, path, name, {"snr": ""})
+        write_shard(result, path, name, {"snr": {"units": "1"}})
         paths.append(path)
     return ClassShards(name, n, paths)
 

@@ -2,7 +2,7 @@
 
 # Bump when a code change alters simulated images, stores or trained models: the version is
 # passed to every Snakemake rule in its params, so outputs made by older code are rebuilt.
-__version__ = "0.8.0"
+__version__ = "0.9.0"
 
 
 def __getattr__(name: str):

@@ -79,7 +79,7 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from deeplense.physics.records import record_units
+    from deeplense.physics.records import record_attrs
     from deeplense.simulation.backends import backend_provenance
     from deeplense.simulation.shards import shard_range, simulate_shard
     from deeplense.storage.shard_store import write_shard
@@ -89,7 +89,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     cls, dataset = spec.class_config(), spec.dataset_config()
     indices = shard_range(cls.n_images, spec.shard_size, args.shard)
     result = simulate_shard(spec.seed, dataset, cls, indices)
-    write_shard(result, args.output, cls.name, record_units(dataset), renderer=backend_provenance(dataset.backend))
+    write_shard(result, args.output, cls.name, record_attrs(dataset), renderer=backend_provenance(dataset.backend))
     print(f"wrote {len(indices)} images of class {cls.name} (shard key {spec.key}) to {args.output}")
     return 0
 
@@ -292,19 +292,20 @@ def _cmd_quote(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from deeplense.atomic import atomic_path
+    from deeplense.physics import record_docs
     from deeplense.report.quotes import check, refresh
 
     problems: list[str] = []
     for path in args.files:
         if args.update:
             text = Path(path).read_text()
-            new = refresh(text, args.root)
+            new = record_docs.refresh(refresh(text, args.root))
             if new != text:
                 with atomic_path(path) as tmp:
                     tmp.write_text(new)
                 print(f"updated {path}")
         else:
-            problems += check(path, args.root)
+            problems += check(path, args.root) + record_docs.check(path)
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0
@@ -625,8 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="the record's folder, e.g. reproductions/model_i_cpu")
     s.set_defaults(func=_cmd_record)
 
-    s = sub.add_parser("quote", help="check (default) or regenerate the tables Markdown files quote from records")
-    s.add_argument("files", nargs="+", help="Markdown files with <!-- quote: RECORD KIND --> blocks")
+    s = sub.add_parser("quote", help="check (default) or regenerate the tables Markdown files quote from records or the code")
+    s.add_argument("files", nargs="+", help="Markdown files with <!-- quote: RECORD KIND --> or <!-- generated: record fields --> blocks")
     s.add_argument("--update", action="store_true", help="rewrite each block from its record instead of checking it")
     s.add_argument("--root", default=".", help="folder the records' paths are relative to (default: .)")
     s.set_defaults(func=_cmd_quote)

@@ -41,7 +41,7 @@ from deeplense.physics.distributions import (
     support,
 )
 from deeplense.physics.instruments import INSTRUMENTS
-from deeplense.physics.records import record_units
+from deeplense.physics.records import record_units, renamed_note
 from deeplense.physics.scenarios import SCENARIOS
 from deeplense.published import published_keys
 from deeplense.tasks import TASKS, Task, loss_names, monitor_names, task_names
@@ -827,7 +827,7 @@ def _model_problems(cfg: ExperimentConfig, name: str, model: ModelConfig) -> lis
         for where in [model.dataset, *model.evaluate_on]:
             recorded = cfg.datasets[where].record_fields(chosen)
             out += [
-                Problem((*at, "targets", i), not_one_of(f"no image of classes {', '.join(chosen)} of dataset {where} records it", t, recorded), t)
+                Problem((*at, "targets", i), not_one_of(f"no image of classes {', '.join(chosen)} of dataset {where} records it{renamed_note(t)}", t, recorded), t)
                 for i, t in enumerate(model.targets) if t not in recorded
             ]
     if not out:

@@ -12,7 +12,7 @@ import pytest
 
 from deeplense.config import ExperimentConfig
 from deeplense.experiment import load_config
-from deeplense.physics.records import record_units
+from deeplense.physics.records import record_attrs
 from deeplense.simulation.backends import autolens_executable
 from deeplense.simulation.shards import shard_count, shard_range, simulate_shard
 from deeplense.storage.dataset_store import ClassShards, combine_shards
@@ -53,7 +53,7 @@ def build_store(cfg: ExperimentConfig, root: Path, dataset: str = "small") -> tu
         for shard in range(shard_count(cls.n_images, cfg.simulation.shard_size)):
             result = simulate_shard(cfg.seed, ds, cls, shard_range(cls.n_images, cfg.simulation.shard_size, shard), progress=False)
             path = root / "shards" / cls.name / f"{shard:04d}.zarr"
-            write_shard(result, path, cls.name, record_units(ds))
+            write_shard(result, path, cls.name, record_attrs(ds))
             paths.append(path)
         shards.append(ClassShards(cls.name, cls.n_images, paths))
     store = root / "dataset.zarr"

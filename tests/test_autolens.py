@@ -179,7 +179,7 @@ def test_model_a_store_records_the_backend(model_a_store):
     assert renderer["backend"] == "autolens" and renderer["autolens"].startswith("20")
     assert ds.sizes["sample"] == 6 and ds.attrs["classes"] == ["no_sub", "sphere", "vort"]
     assert np.isfinite(ds["image"].values).all()
-    assert set(ds["n_subhalos"].values) == {0.0, 25.0}
+    assert set(ds["n_halos"].values) == {0.0, 25.0}
     out = subprocess.run([str(BIN / "deeplense"), "inspect", str(model_a_store)], capture_output=True, text=True, check=True)
     assert f"renderer   backend autolens, autolens {renderer['autolens']}" in out.stdout
 

@@ -170,8 +170,12 @@ MISTAKES = [
         "targets[0] = 'vortex_length': classes.vortex.params.length is fixed at 1: nothing to infer", "draw it from a distribution",
     ),
     in_model(
-        "posterior_derived_target", {"task": "posterior", "classes": ["cdm"], "targets": ["n_subhalos"]},
-        "targets[0] = 'n_subhalos': n_subhalos is not drawn from a distribution in the dataset config", "needs a configured prior",
+        "posterior_derived_target", {"task": "posterior", "classes": ["cdm"], "targets": ["n_halos"]},
+        "targets[0] = 'n_halos': n_halos is not drawn from a distribution in the dataset config", "needs a configured prior",
+    ),
+    in_model(  # a record field of deeplense 0.8 names its new name
+        "renamed_record_field", {"task": "regression", "classes": ["cdm"], "targets": ["sub_mass_total"]},
+        "targets[0] = 'sub_mass_total'", "record field 'sub_mass_total' was renamed to 'halo_mass_total' in deeplense 0.9",
     ),
     in_model(
         "posterior_settings_elsewhere", {"task": "regression", "classes": ["vortex"], "targets": ["vortex_length"], "posterior": {"draws": 100}},

@@ -44,7 +44,7 @@ def assert_same_population(preset: str, kwargs: dict, seed: int, fast_path: bool
     state_ref = np.random.get_state()
     fast = pyhalo_adapter.population(preset, 0.5, 1.0, kwargs, COSMO, np.random.default_rng(seed), fast=True)
     state_fast = np.random.get_state()
-    n_halos = ref.summary["n_subhalos"]
+    n_halos = ref.summary["n_halos"]
     assert ref.summary["n_halos_fast"] == 0 and ref.summary["n_halos_pyhalo"] == n_halos
     if fast_path:
         assert n_halos > 0 and fast.summary["n_halos_fast"] == n_halos and fast.summary["n_halos_pyhalo"] == 0, preset
@@ -83,7 +83,7 @@ def test_presets_the_fast_path_does_not_cover_fall_back_to_pyhalo_logged_and_rec
     with caplog.at_level(logging.WARNING, logger="deeplense.physics.halos.paths"):
         drawn = pyhalo_adapter.population("SIDM_parametric", 0.5, 1.0, kwargs, COSMO, np.random.default_rng(4))
     n_halos = drawn.summary["n_halos_pyhalo"]
-    assert n_halos == drawn.summary["n_subhalos"] > 0 and drawn.summary["n_halos_fast"] == 0
+    assert n_halos == drawn.summary["n_halos"] > 0 and drawn.summary["n_halos_fast"] == 0
     [message] = [r.getMessage() for r in caplog.records]
     assert "halo lens parameters" in message and f"all {n_halos:.0f} halos" in message
     assert re.search(r"\d+ \w+Subhalo", message), message  # a count and the class not covered
@@ -98,20 +98,23 @@ def test_collapse_into_another_profile_falls_back_logged_and_recorded(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert [m.split(":")[0] for m in messages] == ["SIDM core collapse", "halo lens parameters"], messages
     assert "SPL_CORE" in messages[0] and "PowerLaw" in messages[1]
-    assert drawn.summary["n_halos_pyhalo"] == drawn.summary["n_subhalos"] > 0 and drawn.summary["n_halos_fast"] == 0
+    assert drawn.summary["n_halos_pyhalo"] == drawn.summary["n_halos"] > 0 and drawn.summary["n_halos_fast"] == 0
 
 
 def test_pyhalo_populations_record_halos_per_path():
     """The per-path counts are record fields, with their units, of every pyHalo-backed image."""
     from deeplense.physics.scenarios import LensContext, make_scenario
-    from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS
+    from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_FIELDS
 
-    assert PYHALO_RECORD_UNITS["n_halos_fast"] == PYHALO_RECORD_UNITS["n_halos_pyhalo"] == "count"
+    assert PYHALO_RECORD_FIELDS["n_halos_fast"].unit == PYHALO_RECORD_FIELDS["n_halos_pyhalo"].unit == "count"
     ctx = LensContext(0.5, 1.0, 70.0, 0.3, 0.05, 0.0, 0.0)
     scenario = make_scenario("wdm", {"log_mc": 7.5, **{k: v for k, v in CHEAP.items()}})
     summary = scenario.draw(ctx, np.random.default_rng(2)).summary
-    assert summary["n_halos_fast"] == summary["n_subhalos"] > 0 and summary["n_halos_pyhalo"] == 0
-    assert {"n_halos_fast", "n_halos_pyhalo"} <= scenario.recorded(scenario.params)
+    assert summary["n_halos_fast"] == summary["n_halos"] > 0 and summary["n_halos_pyhalo"] == 0
+    assert set(summary) == scenario.recorded(scenario.params)  # every field it writes is declared, none missing
+    # n_halos counts subhalos and line-of-sight halos; the split adds up, and so do the masses
+    assert summary["n_halos"] == summary["n_halos_subhalo"] + summary["n_halos_los"] and summary["n_halos_los"] > 0
+    assert 0 < summary["subhalo_mass_total"] < summary["halo_mass_total"]
 
 
 def test_bulk_draws_replay_numpys_legacy_stream():

@@ -91,7 +91,7 @@ def test_cdm_recipe_draws_configured_population():
     r = np.hypot([c.kwargs["center_x"] for c in sub.components], [c.kwargs["center_y"] for c in sub.components])
     assert r.min() >= 0.25 and r.max() <= 2.0
     masses_back = (np.array([c.kwargs["theta_E"] for c in sub.components]) / point_mass_einstein_radius(1.0, 0.5, 1.0)) ** 2
-    assert masses_back.sum() == pytest.approx(sub.summary["sub_mass_total"], rel=1e-9)
+    assert masses_back.sum() == pytest.approx(sub.summary["halo_mass_total"], rel=1e-9)
 
 
 def test_vortex_mass_length_and_straightness():
@@ -245,7 +245,7 @@ def test_axion_mass_is_drawn_log_uniformly_and_recorded():
 
 def test_vortex_count_and_sphere_mass():
     sub = make_scenario("vortex", {"n_vortices": 3, "n_points": 10, "mass": 1e10}).draw(CTX, np.random.default_rng(1))
-    assert len(sub.components) == 30 and sub.summary["sub_mass_total"] == 3e10
+    assert len(sub.components) == 30 and sub.summary["halo_mass_total"] == 3e10
     sphere = make_scenario("sphere", {"n_points": 25, "mass": 5.2e9, "r_max": 1.0}).draw(CTX, np.random.default_rng(1))
     r = np.hypot([c.kwargs["center_x"] for c in sphere.components], [c.kwargs["center_y"] for c in sphere.components])
     theta = np.array([c.kwargs["theta_E"] for c in sphere.components])
@@ -291,13 +291,14 @@ def test_every_scenario_perturbs_the_arcs():
         assert np.isfinite(image).all() and image.min() >= 0
         assert res.max() > 1e-4 * smooth.max(), name
         assert res[on_arcs].sum() > 0.7 * res.sum(), name
-    assert records[2]["n_subhalos"] < records[1]["n_subhalos"]  # WDM suppresses halos
+    assert records[2]["n_halos"] < records[1]["n_halos"]  # WDM suppresses halos
     assert records[3]["sidm_n_collapsed"] > 0 and records[4]["sidm_n_collapsed"] > 0
-    from deeplense.physics.records import record_units
+    from deeplense.physics.records import record_fields
 
-    units = record_units(ds)  # every recorded value has a declared unit (the shard writer needs it)
+    fields = record_fields(ds)  # every recorded value has a declared unit and description (the shard writer needs them)
     for record in records:
-        assert set(record) <= set(units), set(record) - set(units)
+        assert set(record) <= set(fields), set(record) - set(fields)
+        assert all(fields[k].unit and fields[k].description for k in record)
 
 
 def test_each_band_gets_its_own_noise_and_light():

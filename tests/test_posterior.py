@@ -155,7 +155,7 @@ def test_priors_are_read_from_the_dataset_config():
     assert target_prior(dataset, ["wdm", "vortex"], "source_center_x")["high"] == 0.3
     assert target_prior(dataset, ["wdm"], "shear_gamma1")["low"] == -0.05
     for classes, field, why in [
-        (["wdm"], "n_subhalos", "not drawn from a distribution"),
+        (["wdm"], "n_halos", "not drawn from a distribution"),
         (["wdm"], "lens_e1", "lens.e1 is fixed at 0.1"),
         (["wdm"], "lens_theta_E", "lens.theta_E is unset"),
         (["vortex", "axion"], "vortex_mass", "a posterior needs one prior"),

@@ -75,7 +75,7 @@ def test_pyhalo_images_identical_whatever_the_sharding():
     whole = simulate_shard(cfg.seed, ds, cls, range(0, 3), progress=False)
     parts = [simulate_shard(cfg.seed, ds, cls, r, progress=False) for r in (range(2, 3), range(0, 2))]
     assert np.array_equal(whole.images, np.concatenate([parts[1].images, parts[0].images]))
-    assert len(set(whole.records["log_mc"])) == 3 and np.all(whole.records["n_subhalos"] > 0)
+    assert len(set(whole.records["log_mc"])) == 3 and np.all(whole.records["n_halos"] > 0)
 
 
 # ---- mass functions: CDM slope and WDM suppression ---------------------------------------------

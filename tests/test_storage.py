@@ -8,6 +8,7 @@ import xarray as xr
 
 from deeplense.data import open_dataset
 from deeplense.atomic import atomic_path
+from deeplense.physics.records import record_fields
 from deeplense.storage.dataset_store import ClassShards, StoreError, combine_shards
 from tests.conftest import build_store, small_config
 
@@ -33,9 +34,15 @@ def test_labels_records_and_not_applicable_fields(small_store):
     assert np.array_equal(ds["label"].values, np.repeat([0, 1, 2], 12))
     assert np.array_equal(ds["index_in_class"].values, np.tile(np.arange(12), 3))
     assert np.isfinite(ds["image"].values).all()
-    assert (ds["n_subhalos"].values == np.repeat([0, 5, 10], 12)).all()
+    assert (ds["n_halos"].values == np.repeat([0, 5, 10], 12)).all()
     vortex = ds["label"].values == 2
     assert np.isnan(ds["vortex_length"].values[~vortex]).all() and np.isfinite(ds["vortex_length"].values[vortex]).all()
+    # every record field carries its declared unit and description, a field of one class too
+    declared = record_fields(small_config().datasets["small"])
+    stored = [k for k, v in ds.data_vars.items() if v.dims == ("sample",) and k not in ("label", "seed")]
+    assert {"n_halos", "halo_mass_max", "vortex_length"} <= set(stored) and set(stored) <= set(declared)
+    for name in stored:
+        assert ds[name].attrs == {"units": declared[name].unit, "description": declared[name].description}, name
     assert len(set(ds["seed"].values.tolist())) == 36
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from deeplense.config import ExperimentConfig
 from deeplense.experiment.learning_curves import LearningCurveConfig
 from deeplense.experiment.sweeps import SweepConfig, _chosen_models
+from deeplense.physics.records import renamed_note
 from deeplense.tasks import TASKS
 from deeplense.validation import Problem, not_one_of, validate_entries
 
@@ -36,7 +37,7 @@ def _problem(cfg: ExperimentConfig, at: tuple[str, str], metric: str, models: li
     if metric in allowed:
         return []
     which = f"model {models[0]}" if len(models) == 1 else f"models {', '.join(models)}"
-    return [Problem((*at, "metric"), not_one_of(f"not a metric that evaluation writes for {which}", metric, allowed), metric)]
+    return [Problem((*at, "metric"), not_one_of(f"not a metric that evaluation writes for {which}{renamed_note(metric)}", metric, allowed), metric)]
 
 
 def plotted_metric_problems(cfg: ExperimentConfig) -> list[Problem]:

@@ -131,15 +131,16 @@ def _scalar(value: Any) -> Any:
 
 
 def summary(realization: Any) -> dict[str, float]:
-    """Halo count and mass in (sub)halos of a realization [Msun]; subhalos and line-of-sight apart."""
+    """Halo count and mass of a realization [Msun]: every halo (``n_halos``, ``halo_mass_total``),
+    subhalos and line-of-sight halos apart."""
     masses = np.array([h.mass for h in realization.halos], dtype=float)
     is_sub = np.array([bool(h.is_subhalo) for h in realization.halos], dtype=bool)
     if masses.size == 0:
         masses, is_sub = np.zeros(0), np.zeros(0, dtype=bool)
     return {
-        "n_subhalos": float(masses.size),
-        "sub_mass_total": float(masses.sum()),
+        "n_halos": float(masses.size),
+        "halo_mass_total": float(masses.sum()),
         "n_halos_subhalo": float(is_sub.sum()),
         "n_halos_los": float((~is_sub).sum()),
-        "mass_in_subhalos": float(masses[is_sub].sum()),
+        "subhalo_mass_total": float(masses[is_sub].sum()),
     }

@@ -12,7 +12,7 @@ from deeplense.plots.style import figure, save
 from deeplense.storage.dataset_store import open_dataset, store_attrs
 
 # Shown first when drawn, in this order; any other drawn parameter follows.
-PRIORITY = ("lens_theta_E", "snr", "n_subhalos", "sub_mass_total", "log_mc", "log10_m_axion")
+PRIORITY = ("lens_theta_E", "snr", "n_halos", "halo_mass_total", "log_mc", "log10_m_axion")
 UNIT_SUFFIX = {"arcsec": "″", "Msun": " M☉", "1": "", "": ""}
 MAX_FIELDS = 5
 

@@ -76,8 +76,12 @@ def plot_parameter_histograms(store: str | Path, out: str | Path, columns: int =
         if log:
             ax.set_xscale("log")
         ax.set(xlabel=axis_label(ds, name), ylabel="images")
-    handles, names_ = axes.flat[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, names_, loc="outside upper right", ncols=len(classes), fontsize=9)
+    drawn: dict[str, object] = {}  # every class with a histogram in some panel (the first panel may show one class)
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            drawn.setdefault(label, handle)
+    shown = [c for c in classes if c in drawn]
+    if shown:
+        fig.legend([drawn[c] for c in shown], shown, loc="outside upper right", ncols=len(classes), fontsize=9)
     fig.suptitle(f"dataset {ds.attrs['dataset']}: drawn per-image parameters by class (n={ds.sizes['sample']})")
     save(fig, out)

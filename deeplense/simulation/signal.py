@@ -91,7 +91,7 @@ def measure_image(dataset: DatasetConfig, cls: ClassConfig, seed: int) -> dict[s
         "pixels_above_sigma": float("nan"),
         "oracle_auc": float("nan"),
         "image_snr": float("nan"),
-        "sub_mass_total": record["sub_mass_total"],
+        "halo_mass_total": record["halo_mass_total"],
         "exposure_time": exposure,
     }
     if dataset.instrument.noise:
@@ -144,7 +144,7 @@ def summarize(per_image: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (dataset, cls), group in per_image.groupby(["dataset", "class"], sort=False):
         row: dict[str, object] = {"dataset": dataset, "class": cls, "images": len(group)}
-        row["sub_mass_total_median"] = float(group["sub_mass_total"].median())
+        row["halo_mass_total_median"] = float(group["halo_mass_total"].median())
         for quantity in QUANTITIES:
             values = group[quantity].to_numpy(dtype=float)
             for name, q in PERCENTILES.items():
@@ -167,7 +167,7 @@ def markdown_table(summary: pd.DataFrame) -> str:
             "dataset": summary["dataset"],
             "class": summary["class"],
             "images": summary["images"],
-            "substructure mass [M☉], median": summary["sub_mass_total_median"].map(lambda m: f"{m:.3g}"),
+            "substructure mass [M☉], median": summary["halo_mass_total_median"].map(lambda m: f"{m:.3g}"),
         }
     )
     for quantity, heading in QUANTITIES.items():

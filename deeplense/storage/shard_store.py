@@ -24,16 +24,18 @@ class ShardResult:
 
 
 def shard_to_xarray(
-    result: ShardResult, class_name: str, units: dict[str, str], renderer: dict[str, str] | None = None
+    result: ShardResult, class_name: str, fields: dict[str, dict[str, str]], renderer: dict[str, str] | None = None
 ) -> xr.Dataset:
     """The shard's images and records along a ``sample`` dimension (index within the class);
-    ``renderer``: the backend and its version, as ``backends.backend_provenance``."""
+    ``fields``: each record field's attributes (``units`` and ``description``, as
+    ``physics.records.record_attrs``); ``renderer``: the backend and its version, as
+    ``backends.backend_provenance``."""
     data_vars = {
         "image": (("sample", "band", "y", "x"), result.images),
         "seed": ("sample", result.seeds),
     }
     for key, values in result.records.items():
-        data_vars[key] = ("sample", values, {"units": units.get(key, "")})
+        data_vars[key] = ("sample", values, {"units": "", "description": "", **fields.get(key, {})})
     ds = xr.Dataset(data_vars, coords={"index_in_class": ("sample", result.index_in_class)})
     ds.attrs["class_name"] = class_name
     if renderer is not None:
@@ -50,11 +52,11 @@ def write_zarr(ds: xr.Dataset, path: Path, encoding: dict | None = None) -> None
 
 
 def write_shard(
-    result: ShardResult, path: str | Path, class_name: str, units: dict[str, str], renderer: dict[str, str] | None = None
+    result: ShardResult, path: str | Path, class_name: str, fields: dict[str, dict[str, str]], renderer: dict[str, str] | None = None
 ) -> None:
     """Write one shard; it appears at ``path`` only once complete."""
     with atomic_path(path) as tmp:
-        write_zarr(shard_to_xarray(result, class_name, units, renderer), tmp)
+        write_zarr(shard_to_xarray(result, class_name, fields, renderer), tmp)
     pause_point("simulate.shard_written")
 
 

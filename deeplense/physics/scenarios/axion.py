@@ -8,8 +8,8 @@ import numpy as np
 from pydantic import Field
 
 from deeplense.physics.distributions import Domain, PositiveParam, draw, param_in
-from deeplense.physics.scenarios.base import LensContext, ScenarioParams, Substructure, RecipeScenario, register_scenario
-from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+from deeplense.physics.scenarios.base import LensContext, RecordField, ScenarioParams, Substructure, RecipeScenario, register_scenario
+from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_FIELDS, PyHaloPopulation, pyhalo_substructure
 from deeplense.physics.scenarios.vortex import vortex_line
 
 
@@ -57,9 +57,15 @@ class Axion(RecipeScenario):
     default_recipe = "deeplense"
     recipe_records = {
         "deeplense": ("log10_m_axion", "vortex_mass", "vortex_length", "vortex_angle"),
-        "pyhalo": ("log10_m_axion", *PYHALO_RECORD_UNITS),
+        "pyhalo": ("log10_m_axion", *PYHALO_RECORD_FIELDS),
     }
-    record_units = {"log10_m_axion": "log10 eV", "vortex_mass": "Msun", "vortex_length": "arcsec", "vortex_angle": "rad", **PYHALO_RECORD_UNITS}
+    record_fields = {
+        "log10_m_axion": RecordField("log10 eV", "log10 of the axion mass m_a drawn for the image"),
+        "vortex_mass": RecordField("Msun", "total mass of the vortex's point masses"),
+        "vortex_length": RecordField("arcsec", "full length of the vortex, 2 × half_length_ref × (1e-22 eV / m_a)"),
+        "vortex_angle": RecordField("rad", "orientation of the vortex, counter-clockwise from the x axis"),
+        **PYHALO_RECORD_FIELDS,
+    }
     record_params = {"vortex_mass": "mass", "vortex_length": "length", "vortex_angle": "angle"}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
@@ -80,8 +86,8 @@ class Axion(RecipeScenario):
         length = 2.0 * float(axion_vortex_half_length(10.0**log_m, p.half_length_ref))
         comps, angle = vortex_line(ctx, rng, p.n_points, mass, length, 0.0)
         summary = {
-            "n_subhalos": float(p.n_points),
-            "sub_mass_total": float(mass),
+            "n_halos": float(p.n_points),
+            "halo_mass_total": float(mass),
             "log10_m_axion": log_m,
             "vortex_mass": float(mass),
             "vortex_length": length,

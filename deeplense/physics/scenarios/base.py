@@ -18,8 +18,23 @@ from deeplense.validation import StrictModel, not_one_of, problem
 SCENARIOS: Registry[type["Scenario"]] = Registry("dark-matter scenario")
 register_scenario = SCENARIOS.register
 
+
+@dataclass(frozen=True)
+class RecordField:
+    """What a per-image record field holds: its unit and a one-line description (written into
+    the store's attributes beside each field and into the documentation's field table)."""
+
+    unit: str
+    description: str
+
+
 # Record fields every scenario fills (NaN-free): how much substructure an image holds.
-COMMON_RECORD_UNITS = {"n_subhalos": "count", "sub_mass_total": "Msun"}
+COMMON_RECORD_FIELDS = {
+    "n_halos": RecordField(
+        "count", "substructure components drawn: subhalos and, with pyHalo, line-of-sight halos; point masses of a vortex or clump"
+    ),
+    "halo_mass_total": RecordField("Msun", "total mass of the components counted by n_halos"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,10 +87,17 @@ class Scenario:
     """Base class: ``Params`` validates the config, ``draw`` makes one image's substructure."""
 
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
-    record_units: ClassVar[dict[str, str]] = {}  # every field any image of the scenario may record
+    # Every field any image of the scenario may record beyond the common ones, with its unit and
+    # description; ``record_units`` (field -> unit) is derived from it for each subclass.
+    record_fields: ClassVar[dict[str, RecordField]] = {}
+    record_units: ClassVar[dict[str, str]] = {}
     # Record fields that hold a parameter of ``Params`` under another name (``vortex_mass`` ← ``mass``):
     # where a field's prior is read from. A field named as its parameter needs no entry.
     record_params: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.record_units = {name: f.unit for name, f in cls.record_fields.items()}
 
     def __init__(self, params: ScenarioParams) -> None:
         self.params = params
@@ -89,7 +111,7 @@ class Scenario:
     def recorded(cls, params: ScenarioParams) -> frozenset[str]:
         """The record fields every image drawn with ``params`` fills (what a regression can
         target): the common ones and the scenario's own."""
-        return frozenset(COMMON_RECORD_UNITS) | frozenset(cls.record_units)
+        return frozenset(COMMON_RECORD_FIELDS) | frozenset(cls.record_fields)
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:  # pragma: no cover
         raise NotImplementedError
@@ -118,7 +140,7 @@ class RecipeScenario(Scenario):
 
     recipes: ClassVar[dict[str, type[ScenarioParams]]] = {}
     default_recipe: ClassVar[str] = ""
-    # The scenario's own record fields each recipe fills (a subset of ``record_units``).
+    # The scenario's own record fields each recipe fills (a subset of ``record_fields``).
     recipe_records: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
@@ -130,7 +152,7 @@ class RecipeScenario(Scenario):
 
     @classmethod
     def recorded(cls, params: ScenarioParams) -> frozenset[str]:
-        return frozenset(COMMON_RECORD_UNITS) | frozenset(cls.recipe_records[params.recipe])  # type: ignore[attr-defined]
+        return frozenset(COMMON_RECORD_FIELDS) | frozenset(cls.recipe_records[params.recipe])  # type: ignore[attr-defined]
 
 
 def make_scenario(name: str, params: dict | None = None) -> Scenario:

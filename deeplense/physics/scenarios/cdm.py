@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from deeplense.physics.scenarios.base import (
     LensContext,
+    RecordField,
     ScenarioParams,
     Substructure,
     RecipeScenario,
@@ -17,7 +18,7 @@ from deeplense.physics.scenarios.base import (
     register_scenario,
     require_ordered,
 )
-from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_FIELDS, PyHaloPopulation, pyhalo_substructure
 
 
 class CDMPointMassParams(ScenarioParams):
@@ -52,8 +53,12 @@ class CDM(RecipeScenario):
 
     recipes = {"deeplense": CDMPointMassParams, "pyhalo": CDMPyHaloParams}
     default_recipe = "deeplense"
-    recipe_records = {"deeplense": ("cdm_beta", "sub_mass_max"), "pyhalo": tuple(PYHALO_RECORD_UNITS)}
-    record_units = {"cdm_beta": "1", "sub_mass_max": "Msun", **PYHALO_RECORD_UNITS}
+    recipe_records = {"deeplense": ("cdm_beta", "halo_mass_max"), "pyhalo": tuple(PYHALO_RECORD_FIELDS)}
+    record_fields = {
+        "cdm_beta": RecordField("1", "slope beta of the point-mass subhalo mass function dN/dm ∝ m^beta"),
+        "halo_mass_max": RecordField("Msun", "mass of the heaviest point-mass subhalo (0 when none is drawn)"),
+        **PYHALO_RECORD_FIELDS,
+    }
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
         p = self.params
@@ -66,9 +71,9 @@ class CDM(RecipeScenario):
         x = ctx.center_x + r * np.cos(phi)
         y = ctx.center_y + r * np.sin(phi)
         summary = {
-            "n_subhalos": float(p.n_subhalos),
-            "sub_mass_total": float(masses.sum()),
-            "sub_mass_max": float(masses.max()) if p.n_subhalos else 0.0,
+            "n_halos": float(p.n_subhalos),
+            "halo_mass_total": float(masses.sum()),
+            "halo_mass_max": float(masses.max()) if p.n_subhalos else 0.0,
             "cdm_beta": p.beta,
         }
         return Substructure(point_masses(ctx, masses, x, y), summary)

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from deeplense.physics import pyhalo_adapter
 from deeplense.physics.components import Component
 from deeplense.physics.distributions import NonNegativeParam, draw
-from deeplense.physics.scenarios.base import LensContext, ScenarioParams, Substructure, require_ordered
+from deeplense.physics.scenarios.base import LensContext, RecordField, ScenarioParams, Substructure, require_ordered
 
 
 class PyHaloPopulation(ScenarioParams):
@@ -38,20 +38,22 @@ class PyHaloPopulation(ScenarioParams):
         return out
 
 
-PYHALO_RECORD_UNITS = {
-    "sigma_sub": "kpc^-2",
-    "n_halos_subhalo": "count",
-    "n_halos_los": "count",
-    "mass_in_subhalos": "Msun",
-    "n_halos_fast": "count",  # halos whose lens parameters deeplense's array path computed
-    "n_halos_pyhalo": "count",  # halos pyHalo's per-halo code computed (a logged fallback)
+# Beside the common n_halos and halo_mass_total (every halo pyHalo rendered, subhalos and
+# line-of-sight halos together), what every pyHalo-backed image records.
+PYHALO_RECORD_FIELDS = {
+    "sigma_sub": RecordField("kpc^-2", "subhalo mass-function amplitude at 1e8 Msun drawn for the image"),
+    "n_halos_subhalo": RecordField("count", "subhalos of the main lens's host halo (part of n_halos)"),
+    "n_halos_los": RecordField("count", "line-of-sight halos between observer and source (n_halos minus n_halos_subhalo)"),
+    "subhalo_mass_total": RecordField("Msun", "total mass of the subhalos counted by n_halos_subhalo (part of halo_mass_total)"),
+    "n_halos_fast": RecordField("count", "halos whose lens parameters deeplense's array path computed (bookkeeping)"),
+    "n_halos_pyhalo": RecordField("count", "halos whose lens parameters pyHalo's per-halo code computed, a logged fallback (bookkeeping)"),
 }
 
 
 def pyhalo_substructure(
     preset: str, ctx: LensContext, kwargs: dict[str, Any], rng: np.random.Generator, knobs: dict[str, float]
 ) -> Substructure:
-    """Realize a pyHalo preset around the lens centre and summarise it (``n_subhalos`` counts
+    """Realize a pyHalo preset around the lens centre and summarise it (``n_halos`` counts
     every halo, subhalos and line-of-sight; ``n_halos_subhalo``/``n_halos_los`` split them)."""
     drawn = pyhalo_adapter.population(preset, ctx.z_lens, ctx.z_source, kwargs, ctx.cosmology, rng)
     components = drawn.components

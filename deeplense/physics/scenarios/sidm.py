@@ -7,8 +7,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from deeplense.physics.scenarios.base import LensContext, Scenario, Substructure, register_scenario
-from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+from deeplense.physics.scenarios.base import LensContext, RecordField, Scenario, Substructure, register_scenario
+from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_FIELDS, PyHaloPopulation, pyhalo_substructure
 from deeplense.validation import problem
 
 
@@ -57,7 +57,10 @@ class SIDM(Scenario):
     Recorded: the number of collapsed/cored halos beside the common summary."""
 
     Params = SIDMParams
-    record_units = {"sidm_n_collapsed": "count", **PYHALO_RECORD_UNITS}
+    record_fields = {
+        "sidm_n_collapsed": RecordField("count", "halos rendered core-collapsed or cored (TNFWC or SPL_CORE profile)"),
+        **PYHALO_RECORD_FIELDS,
+    }
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
         p: SIDMParams = self.params  # type: ignore[assignment]

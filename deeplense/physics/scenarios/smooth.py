@@ -12,4 +12,4 @@ class NoSubstructure(Scenario):
     """The smooth main lens alone: the null hypothesis every other scenario is compared with."""
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
-        return Substructure([], {"n_subhalos": 0.0, "sub_mass_total": 0.0})
+        return Substructure([], {"n_halos": 0.0, "halo_mass_total": 0.0})

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from deeplense.physics.components import Component
 from deeplense.physics.distributions import Param, PositiveParam, draw
-from deeplense.physics.scenarios.base import LensContext, Scenario, ScenarioParams, Substructure, point_masses, register_scenario
+from deeplense.physics.scenarios.base import LensContext, RecordField, Scenario, ScenarioParams, Substructure, point_masses, register_scenario
 
 
 class VortexParams(ScenarioParams):
@@ -84,7 +84,12 @@ class Vortex(Scenario):
     full length ``length``, random orientations. Recorded: mass, length, angle (of the first line)."""
 
     Params = VortexParams
-    record_units = {"vortex_mass": "Msun", "vortex_length": "arcsec", "vortex_angle": "rad", "n_vortices": "count"}
+    record_fields = {
+        "vortex_mass": RecordField("Msun", "mass of each vortex line (mean over the lines)"),
+        "vortex_length": RecordField("arcsec", "full length of the first vortex line"),
+        "vortex_angle": RecordField("rad", "orientation of the first vortex line: from the x axis (centred), from the y axis (pylensing)"),
+        "n_vortices": RecordField("count", "vortex lines drawn"),
+    }
     record_params = {"vortex_mass": "mass", "vortex_length": "length", "vortex_angle": "angle"}
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
@@ -100,8 +105,8 @@ class Vortex(Scenario):
             angles.append(angle)
             lengths.append(length)
         summary = {
-            "n_subhalos": float(len(components)),
-            "sub_mass_total": float(total),
+            "n_halos": float(len(components)),
+            "halo_mass_total": float(total),
             "vortex_mass": float(total / p.n_vortices),
             "vortex_length": float(lengths[0]),
             "vortex_angle": angles[0],
@@ -133,4 +138,4 @@ class Sphere(Scenario):
         phi = rng.uniform(0.0, 2.0 * np.pi, size=p.n_points)
         masses = np.full(p.n_points, mass / p.n_points)
         comps = point_masses(ctx, masses, ctx.center_x + r * np.cos(phi), ctx.center_y + r * np.sin(phi))
-        return Substructure(comps, {"n_subhalos": float(p.n_points), "sub_mass_total": float(mass)})
+        return Substructure(comps, {"n_halos": float(p.n_points), "halo_mass_total": float(mass)})

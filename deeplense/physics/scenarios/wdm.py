@@ -6,8 +6,8 @@ import numpy as np
 from pydantic import Field
 
 from deeplense.physics.distributions import LOG10_MASS, draw, param_in
-from deeplense.physics.scenarios.base import LensContext, Scenario, Substructure, register_scenario
-from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_UNITS, PyHaloPopulation, pyhalo_substructure
+from deeplense.physics.scenarios.base import LensContext, RecordField, Scenario, Substructure, register_scenario
+from deeplense.physics.scenarios.pyhalo_population import PYHALO_RECORD_FIELDS, PyHaloPopulation, pyhalo_substructure
 
 
 class WDMParams(PyHaloPopulation):
@@ -23,7 +23,10 @@ class WDM(Scenario):
     MNRAS 493, 1782). Recorded: ``log_mc``, halo counts and mass in halos."""
 
     Params = WDMParams
-    record_units = {"log_mc": "log10 Msun", **PYHALO_RECORD_UNITS}
+    record_fields = {
+        "log_mc": RecordField("log10 Msun", "log10 of the half-mode mass drawn for the image"),
+        **PYHALO_RECORD_FIELDS,
+    }
 
     def draw(self, ctx: LensContext, rng: np.random.Generator) -> Substructure:
         p: WDMParams = self.params  # type: ignore[assignment]
