@@ -65,3 +65,33 @@ def test_a_missing_record_or_kind_says_what_to_do(tmp_path):
     (tmp_path / "record.json").write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(RecordError, match="schema_version 99"):
         read_record(tmp_path)
+
+
+def _calibrated_metrics(task: str, max_error: float, **extra) -> dict:
+    """A model's metrics.json as the posterior and regression tasks write it (one target)."""
+    levels = [0.05, 0.683, 0.954]
+    entry = {"mae": 0.112, "baseline": {"mae": 0.5}, "calibration": {
+        "levels": levels, "coverage": [0.05, 0.69, 0.95], "coverage_max_error": max_error, "coverage_worst_level": 0.683,
+        "coverage_1sigma": 0.69, "coverage_2sigma": 0.95, "sbc_ks_p": 0.31}} | extra.pop("target", {})
+    return {"provenance": {"task": task}, "n_test": 2100, "coverage_max_error": max_error, "sbc_ks_p_min": 0.31,
+            "targets": {"log10_m_axion": entry}, "target_units": {"log10_m_axion": "dex"},
+            "ci": {"targets.log10_m_axion.mae": {"low": 0.105, "high": 0.119}}} | extra
+
+
+def test_the_calibration_table_sets_a_posterior_beside_a_gaussian_regressor():
+    record = {"config": "configs/inference/axion_cpu.yaml", "git_commits": ["0" * 40], "machine": {"cpu": None},
+              "metrics": {
+                  "models/axion_posterior/metrics.json": _calibrated_metrics(
+                      "posterior", 0.012, tarp_atc=-0.004, tarp_ks_p=0.87, binomial_halfwidth_95=[0.01, 0.02, 0.009],
+                      target={"width_over_prior": 0.21}),
+                  "models/axion_gaussian/metrics.json": _calibrated_metrics("regression", 0.081),
+                  "models/classifier/metrics.json": {"provenance": {"task": "classification"}, "n_test": 10},
+                  "populations/stack/metrics.json": {"populations": 20, "by_lenses": {}},
+              }}
+    from deeplense.report.quotes import calibration_table
+
+    rows = calibration_table(record, Path(".")).splitlines()[2:4]
+    assert rows[0].startswith("| `axion_gaussian` | regression | `log10_m_axion` | 0.081 (68.3%) |")
+    assert "| – | 0.112 [0.105, 0.119] dex (0.500) | – | 2100 |" in rows[0]
+    assert rows[1].startswith("| `axion_posterior` | posterior | `log10_m_axion` | 0.012 (68.3%; ±0.020) | 0.690 / 0.950 | 0.31 |")
+    assert "| -0.004 (0.87) | 0.112 [0.105, 0.119] dex (0.500) | 0.21 | 2100 |" in rows[1]

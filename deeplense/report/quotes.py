@@ -111,7 +111,39 @@ def populations_table(record: dict[str, Any], folder: Path) -> str:
     return "\n".join(lines) + "\n\n" + caption(record) + "\n"
 
 
-KINDS: dict[str, Callable[[dict[str, Any], Path], str]] = {"leaderboard": leaderboard_table, "populations": populations_table}
+def calibration_table(record: dict[str, Any], folder: Path) -> str:
+    """Per model that states an uncertainty and per target: the largest deviation of expected
+    coverage from nominal (with the level and the binomial half-width a calibrated model shows
+    there), the 68.3% and 95.4% coverage, SBC's KS p-value, TARP for posteriors, the MAE of the
+    point estimate [95% bootstrap interval] beside the constant predictor's (the training mean),
+    and the mean posterior width over the prior's."""
+    lines = ["| model | task | target | max coverage error (at level; calibrated within) | 68.3% / 95.4% coverage | SBC KS p | TARP ATC (KS p) | MAE [95% CI] (constant predictor) | width / prior | test images |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, metrics in sorted(record["metrics"].items()):
+        if not key.startswith("models/") or "coverage_max_error" not in metrics:
+            continue
+        model, task = key.split("/")[1], metrics["provenance"].get("task", "")
+        units = metrics.get("target_units", {})
+        for target, entry in metrics["targets"].items():
+            cal = entry["calibration"]
+            level = cal["coverage_worst_level"]
+            within = metrics["binomial_halfwidth_95"] if "binomial_halfwidth_95" in metrics else None
+            band = f"; ±{within[cal['levels'].index(level)]:.3f}" if within else ""
+            tarp = f"{metrics['tarp_atc']:.3f} ({metrics['tarp_ks_p']:.2f})" if "tarp_atc" in metrics else "–"
+            unit = f" {units[target]}" if units.get(target) else ""
+            ci = metrics.get("ci", {}).get(f"targets.{target}.mae", {})
+            mae = f"{format_interval(entry['mae'], ci.get('low'), ci.get('high'))}{unit} ({format_interval(entry['baseline']['mae'])})"
+            width = f"{entry['width_over_prior']:.2f}" if "width_over_prior" in entry else "–"
+            lines.append(
+                f"| `{model}` | {task} | `{target}` | {cal['coverage_max_error']:.3f} ({level:.1%}{band}) | "
+                f"{cal['coverage_1sigma']:.3f} / {cal['coverage_2sigma']:.3f} | {cal['sbc_ks_p']:.2f} | {tarp} | {mae} | {width} | {metrics['n_test']} |"
+            )
+    return "\n".join(lines) + "\n\n" + caption(record) + "\n"
+
+
+KINDS: dict[str, Callable[[dict[str, Any], Path], str]] = {
+    "leaderboard": leaderboard_table, "populations": populations_table, "calibration": calibration_table,
+}
 
 
 def render(record_folder: str | Path, kind: str, root: str | Path = ".") -> str:
