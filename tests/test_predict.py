@@ -128,6 +128,20 @@ def test_in_process_and_cluster_write_the_same_store(models, small_store, tmp_pa
     assert there.attrs["provenance"]["execution"]["executor"] == "cluster" and there.attrs["provenance"]["execution"]["workers"] == 2
 
 
+def test_one_blocks_batches_shared_among_threads_give_the_same_bits(models, images, tmp_path):
+    """With fewer blocks than threads the calling process shares each block's batches among its
+    threads: the same batches, so the same bits as the Python API on one thread."""
+    np.save(tmp_path / "s.npy", images[:36])
+    assert main(["predict", str(models["cls"]), str(tmp_path / "s.npy"), "--output", str(tmp_path / "s.zarr"), "--quiet",
+                 "--batch-size", "8", "--block", "40", "--workers", "3"]) == 0
+    ds = xr.open_zarr(tmp_path / "s.zarr")
+    assert ds.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 3, "reason": "",
+                                                                      "min_images_per_worker": 10_000}
+    api = deeplense.load_model(models["cls"]).predict(images[:36], batch_size=8)
+    for name in ("probs", "predicted_class", "predicted_class_name"):
+        np.testing.assert_array_equal(ds[name].values, api[name], err_msg=name)
+
+
 def test_a_small_input_runs_in_the_calling_process(models, images, tmp_path, capsys):
     """`--executor auto` (the default) starts no cluster for a few images, even with several workers."""
     np.save(tmp_path / "s.npy", images[:16])
@@ -140,7 +154,7 @@ def test_a_small_input_runs_in_the_calling_process(models, images, tmp_path, cap
 
 @pytest.mark.parametrize(("args", "expected"), [
     (("auto", 50_000, 49, 1, None, "local"), ("in_process", 1, "one worker")),
-    (("auto", 1_000, 1, 4, None, "local"), ("in_process", 1, "one block")),
+    (("auto", 1_000, 1, 4, None, "local"), ("in_process", 4, "one block")),
     (("auto", 19_999, 20, 2, None, "local"), ("in_process", 2, "fewer than 10000 per worker")),
     (("auto", 20_000, 20, 2, None, "local"), ("cluster", 2, "at least 10000 per worker")),
     (("auto", 100, 2, None, "tcp://host:8786", "local"), ("cluster", None, "--scheduler given")),

@@ -77,12 +77,21 @@ def predict_block(checkpoint: str, sha256: str, source: ImageSource, grid: GridF
 
 
 def predict_rows(model: LoadedModel, source: ImageSource, grid: GridFit, final: str | Path, block: int, start: int, stop: int,
-                 batch_size: int) -> int:
+                 batch_size: int, pool: Any = None, parts: int = 1) -> int:
     """Predict rows ``[start, stop)`` of ``source`` with ``model`` and write them as block
-    ``block``: what a Dask task and a thread of the calling process both do."""
+    ``block``: what a Dask task and a thread of the calling process both do. With a thread
+    ``pool``, the block's batches are shared among ``parts`` of its threads: each part starts at a
+    multiple of the batch size, so the batches are those one thread would form."""
     from deeplense.pause_points import pause_point
 
-    outputs = model.predict(grid.apply(source.read(start, stop)), batch_size=batch_size)
+    images = grid.apply(source.read(start, stop))
+    if pool is None or parts < 2:
+        outputs = model.predict(images, batch_size=batch_size)
+    else:
+        per = -(-(-(-images.shape[0] // batch_size)) // parts) * batch_size  # whole batches per part
+        pieces = [pool.submit(model.predict, images[i:i + per], batch_size) for i in range(0, images.shape[0], per)]
+        done = [piece.result() for piece in pieces]
+        outputs = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
     output.write_block(Path(final), block, start, outputs)
     pause_point("predict.block_written")
     return stop - start
@@ -117,7 +126,7 @@ def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | 
     if executor == "in_process":
         if remote:
             raise ClusterError(f"--executor in_process with {remote}: the calling process would not use that cluster; drop one of them")
-        return Execution("in_process", max(1, min(n_workers, n_blocks)), "asked for")
+        return Execution("in_process", n_workers, "asked for")
     if remote:  # the workers: as many as asked for, else one SLURM job, or those the scheduler has (None)
         return Execution("cluster", workers or (1 if cluster == "slurm" and not scheduler else None), f"{remote} given")
     if executor == "cluster":
@@ -125,9 +134,9 @@ def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | 
     if n_workers == 1:
         return Execution("in_process", 1, "one worker")
     if n_blocks < 2:
-        return Execution("in_process", 1, "one block")
+        return Execution("in_process", n_workers, "one block")
     if n_images < MIN_IMAGES_PER_WORKER * n_workers:
-        return Execution("in_process", min(n_workers, n_blocks),
+        return Execution("in_process", n_workers,
                          f"{n_images} images: fewer than {MIN_IMAGES_PER_WORKER} per worker, a cluster's start-up would not pay off")
     return Execution("cluster", n_workers, f"{n_images} images: at least {MIN_IMAGES_PER_WORKER} per worker")
 
@@ -277,8 +286,12 @@ def _run_in_process(model: LoadedModel, source: ImageSource, grid: GridFit, fina
                     batch_size: int, bar: Any, threads: int) -> None:
     """Predict the blocks in this process with its loaded model, on ``threads`` threads, each
     running torch on the model's one thread as a Dask worker does (torch releases the GIL in its
-    kernels); at most ``IN_FLIGHT_PER_WORKER`` blocks per thread are submitted at a time."""
+    kernels): a block per thread, at most ``IN_FLIGHT_PER_WORKER`` per thread submitted at a time;
+    with fewer blocks than threads, one block after another, its batches shared among the threads."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    def bounds(b: int) -> tuple[int, int]:
+        return b * rows, min((b + 1) * rows, source.n)
 
     pending = iter(todo)
     # torch's thread count is set here, for the whole pool: each new thread starts from it, and
@@ -286,10 +299,13 @@ def _run_in_process(model: LoadedModel, source: ImageSource, grid: GridFit, fina
     with torch_threads(model.threads):
         pool = ThreadPoolExecutor(threads, thread_name_prefix="predict")
         try:
-            def submit(b: int):
-                return pool.submit(predict_rows, model, source, grid, final, b, b * rows, min((b + 1) * rows, source.n), batch_size)
-
-            running = {submit(b) for _, b in zip(range(IN_FLIGHT_PER_WORKER * threads), pending)}
+            if len(todo) < threads:
+                for b in todo:
+                    predict_rows(model, source, grid, final, b, *bounds(b), batch_size, pool=pool, parts=threads)
+                    bar.update(1)
+                return
+            running = {pool.submit(predict_rows, model, source, grid, final, b, *bounds(b), batch_size)
+                       for _, b in zip(range(IN_FLIGHT_PER_WORKER * threads), pending)}
             while running:
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -297,7 +313,7 @@ def _run_in_process(model: LoadedModel, source: ImageSource, grid: GridFit, fina
                     bar.update(1)
                     nxt = next(pending, None)
                     if nxt is not None:
-                        running.add(submit(nxt))
+                        running.add(pool.submit(predict_rows, model, source, grid, final, nxt, *bounds(nxt), batch_size))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
