@@ -1,11 +1,12 @@
-"""Prediction benchmark: images/s of ``deeplense predict`` (``predict_to_zarr``: blocks of rows as
-Dask tasks on a LocalCluster of single-threaded worker processes, written into a Zarr store) over a
-100,000-image 64×64 single-band dataset store with 1 and with 2 workers, and the speed-up; beside
-it, the usual map-style PyTorch loop over the same store at the same two cores. All side by side
-in one run; ends with one JSON line.
+"""Prediction benchmark: images/s of ``deeplense predict`` (``predict_to_zarr``: blocks of rows
+predicted in the calling process or as Dask tasks on a LocalCluster of single-threaded worker
+processes, written into a Zarr store) against the plain in-memory DataLoader loop at 1,000, 10,000
+and 100,000 images; and over a 100,000-image 64×64 single-band dataset store with 1 and with 2
+workers, with the speed-up, beside the usual map-style PyTorch loop over the same store at the
+same two cores. All side by side in one run; ends with one JSON line.
 
-    python benchmarks/predict.py           # full: 100,000 images, best of 2 (4 minutes on 2 idle cores)
-    python benchmarks/predict.py --quick   # under a minute: 10,000 images, once
+    python benchmarks/predict.py           # full: sizes up to 100,000 images, best of 2 (several minutes on 2 idle cores)
+    python benchmarks/predict.py --quick   # 1,000 and 10,000 images, once (a minute or two)
 
 The model is a real checkpoint: ``--architecture`` (default mobilenetv3_small_100, about 2,000
 images/s on one core at 64×64; resnet18 manages about 280, too slow for 100,000 images three
@@ -16,9 +17,15 @@ written.
 
 What is timed:
 
-* deeplense: the whole ``predict_to_zarr`` call as a user runs it (only the CSV beside the store
-  is left out): cluster start-up, each worker loading the model, reading, normalising and
-  predicting every block, writing the probabilities, renaming the store. ``img_per_s`` divides the
+* by size (``sizes``): the whole ``predict_to_zarr`` call with the command line's defaults (one
+  worker per core, 1,024-image blocks, batches of 128, ``--executor auto``: in the calling process
+  below 10,000 images per worker, else on a LocalCluster), against the DataLoader loop over the
+  same images already in memory (below); the ratio per size is
+  ``deeplense_vs_dataloader_in_memory_by_size``. The executor ``auto`` did not choose runs too,
+  forced, so the rule can be checked against both; their stores must agree bit for bit.
+* deeplense with 1 and 2 workers: the whole ``predict_to_zarr`` call as a user runs it (only the
+  CSV beside the store is left out): where a cluster runs (``executor``), its start-up and each
+  worker loading the model; reading, normalising and predicting every block, writing the probabilities, renaming the store. ``img_per_s`` divides the
   images by all of it. ``steady_img_per_s`` is the rate of the middle 80 % of blocks (from the
   completion of the 10th-percentile block to that of the 90th): start-up and the last blocks of an
   unevenly loaded worker are left out. The speed-up is given for both. Both worker counts use the
@@ -59,6 +66,7 @@ from _common import Timer, bench_provenance, emit, rate, real_images, write_tile
 ARCHITECTURE = "mobilenetv3_small_100"
 NUM_PIX = 64
 WORKERS = (1, 2)
+SIZES = (1_000, 10_000, 100_000)  # of the comparison with the in-memory loop
 STEADY = (0.1, 0.9)  # the blocks whose completions bound the steady-state window
 
 
@@ -94,17 +102,21 @@ class CpuShare:
 
 
 class BlockClock:
-    """While active, ``predict_to_zarr`` records when its Dask cluster is up and when each block
-    comes back (it wraps ``deeplense.predict.run._run_blocks`` and that function's progress bar;
-    nothing else changes)."""
+    """While active, ``predict_to_zarr`` records when its blocks start running (its Dask cluster is
+    up, or the calling process starts on them) and when each block comes back: it wraps
+    ``deeplense.predict.run._run_blocks`` and ``_run_in_process`` and their progress bar; nothing
+    else changes."""
+
+    RUNNERS = ("_run_blocks", "_run_in_process")
 
     def __enter__(self) -> "BlockClock":
+        import inspect
+
         from deeplense.predict import run
 
         self.ready: float | None = None
         self.done: list[float] = []
         self.rows = 0
-        original = run._run_blocks
         clock = self
 
         class Stamped:
@@ -115,17 +127,26 @@ class BlockClock:
                 clock.done.append(time.perf_counter())
                 self.bar.update(k)
 
-        def timed(client, model, source, final, todo, rows, batch_size, bar):
-            clock.ready, clock.rows = time.perf_counter(), rows
-            return original(client, model, source, final, todo, rows, batch_size, Stamped(bar))
+        def stamped(original):
+            signature = inspect.signature(original)
 
-        run._run_blocks = timed
-        self._restore = (run, original)
+            def timed(*args, **kwargs):
+                bound = signature.bind(*args, **kwargs)
+                clock.ready, clock.rows = time.perf_counter(), bound.arguments["rows"]
+                bound.arguments["bar"] = Stamped(bound.arguments["bar"])
+                return original(*bound.args, **bound.kwargs)
+
+            return timed
+
+        self._restore = {name: getattr(run, name) for name in self.RUNNERS}
+        for name, original in self._restore.items():
+            setattr(run, name, stamped(original))
+        self._module = run
         return self
 
     def __exit__(self, *exc) -> None:
-        module, original = self._restore
-        module._run_blocks = original
+        for name, original in self._restore.items():
+            setattr(self._module, name, original)
 
     def steady_rate(self) -> float:
         """Images/s between the completions of the blocks at the ``STEADY`` fractions."""
@@ -136,24 +157,29 @@ class BlockClock:
         return rate((hi - lo) * self.rows, done[hi] - done[lo])
 
 
-def deeplense_run(model: Path, store: Path, out: Path, workers: int, block: int, batch_size: int) -> dict:
-    """One ``predict_to_zarr`` run into a new store ``out``."""
+def deeplense_run(model: Path, store: Path, out: Path, workers: int | None = None, block: int | None = None,
+                  batch_size: int | None = None, executor: str = "auto") -> dict:
+    """One ``predict_to_zarr`` run into a new store ``out``; unset options are the command line's
+    defaults (workers: one per core; block: at least 1,024 images; batch: 128; executor: auto)."""
     from deeplense.predict.run import predict_to_zarr
 
     shutil.rmtree(out, ignore_errors=True)
+    options = {k: v for k, v in {"workers": workers, "block": block, "batch_size": batch_size}.items() if v is not None}
     with CpuShare() as cpu, BlockClock() as clock:
         start = time.perf_counter()
-        run = predict_to_zarr(model, [store], out, workers=workers, block=block, batch_size=batch_size, progress=False, csv=False)
+        run = predict_to_zarr(model, [store], out, executor=executor, progress=False, csv=False, **options)
     assert run.blocks_computed == run.blocks == len(clock.done), (run, len(clock.done))
     return {
+        "executor": run.executor,
+        "workers": run.workers,
         "own_cores": cpu.own_cores,  # this process and its Dask workers
         "others_cores": cpu.others_cores,
         "steal_cores": cpu.steal_cores,
         "img_per_s": rate(run.n_images, run.seconds),
         "steady_img_per_s": clock.steady_rate(),
         "wall_s": run.seconds,
-        "startup_s": clock.ready - start,  # until the cluster is up: worker processes spawned
-        "first_block_s": min(clock.done) - clock.ready,  # with a worker importing torch and loading the model
+        "startup_s": clock.ready - start,  # until blocks start: on a cluster, its worker processes spawned
+        "first_block_s": min(clock.done) - clock.ready,  # on a cluster, with a worker importing torch and loading the model
         "blocks": run.blocks,
     }
 
@@ -241,6 +267,41 @@ def dataloader_run(model_path: Path, store: Path, n: int, batch_size: int, threa
             "own_cores": cpu.own_cores, "others_cores": cpu.others_cores, "steal_cores": cpu.steal_cores}, np.concatenate(probs)
 
 
+def by_size(model: Path, base: np.ndarray, labels: np.ndarray, tmp: Path, sizes: list[int], stores: dict[int, Path],
+            batch_size: int, cores: int) -> dict:
+    """At each size, ``deeplense predict`` as a user runs it (default workers, block and executor;
+    the whole call) against the in-memory DataLoader loop over the same images, and the executor
+    ``auto`` did not choose, forced, for comparison; the two executors' stores must agree bit for
+    bit, and the loop's predictions to float32 rounding."""
+    import zarr
+
+    rows = {}
+    for size in sizes:
+        store = stores.get(size) or write_tiled_store(tmp / f"predict_{size}.zarr", base, labels, size,
+                                                      attrs=bench_provenance(-(-size // 3), NUM_PIX) | {"content_hash": f"benchmark-tiled-{size}"})
+        loop, loop_probs = dataloader_run(model, store, size, batch_size, threads=cores, in_memory=True)
+        auto = deeplense_run(model, store, tmp / f"size_{size}.zarr", batch_size=batch_size)
+        other = "cluster" if auto["executor"] == "in_process" else "in_process"
+        forced = deeplense_run(model, store, tmp / f"size_{size}_{other}.zarr", batch_size=batch_size, executor=other)
+        ours = np.asarray(zarr.open_group(str(tmp / f"size_{size}.zarr"), mode="r")["probs"][:])
+        theirs = np.asarray(zarr.open_group(str(tmp / f"size_{size}_{other}.zarr"), mode="r")["probs"][:])
+        assert np.array_equal(ours, theirs), f"{size} images: the in-process and cluster stores differ"
+        diff = float(np.abs(ours - loop_probs).max())
+        assert diff < 1e-4, f"{size} images: deeplense predict and the DataLoader loop disagree by {diff}"
+        rows[str(size)] = {"images": size, "deeplense": auto, f"deeplense_{other}": forced, "dataloader_in_memory": loop,
+                           "deeplense_vs_dataloader_in_memory": auto["img_per_s"] / loop["img_per_s"],
+                           f"deeplense_{other}_vs_dataloader_in_memory": forced["img_per_s"] / loop["img_per_s"],
+                           "predictions_max_abs_diff": diff}
+        print(f"{size:,} images: deeplense predict ({auto['executor']}, {auto['workers']} worker(s)) {auto['img_per_s']:,.0f} img/s "
+              f"in {auto['wall_s']:.1f} s, {other} {forced['img_per_s']:,.0f}, in-memory DataLoader {loop['img_per_s']:,.0f}: "
+              f"ratio {rows[str(size)]['deeplense_vs_dataloader_in_memory']:.2f} ({other}: "
+              f"{rows[str(size)][f'deeplense_{other}_vs_dataloader_in_memory']:.2f}); "
+              f"other processes kept {auto['others_cores']:.2f} cores busy", flush=True)
+        for path in (tmp / f"size_{size}.zarr", tmp / f"size_{size}_{other}.zarr"):
+            shutil.rmtree(path, ignore_errors=True)
+    return rows
+
+
 def train_checkpoint(root: Path, store: Path, architecture: str) -> Path:
     """One epoch of ``architecture`` on ``store`` (real images): a real checkpoint of 64×64, 1 band."""
     from deeplense.config import ModelConfig
@@ -262,6 +323,8 @@ def rounded(value):
     if isinstance(value, list):
         return [rounded(v) for v in value]
     if isinstance(value, float):
+        if not np.isfinite(value):  # a steady rate of too few blocks: JSON has no NaN
+            return None
         if abs(value) < 0.01:
             return float(f"{value:.2g}")
         return round(value, 2) if abs(value) < 100 else round(value)
@@ -270,14 +333,17 @@ def rounded(value):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 images, once: under a minute")
+    parser.add_argument("--quick", action="store_true", help="sizes 1,000 and 10,000, a 10,000-image store, once: a minute or two")
     parser.add_argument("--architecture", default=ARCHITECTURE, help=f"timm or deeplense architecture (default {ARCHITECTURE})")
     parser.add_argument("--images", type=int, help="images in the store (default 100,000; quick 10,000)")
     parser.add_argument("--block", type=int, help="rows per Dask task (default 1,024; quick 256)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per forward pass, both loops (default 128)")
     parser.add_argument("--repeats", type=int, help="runs of each worker count, alternating; the best counts (default 2; quick 1)")
     parser.add_argument("--dataloader-images", type=int, help="images the DataLoader loop predicts (default 10,240; quick 1,024)")
+    parser.add_argument("--sizes", help="comma-separated input sizes of the comparison with the in-memory loop "
+                        "(default 1000,10000,100000; quick 1000,10000)")
     args = parser.parse_args()
+    sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else list(SIZES[:2] if args.quick else SIZES)
     n = args.images or (10_000 if args.quick else 100_000)
     block = args.block or (256 if args.quick else 1024)
     repeats = args.repeats or (1 if args.quick else 2)
@@ -320,6 +386,7 @@ def main() -> None:
         memory, memory_probs = dataloader_run(model, store, min(n, n_memory), args.batch_size, threads=cores, in_memory=True)
         print(f"DataLoader over images in memory: {memory['img_per_s']:,.0f} img/s; "
               f"other processes kept {memory['others_cores']:.2f} cores busy", flush=True)
+        sized = by_size(model, base, labels, tmp, sizes, {n: store}, args.batch_size, cores)
         predictions = zarr.open_group(str(tmp / f"pred_{WORKERS[-1]}.zarr"), mode="r")
         assert predictions.attrs["provenance"]["input"]["kind"] == "deeplense store", predictions.attrs["provenance"]["input"]
         ours = np.asarray(predictions["probs"][:max(n_loader, memory["images"])])
@@ -350,6 +417,9 @@ def main() -> None:
         "deeplense_2_workers_vs_dataloader_in_memory": best(two, "img_per_s") / memory["img_per_s"],
         "deeplense_2_workers_vs_dataloader_in_memory_steady": best(two, "steady_img_per_s") / memory["img_per_s"],
         "predictions_max_abs_diff": max_diff,
+        "deeplense_vs_dataloader_in_memory_by_size": {k: row["deeplense_vs_dataloader_in_memory"] for k, row in sized.items()},
+        "executor_by_size": {k: row["deeplense"]["executor"] for k, row in sized.items()},
+        "sizes": sized,
         "runs": {f"{w}_workers": runs[w] for w in WORKERS},
         "setup_s": t_setup.seconds,
         "store_write_s": t_store.seconds,

@@ -497,11 +497,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         args.model, args.inputs, args.output, split=args.split, variable=args.variable, sample_dim=args.sample_dim,
         band_dim=args.band_dim, fits_ext=fits_ext, resize=args.resize, crop=args.crop, all_classes=args.all_classes,
         batch_size=args.batch_size, block=args.block,
-        workers=args.workers, scheduler=args.scheduler, cluster=args.cluster, profile=args.profile, slurm_overrides=slurm,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler, cluster=args.cluster, profile=args.profile, slurm_overrides=slurm,
         csv={"auto": None, "yes": True, "no": False}[args.csv], progress=not args.quiet,
     )
     rate = run.n_images / run.seconds if run.seconds > 0 else float("nan")
-    print(f"wrote {run.output}: {run.n_images} images, {run.blocks_computed} of {run.blocks} blocks computed now "
+    where = f"in this process on {run.workers} thread(s)" if run.executor == "in_process" else \
+        f"on a Dask cluster of {run.workers or 'its'} worker(s)"
+    computed = f", {where}" if run.blocks_computed else ""
+    print(f"wrote {run.output}: {run.n_images} images, {run.blocks_computed} of {run.blocks} blocks computed now{computed} "
           f"({run.seconds:.1f} s, {rate:.0f} images/s)")
     return 0
 
@@ -699,7 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--searches", nargs="*", default=[], help="MODEL=SEARCH: the search a model's config came from")
     s.set_defaults(func=_cmd_leaderboard)
 
-    s = sub.add_parser("predict", help="apply a trained model to new images (stores, Zarr, FITS, .npy) on Dask distributed")
+    s = sub.add_parser("predict", help="apply a trained model to new images (stores, Zarr, FITS, .npy), in this process or on Dask distributed")
     s.add_argument("model", help="a results/models/<name> folder or its checkpoint.pt")
     s.add_argument("inputs", nargs="+", metavar="INPUT", help="a deeplense store, a Zarr array or xarray dataset, FITS files "
                    "(files, folders or globs) or .npy stacks")
@@ -716,7 +719,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(with --resize: then resample it)")
     s.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default 128)")
     s.add_argument("--block", type=int, help="images per Dask task (default: at least 1024, in whole Zarr chunks of the input)")
-    s.add_argument("--workers", type=int, help="Dask workers (default: one per core locally, one SLURM job with --cluster slurm)")
+    s.add_argument("--workers", type=int, help="Dask workers, or threads in this process (default: one per core locally, one SLURM "
+                   "job with --cluster slurm)")
+    s.add_argument("--executor", choices=["auto", "in_process", "cluster"], default="auto",
+                   help="where blocks run: auto (default) predicts in this process with one worker, one block or under 10,000 images "
+                   "per worker (a cluster's start-up would not pay off), else on the cluster; in_process or cluster force either")
     s.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of starting a cluster")
     s.add_argument("--cluster", choices=["local", "slurm"], default="local", help="start a LocalCluster (default) or workers as SLURM jobs")
     s.add_argument("--profile", help="the Snakemake SLURM profile whose resources the worker jobs ask for (default profiles/slurm)")

@@ -110,6 +110,75 @@ def test_cli_on_a_store_matches_the_python_api_with_provenance(models, small_sto
     assert (tmp_path / "cls.csv").read_text().splitlines()[0] == ",".join(header)
 
 
+@pytest.mark.determinism
+def test_in_process_and_cluster_write_the_same_store(models, small_store, tmp_path):
+    """The calling process and a Dask LocalCluster predict the same blocks in the same batches:
+    every array of the two stores is identical, and each store's provenance says where it ran."""
+    stores = {}
+    for executor in ("in_process", "cluster"):
+        stores[executor] = out = tmp_path / f"{executor}.zarr"
+        assert main(["predict", str(models["reg"]), str(small_store), "--output", str(out), "--quiet", "--batch-size", "8",
+                     "--block", "16", "--workers", "2", "--executor", executor]) == 0
+    here, there = zarr.open_group(str(stores["in_process"]), mode="r"), zarr.open_group(str(stores["cluster"]), mode="r")
+    assert sorted(here.array_keys()) == sorted(there.array_keys())
+    for name in here.array_keys():
+        np.testing.assert_array_equal(here[name][:], there[name][:], err_msg=name)
+    assert here.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 2, "reason": "",
+                                                                         "min_images_per_worker": 10_000}
+    assert there.attrs["provenance"]["execution"]["executor"] == "cluster" and there.attrs["provenance"]["execution"]["workers"] == 2
+
+
+def test_one_blocks_batches_shared_among_threads_give_the_same_bits(models, images, tmp_path):
+    """With fewer blocks than threads the calling process shares each block's batches among its
+    threads: the same batches, so the same bits as the Python API on one thread."""
+    np.save(tmp_path / "s.npy", images[:36])
+    assert main(["predict", str(models["cls"]), str(tmp_path / "s.npy"), "--output", str(tmp_path / "s.zarr"), "--quiet",
+                 "--batch-size", "8", "--block", "40", "--workers", "3"]) == 0
+    ds = xr.open_zarr(tmp_path / "s.zarr")
+    assert ds.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 3, "reason": "",
+                                                                      "min_images_per_worker": 10_000}
+    api = deeplense.load_model(models["cls"]).predict(images[:36], batch_size=8)
+    for name in ("probs", "predicted_class", "predicted_class_name"):
+        np.testing.assert_array_equal(ds[name].values, api[name], err_msg=name)
+
+
+def test_a_small_input_runs_in_the_calling_process(models, images, tmp_path, capsys):
+    """`--executor auto` (the default) starts no cluster for a few images, even with several workers."""
+    np.save(tmp_path / "s.npy", images[:16])
+    assert main(["predict", str(models["ae"]), str(tmp_path / "s.npy"), "--output", str(tmp_path / "s.zarr"), "--quiet",
+                 "--batch-size", "8", "--block", "8", "--workers", "2"]) == 0
+    assert "2 of 2 blocks computed now, in this process on 2 thread(s)" in capsys.readouterr().out
+    execution = output.read_attrs(tmp_path / "s.zarr")["provenance"]["execution"]
+    assert execution["executor"] == "in_process" and "fewer than 10000 per worker" in execution["reason"]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("auto", 50_000, 49, 1, None, "local"), ("in_process", 1, "one worker")),
+    (("auto", 1_000, 1, 4, None, "local"), ("in_process", 4, "one block")),
+    (("auto", 19_999, 20, 2, None, "local"), ("in_process", 2, "fewer than 10000 per worker")),
+    (("auto", 20_000, 20, 2, None, "local"), ("cluster", 2, "at least 10000 per worker")),
+    (("auto", 100, 2, None, "tcp://host:8786", "local"), ("cluster", None, "--scheduler given")),
+    (("auto", 100, 2, None, None, "slurm"), ("cluster", 1, "--cluster slurm given")),
+    (("cluster", 100, 2, 2, None, "local"), ("cluster", 2, "asked for")),
+    (("in_process", 100_000, 98, 4, None, "local"), ("in_process", 4, "asked for")),
+])
+def test_where_blocks_run(args, expected):
+    """The rule: a local cluster only for at least ``MIN_IMAGES_PER_WORKER`` images per worker
+    and two blocks; a named scheduler or SLURM always; either when asked for."""
+    from deeplense.predict.run import choose_executor
+
+    chosen = choose_executor(*args)
+    assert (chosen.executor, chosen.workers) == expected[:2] and expected[2] in chosen.reason
+
+
+def test_an_impossible_executor_is_refused_before_anything_is_written(models, images, tmp_path, capsys):
+    np.save(tmp_path / "s.npy", images[:16])
+    assert main(["predict", str(models["ae"]), str(tmp_path / "s.npy"), "--output", str(tmp_path / "s.zarr"), "--quiet",
+                 "--executor", "in_process", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--executor in_process with --scheduler" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*s.zarr*"))
+
+
 def output_sha(path: Path) -> str:
     import hashlib
 

@@ -174,8 +174,11 @@ def _record(name: str) -> dict:
 
 
 def _predict_quotes(r: dict) -> list[str]:
-    """Throughput of `deeplense predict` beside its controls, the in-memory DataLoader among them."""
-    return [f"{r['deeplense_img_per_s']['1_workers']:,} images/s with one worker, "
+    """Throughput of `deeplense predict` beside its controls, the in-memory DataLoader among them,
+    and the fixed cost of its two-worker cluster (its best run's)."""
+    cluster = max(r["runs"]["2_workers"], key=lambda run: run["img_per_s"])
+    return [f"({cluster['startup_s']:.1f} s to start it, then {cluster['first_block_s']:.1f} s until a worker's first block came back",
+            f"{r['deeplense_img_per_s']['1_workers']:,} images/s with one worker, "
             f"{r['deeplense_img_per_s']['2_workers']:,} with two ({r['speedup_2_vs_1_workers']}× over",
             f"{r['speedup_2_vs_1_workers_steady']}× in steady state, against {r['network_alone_2_vs_1_processes']}× for",
             f"runs at {r['deeplense_2_workers_vs_dataloader_in_memory']:.2f}× its speed over the whole run and "

@@ -2,9 +2,10 @@
 ``predict(images)`` applies the preprocessing it was trained with (band count, image size,
 per-band normalisation) and returns its task's outputs as named arrays.
 
-The command line's Dask workers call the same ``predict`` on each block of rows, in the same
-batches and on the same number of torch threads (``PREDICT_THREADS`` unless asked otherwise), so on
-one machine the Python API and ``deeplense predict`` give the same bits. The thread count is pinned
+The command line's Dask workers (or its threads in the calling process) call the same ``predict``
+on each block of rows, in the same batches and on the same number of torch threads
+(``PREDICT_THREADS`` unless asked otherwise), so on one machine the Python API and ``deeplense
+predict`` give the same bits. The thread count is pinned
 inside ``predict`` because CPU torch splits some reductions (a per-image mean, a pooling) between
 threads: on some CPUs (AVX-512 kernels) 1 and 2 threads differ in the last bit.
 """

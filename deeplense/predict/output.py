@@ -93,6 +93,12 @@ def create(final: Path, fields: list[OutputField], ids: np.ndarray, block: int, 
     return np.zeros(n_blocks, dtype=bool)
 
 
+def update_provenance(final: Path, entries: dict[str, Any]) -> None:
+    """Add ``entries`` to the partial store's ``provenance`` attribute (how this run executes)."""
+    group = zarr.open_group(str(partial_path(final)), mode="r+")
+    group.attrs["provenance"] = {**group.attrs["provenance"], **entries}
+
+
 def write_block(final: Path, block_index: int, start: int, outputs: dict[str, np.ndarray]) -> None:
     """Write one block's rows, then mark it done (a kill in between leaves it not done)."""
     group = zarr.open_group(str(partial_path(final)), mode="r+")

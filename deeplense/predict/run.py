@@ -1,16 +1,22 @@
-"""``deeplense predict``: a trained model over new images on Dask distributed.
+"""``deeplense predict``: a trained model over new images, in the calling process or on Dask
+distributed.
 
 The input's rows are cut into blocks (a multiple of the batch size, by default the input's own
-Zarr chunk); each block is one Dask task that reads its rows, predicts them with the model (loaded
-once per worker process) and writes them into the prediction store. At most two tasks per worker
-are in flight, so memory stays bounded whatever the input's size, and blocks already written by a
-killed run are skipped.
+Zarr chunk); each block is read, predicted by the model and written into the prediction store.
+Where a local cluster cannot pay off (``choose_executor``: one worker, one block, or too few
+images per worker to repay starting worker processes that each import torch and load the model),
+the calling process predicts the blocks on one thread per worker with the model it has already
+loaded; elsewhere each block is one Dask task on a worker that loads the model once. Both run the
+same blocks in the same batches on one torch thread each, so they write the same bits. At most two
+blocks per worker are in flight, so memory stays bounded whatever the input's size, and blocks
+already written by a killed run are skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +25,23 @@ from typing import Any
 import numpy as np
 
 from deeplense.predict import output
-from deeplense.predict.cluster import dask_client
+from deeplense.predict.cluster import ClusterError, dask_client
 from deeplense.predict.geometry import GridFit
 from deeplense.predict.inputs import ImageSource, StoreSource, open_input
-from deeplense.predict.model import BATCH_SIZE, PREDICT_THREADS, LoadedModel, load_model
+from deeplense.predict.model import BATCH_SIZE, PREDICT_THREADS, LoadedModel, load_model, torch_threads
 
 DEFAULT_BLOCK = 1024
 IN_FLIGHT_PER_WORKER = 2
+EXECUTORS = ("auto", "in_process", "cluster")
+# Below this many images per worker a local cluster cannot pay off. Its fixed cost, measured by
+# benchmarks/predict.py on 2 idle cores (record predict_full_2026-11-29.json, MobileNetV3-small at
+# 64×64, 1,024-image blocks, the best 2-worker run): 0.53 s until the cluster is up, then 4.27 s
+# until a worker returns its first block, less 0.45 s of predicting it at the steady 2,272 images/s
+# per worker: ≈ 4.35 s of spawning, importing torch and loading the model, in which one worker
+# predicts ≈ 9,900 images. The calling process has none of that cost and predicts on one thread
+# per worker, so below this count it is the faster; slower networks only widen its lead (the fixed
+# cost stays, the share of Python time the threads contend for shrinks).
+MIN_IMAGES_PER_WORKER = 10_000
 _WORKER_MODELS: dict[str, LoadedModel] = {}  # per worker process: checkpoint sha256 → model
 
 
@@ -38,6 +54,8 @@ class PredictionRun:
     blocks: int
     blocks_computed: int
     seconds: float
+    executor: str = "in_process"  # where this call's blocks ran: "in_process" or "cluster"
+    workers: int | None = 1  # the calling process's threads, or the cluster's workers (None: a running scheduler's)
 
 
 def _worker_model(checkpoint: str, sha256: str) -> LoadedModel:
@@ -55,13 +73,72 @@ def predict_block(checkpoint: str, sha256: str, source: ImageSource, grid: GridF
                   batch_size: int) -> int:
     """One Dask task: predict rows ``[start, stop)`` of ``source`` (cut and resampled to the model's
     grid by ``grid``) and write them as block ``block``."""
+    return predict_rows(_worker_model(checkpoint, sha256), source, grid, final, block, start, stop, batch_size)
+
+
+def predict_rows(model: LoadedModel, source: ImageSource, grid: GridFit, final: str | Path, block: int, start: int, stop: int,
+                 batch_size: int, pool: Any = None, parts: int = 1) -> int:
+    """Predict rows ``[start, stop)`` of ``source`` with ``model`` and write them as block
+    ``block``: what a Dask task and a thread of the calling process both do. With a thread
+    ``pool``, the block's batches are shared among ``parts`` of its threads: each part starts at a
+    multiple of the batch size, so the batches are those one thread would form."""
     from deeplense.pause_points import pause_point
 
-    model = _worker_model(checkpoint, sha256)
-    outputs = model.predict(grid.apply(source.read(start, stop)), batch_size=batch_size)
+    images = grid.apply(source.read(start, stop))
+    if pool is None or parts < 2:
+        outputs = model.predict(images, batch_size=batch_size)
+    else:
+        per = -(-(-(-images.shape[0] // batch_size)) // parts) * batch_size  # whole batches per part
+        pieces = [pool.submit(model.predict, images[i:i + per], batch_size) for i in range(0, images.shape[0], per)]
+        done = [piece.result() for piece in pieces]
+        outputs = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
     output.write_block(Path(final), block, start, outputs)
     pause_point("predict.block_written")
     return stop - start
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where the blocks run: ``executor`` ("in_process" or "cluster"), with how many ``workers``
+    (threads of the calling process, or Dask workers), and why."""
+
+    executor: str
+    workers: int | None
+    reason: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.executor, "workers": self.workers, "reason": self.reason,
+                "min_images_per_worker": MIN_IMAGES_PER_WORKER}
+
+
+def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | None, scheduler: str | None,
+                    cluster: str) -> Execution:
+    """Where ``n_images`` images in ``n_blocks`` blocks are predicted. ``auto``: on the cluster
+    asked for by ``scheduler`` or ``cluster="slurm"``; locally, in the calling process with one
+    worker, one block, or fewer than ``MIN_IMAGES_PER_WORKER`` images per worker (see there),
+    otherwise on a LocalCluster. ``in_process`` and ``cluster`` force either."""
+    if executor not in EXECUTORS:
+        raise ClusterError(f"executor {executor!r}: allowed: {', '.join(EXECUTORS)}")
+    remote = "--scheduler" if scheduler else "--cluster slurm" if cluster == "slurm" else None
+    if workers is not None and workers < 1:
+        raise ClusterError(f"--workers {workers}: must be at least 1")
+    n_workers = workers or os.cpu_count() or 1
+    if executor == "in_process":
+        if remote:
+            raise ClusterError(f"--executor in_process with {remote}: the calling process would not use that cluster; drop one of them")
+        return Execution("in_process", n_workers, "asked for")
+    if remote:  # the workers: as many as asked for, else one SLURM job, or those the scheduler has (None)
+        return Execution("cluster", workers or (1 if cluster == "slurm" and not scheduler else None), f"{remote} given")
+    if executor == "cluster":
+        return Execution("cluster", n_workers, "asked for")
+    if n_workers == 1:
+        return Execution("in_process", 1, "one worker")
+    if n_blocks < 2:
+        return Execution("in_process", n_workers, "one block")
+    if n_images < MIN_IMAGES_PER_WORKER * n_workers:
+        return Execution("in_process", n_workers,
+                         f"{n_images} images: fewer than {MIN_IMAGES_PER_WORKER} per worker, a cluster's start-up would not pay off")
+    return Execution("cluster", n_workers, f"{n_images} images: at least {MIN_IMAGES_PER_WORKER} per worker")
 
 
 def block_size(source: ImageSource, batch_size: int, requested: int | None = None) -> int:
@@ -143,6 +220,7 @@ def predict_to_zarr(
     batch_size: int = BATCH_SIZE,
     block: int | None = None,
     workers: int | None = None,
+    executor: str = "auto",
     scheduler: str | None = None,
     cluster: str = "local",
     profile: str | Path | None = None,
@@ -154,7 +232,8 @@ def predict_to_zarr(
     ``out`` (see the module docstring); a finished store of the same model, input and settings is
     left as it is. A deeplense store gives only the images of the model's classes unless
     ``all_classes``; ``crop`` cuts the model's field of view from the centre of larger images and
-    ``resize`` resamples them to its grid (``geometry.fit_grid``)."""
+    ``resize`` resamples them to its grid (``geometry.fit_grid``). ``executor``: where the blocks
+    run (``choose_executor``); the store's provenance records it under ``execution``."""
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -169,6 +248,7 @@ def predict_to_zarr(
         print(f"note: left out {sum(source.left_out.values())} images of classes model {model.name} does not have ({left}); "
               "pass --all-classes to predict them too")
     rows = block_size(source, batch_size, block)
+    choose_executor(executor, source.n, -(-source.n // rows), workers, scheduler, cluster)  # refuses a bad choice before any file is written
     info = source.describe()
     key = fingerprint(model, info, grid, source.n, rows, batch_size)
     n_blocks = -(-source.n // rows)
@@ -185,14 +265,57 @@ def predict_to_zarr(
     todo = [b for b in range(n_blocks) if not done[b]]
     if done.any():
         print(f"{output.partial_path(final)}: {int(done.sum())} of {n_blocks} blocks already written; computing the other {len(todo)}")
+    n_todo = sum(min((b + 1) * rows, source.n) - b * rows for b in todo)
+    execution = choose_executor(executor, n_todo, len(todo), workers, scheduler, cluster)
     if todo:
-        options = {"workers": workers, "scheduler": scheduler, "cluster": cluster, "profile": profile,
-                   "slurm_overrides": slurm_overrides, "log_dir": final.parent / f"{final.name}.logs"}
-        with dask_client(**options) as client, tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block",
-                                                    desc=f"predict {model.name}", disable=not progress) as bar:
-            _run_blocks(client, model, source, grid, final, todo, rows, batch_size, bar)
+        output.update_provenance(final, {"execution": execution.describe()})
+        bar = tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block", desc=f"predict {model.name}", disable=not progress)
+        if execution.executor == "in_process":
+            with bar:
+                _run_in_process(model, source, grid, final, todo, rows, batch_size, bar, execution.workers)
+        else:
+            options = {"workers": workers, "scheduler": scheduler, "cluster": cluster, "profile": profile,
+                       "slurm_overrides": slurm_overrides, "log_dir": final.parent / f"{final.name}.logs"}
+            with dask_client(**options) as client, bar:
+                _run_blocks(client, model, source, grid, final, todo, rows, batch_size, bar)
     output.finish(final, fields, csv)
-    return PredictionRun(final, source.n, n_blocks, len(todo), time.perf_counter() - started)
+    return PredictionRun(final, source.n, n_blocks, len(todo), time.perf_counter() - started, execution.executor, execution.workers)
+
+
+def _run_in_process(model: LoadedModel, source: ImageSource, grid: GridFit, final: Path, todo: list[int], rows: int,
+                    batch_size: int, bar: Any, threads: int) -> None:
+    """Predict the blocks in this process with its loaded model, on ``threads`` threads, each
+    running torch on the model's one thread as a Dask worker does (torch releases the GIL in its
+    kernels): a block per thread, at most ``IN_FLIGHT_PER_WORKER`` per thread submitted at a time;
+    with fewer blocks than threads, one block after another, its batches shared among the threads."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    def bounds(b: int) -> tuple[int, int]:
+        return b * rows, min((b + 1) * rows, source.n)
+
+    pending = iter(todo)
+    # torch's thread count is set here, for the whole pool: each new thread starts from it, and
+    # ``predict``'s own setting (the same count) then changes nothing another thread relies on.
+    with torch_threads(model.threads):
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="predict")
+        try:
+            if len(todo) < threads:
+                for b in todo:
+                    predict_rows(model, source, grid, final, b, *bounds(b), batch_size, pool=pool, parts=threads)
+                    bar.update(1)
+                return
+            running = {pool.submit(predict_rows, model, source, grid, final, b, *bounds(b), batch_size)
+                       for _, b in zip(range(IN_FLIGHT_PER_WORKER * threads), pending)}
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # raises the block's error, naming the input
+                    bar.update(1)
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        running.add(pool.submit(predict_rows, model, source, grid, final, nxt, *bounds(nxt), batch_size))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_blocks(client: Any, model: LoadedModel, source: ImageSource, grid: GridFit, final: Path, todo: list[int], rows: int, batch_size: int,

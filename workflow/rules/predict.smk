@@ -1,5 +1,5 @@
-# Trained models applied to datasets or new images (`predictions:`): `deeplense predict` on a
-# Dask LocalCluster of the job's threads, then the report's score distribution and top images.
+# Trained models applied to datasets or new images (`predictions:`): `deeplense predict` on the
+# job's threads (in its process, or a Dask LocalCluster for large inputs), then the report's score distribution and top images.
 
 
 rule predict:
