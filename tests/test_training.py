@@ -157,6 +157,21 @@ def test_lr_suggestion_needs_a_clear_descent():
     assert "no clear descent" in LRRange(lrs, flat, None).summary()
 
 
+def test_lr_suggestion_is_not_the_noise_of_the_first_batches():
+    """The demo VAE's curve: the running mean of its first batches jumps by batch-to-batch noise at
+    1e-7 (the steepest point of the raw curve), the real descent is around 1e-3."""
+    from deeplense.training.lr_range import suggest_lr
+
+    lrs = np.logspace(-7, 0, 100)
+    falling = 1.12 - 0.4 / (1 + np.exp(-(np.log10(lrs) + 3) * 2))
+    noisy_start = falling.copy()
+    noisy_start[:4] += [0.0, 0.05, -0.05, 0.0]  # a few batches' scatter before any weight moves
+    assert np.argmin(np.gradient(noisy_start, np.log(lrs))) < 4  # the plain steepest point is noise
+    assert suggest_lr(lrs, noisy_start) == pytest.approx(1e-3, rel=1.0)
+    diverging = np.concatenate([falling[:80], falling[79] * np.linspace(1, 6, 20)])
+    assert 1e-4 < suggest_lr(lrs, diverging) < 1e-2  # never in the divergence after the minimum
+
+
 def test_anomaly_autoencoder_trains_on_the_normal_class_only(small_store, tmp_path):
     from deeplense.evaluation.predict import predict
     from deeplense.storage.dataset_store import open_dataset

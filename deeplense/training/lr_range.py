@@ -49,13 +49,27 @@ class LRRange:
         return f"suggested peak learning rate {self.suggestion:.3g} (steepest descent)"
 
 
+# The first steps are left out of the suggestion: the bias-corrected running mean of a few
+# batches still moves with each batch's loss, at learning rates too small to change a weight
+# (fastai's range test skips its first points likewise).
+SKIP_START = 0.1
+# Half-width (points) of the moving average applied to the slope before its minimum is taken.
+SLOPE_WINDOW = 2
+
+
 def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float | None:
-    """The learning rate where the smoothed loss falls fastest (steepest negative slope in log lr),
-    or None when it never falls by ``MIN_DROP`` of its starting value."""
+    """The learning rate where the smoothed loss falls fastest (steepest negative slope in log lr,
+    averaged over a few neighbouring points) between the first tenth of the steps and the loss's
+    minimum, or None when it never falls by ``MIN_DROP`` of its starting value."""
     if lrs.size < 3 or not losses.min() < (1 - MIN_DROP) * losses[0]:
         return None
-    slope = np.gradient(losses, np.log(lrs))
-    return float(lrs[int(np.argmin(slope))])
+    start, stop = int(SKIP_START * lrs.size), int(np.argmin(losses)) + 1
+    if stop - start < 3:
+        start = 0
+    slope = np.gradient(losses[start:stop], np.log(lrs[start:stop]))
+    width = min(2 * SLOPE_WINDOW + 1, slope.size)
+    averaged = np.convolve(slope, np.ones(width) / width, mode="same")
+    return float(lrs[start + int(np.argmin(averaged))])
 
 
 def lr_range_test(
