@@ -249,7 +249,9 @@ def all_galleries():
 
 def all_checkpoints():
     """Every model's checkpoint and its training repeats' (`seeds:`)."""
-    repeats = [plan.REPEAT_CHECKPOINT.format(model=m, repeat=k) for m, k in plan.repeats(CFG)]
+    repeats = [
+        plan.REPEAT_CHECKPOINT.format(model=m, repeat=k) for m, k in plan.repeats(CFG)
+    ]
     return expand(plan.CHECKPOINT, model=CFG.models) + repeats
 
 
