@@ -125,6 +125,9 @@ def test_leaderboard_gives_the_spread_beside_the_first_run(tmp_path):
     for out in ("lb.html", "lb.md", "summary.html"):
         assert shown in (tmp_path / out).read_text(), out
     assert "mean ± std over seeds" in (tmp_path / "summary.html").read_text()
+    lines = (tmp_path / "lb.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert {line.split(",")[0]: line.split(",")[header.index("seeds")] for line in lines[1:]} == {"c": "", "r": "3"}  # a count
     csv = pd.read_csv(tmp_path / "lb.csv")
     assert list(csv.columns).index("seed_mean") == list(csv.columns).index("main_value_high") + 2  # seeds, seed_mean, seed_std
     # without repeats nothing changes: no spread columns anywhere

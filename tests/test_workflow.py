@@ -264,7 +264,8 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
     rows = {row[0]: row for row in probe["leaderboard"]}
     assert sorted(rows) == models
-    assert rows["resnet18"][:3] == ["resnet18", "classification", "macro AUC"] and rows["resnet18"][4:6] == ["tiny", "tiny"]
+    assert rows["resnet18"][:3] == ["resnet18", "classification", "macro AUC"] and rows["resnet18"][4:7] == ["–", "tiny", "tiny"]
+    assert re.fullmatch(r"\d\.\d{3} ± \d\.\d{3}( \S+)? \(2 seeds\)", rows["vortex_length"][4])  # beside the headline: the spread over seeds
     assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][3])  # [95% CI]
     # the landing page: one summary row per evaluation, the same headline value, a link to each model's figures
     summary = {row[0]: row for row in probe["summary"]}

@@ -106,6 +106,8 @@ def leaderboard(
     add_seed_columns(rows, metrics, seed_metrics or [])
     seeded = [c for c in SEED_COLUMNS if any(c in r for r in rows)]
     table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows, seeded), *TAIL_COLUMNS])
+    if "seeds" in table:  # a count (empty where the model ran once), not a float of the CSV's float format
+        table["seeds"] = table["seeds"].astype("Int64")
     if table.empty:
         return table
     parts = []
