@@ -475,7 +475,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from deeplense.report.leaderboard import write_leaderboard
 
     searches = dict(item.split("=", 1) for item in args.searches)
-    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published, searches, args.summary)
+    table = write_leaderboard(args.metrics, args.csv, args.html, args.markdown, args.published, searches, args.summary, args.seed_metrics)
     print(table.to_string(index=False))
     return 0
 
@@ -700,6 +700,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--published", help="published DeepLense values (.csv)")
     s.add_argument("--summary", help="the headline rows, an HTML fragment for the report's landing page")
     s.add_argument("--searches", nargs="*", default=[], help="MODEL=SEARCH: the search a model's config came from")
+    s.add_argument(
+        "--seed-metrics", nargs="*", default=[],
+        help="metrics.json of training repeats (seeds:): columns seeds, seed_mean, seed_std (ddof=1) of the headline metric",
+    )
     s.set_defaults(func=_cmd_leaderboard)
 
     s = sub.add_parser("predict", help="apply a trained model to new images (stores, Zarr, FITS, .npy), in this process or on Dask distributed")

@@ -578,6 +578,15 @@ class ModelConfig(_Strict):
         "same weights bit for bit only at the same thread count, whatever cores the scheduler grants the job",
     )
     pretrained: str | None = Field(None, description="local weights file to fine-tune from")
+    seeds: int = Field(
+        1,
+        ge=1,
+        strict=True,
+        description="training repeats: the model is trained this many times on the same data split, each with its own "
+        "training seed (initial weights, shuffling, augmentation; deeplense.seeds.training_seed); repeat 0 is the model "
+        "itself, repeats 1.. train under results/models/<name>/seeds/<k>/, and the leaderboard gives the headline "
+        "metric's mean ± sample std (ddof=1) over all of them. Not part of a trained model's hash",
+    )
     evaluate_on: list[str] = Field(
         default_factory=list, description="other datasets to evaluate on as well (domain shift), same classes"
     )
@@ -612,9 +621,10 @@ class ModelConfig(_Strict):
         return [what for what, on in used if on]
 
     def training_dump(self) -> dict[str, Any]:
-        """The fields training reads (not where the model is evaluated, nor what it is compared with)."""
+        """The fields training reads (not where the model is evaluated, what it is compared with, nor how many
+        times it is repeated: each repeat's seed names it instead)."""
         unset = {"posterior"} if self.posterior is None else set()  # absent before posteriors existed: same hashes
-        return self.model_dump(mode="json", exclude={"evaluate_on", "reproduces", *unset})
+        return self.model_dump(mode="json", exclude={"evaluate_on", "reproduces", "seeds", *unset})
 
     def posterior_settings(self) -> PosteriorSettings:
         """The posterior task's estimator settings (the defaults where the config gives none)."""

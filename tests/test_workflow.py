@@ -189,20 +189,51 @@ def test_a_finished_run_is_recorded_and_quoted(tiny_run, tmp_path):
     assert all((record_dir / f).is_file() for f in record["files"])
     assert record["config_sha256"] == hashlib.sha256(TINY.read_bytes()).hexdigest()
     assert record["time"]["jobs"] > 0 and 0 < record["time"]["wall_s"] and record["git_commits"]
-    assert len(list(csv.DictReader((record_dir / "leaderboard.csv").open()))) == sum(
-        1 for f in record["files"] if f.startswith("models/"))
+    assert "models/vortex_length/seeds/1/metrics.json" in record["files"]  # its training repeat (seeds: 2)
+    rows = list(csv.DictReader((record_dir / "leaderboard.csv").open()))
+    assert len(rows) == sum(1 for f in record["files"] if f.startswith("models/") and "/seeds/" not in f)
     page = tmp_path / "results.md"
     page.write_text("<!-- quote: reproductions/tiny leaderboard -->\n<!-- /quote -->\n<!-- quote: reproductions/tiny populations -->\n<!-- /quote -->\n")
     quote = [deeplense, "quote", str(page), "--root", str(tmp_path)]
     assert subprocess.run(quote, capture_output=True, text=True, env=ENV).returncode == 1  # empty blocks disagree
     assert subprocess.run([*quote, "--update"], capture_output=True, text=True, env=ENV).returncode == 0
     assert "| `source_x` | posterior |" in page.read_text() and "| `source_x_pop` | 3 | 2 |" in page.read_text()
+    assert re.search(r"^\| `vortex_length` \| regression \|.* ± .* \(2 seeds\) \|", page.read_text(), re.M)
     assert subprocess.run(quote, capture_output=True, text=True, env=ENV).returncode == 0
     unfinished = tmp_path / "unfinished"
     (unfinished / "results").mkdir(parents=True)
     out = subprocess.run([deeplense, "record", "--config", str(TINY), "--results", str(unfinished / "results"), "--output", str(tmp_path / "x")],
                          capture_output=True, text=True, env=ENV)
     assert out.returncode != 0 and "cannot record an unfinished run" in out.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.mark.e2e
+def test_a_model_with_two_seeds_trains_a_repeat_and_the_leaderboard_gives_the_spread(tiny_run):
+    """vortex_length has `seeds: 2`: a second training on the same split with its own seed,
+    evaluated on the same test images; the leaderboard gives mean ± std (ddof=1) of the two MAEs."""
+    import torch
+
+    from deeplense.seeds import training_seed
+
+    model = tiny_run / "results/models/vortex_length"
+    repeat = model / "seeds/1"
+    infos = [json.loads((d / "train_info.json").read_text()) for d in (model, repeat)]
+    assert infos[0]["seed"] == 7 and infos[1]["seed"] == training_seed(7, 1)
+    assert infos[0]["split_sizes"] == infos[1]["split_sizes"] and infos[0]["config_hash"] != infos[1]["config_hash"]
+    weights = [torch.load(d / "checkpoint.pt", weights_only=True)["model_state"] for d in (model, repeat)]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # another initialisation and shuffling
+    maes = [json.loads((d / "metrics.json").read_text())["mae"] for d in (model, repeat)]
+    predictions = [(d / "predictions.csv").read_text().splitlines() for d in (model, repeat)]
+    assert [line.split(",")[0] for line in predictions[0]] == [line.split(",")[0] for line in predictions[1]]  # the same test images
+    with open(tiny_run / "results/leaderboard.csv", newline="") as fh:
+        rows = {row["model"]: row for row in csv.DictReader(fh)}
+    row = rows["vortex_length"]
+    assert int(row["seeds"]) == 2 and float(row["main_value"]) == pytest.approx(maes[0], abs=1e-4)
+    assert float(row["seed_mean"]) == pytest.approx(np.mean(maes), abs=1e-4)
+    assert float(row["seed_std"]) == pytest.approx(np.std(maes, ddof=1), abs=1e-4)
+    assert rows["resnet18"]["seeds"] == ""  # run once
+    assert "(2 seeds)" in (tiny_run / "results/leaderboard.html").read_text()
+    assert "(2 seeds)" in (tiny_run / "results/leaderboard_summary.html").read_text()
 
 
 @pytest.mark.e2e
@@ -233,7 +264,8 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
     assert all(w > 300 and h > 300 for w, h in probe["images"].values()), probe["images"]
     rows = {row[0]: row for row in probe["leaderboard"]}
     assert sorted(rows) == models
-    assert rows["resnet18"][:3] == ["resnet18", "classification", "macro AUC"] and rows["resnet18"][4:6] == ["tiny", "tiny"]
+    assert rows["resnet18"][:3] == ["resnet18", "classification", "macro AUC"] and rows["resnet18"][4:7] == ["–", "tiny", "tiny"]
+    assert re.fullmatch(r"\d\.\d{3} ± \d\.\d{3}( \S+)? \(2 seeds\)", rows["vortex_length"][4])  # beside the headline: the spread over seeds
     assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", rows["resnet18"][3])  # [95% CI]
     # the landing page: one summary row per evaluation, the same headline value, a link to each model's figures
     summary = {row[0]: row for row in probe["summary"]}
@@ -277,7 +309,8 @@ def test_a_class_a_model_reads_reruns_its_store_and_that_model(tiny_run, tmp_pat
     config = edited_tiny(tmp_path, lambda c: c["datasets"]["tiny"]["classes"][2]["params"].update(n_points=25))
     assert planned_jobs(tiny_run, config) == {
         "simulate_shard": 2, "store_dataset": 1, "store_subset": 1, "gallery": 1, "dataset_parameters": 1,
-        "train_model": 3, "evaluate_model": 3, "leaderboard": 1, "predict": 2, "prediction_figures": 2, "all": 1,
+        "train_model": 3, "evaluate_model": 3, "train_repeat": 1, "evaluate_repeat": 1,  # vortex_length's second seed
+        "leaderboard": 1, "predict": 2, "prediction_figures": 2, "all": 1,
     }
 
 
@@ -302,7 +335,8 @@ def test_what_job_and_storage_settings_rebuild(tiny_run, tmp_path):
     models (their batches follow the chunks); the gallery size only the gallery. Every dataset
     holds these settings: the tiny one and the two populations'."""
     downstream = {"store_dataset": 3, "store_subset": 2, "gallery": 3, "dataset_parameters": 3, "train_model": 4, "evaluate_model": 3,
-                  "evaluate_posterior": 1, "population": 1, "leaderboard": 1, "predict": 2, "prediction_figures": 2, "all": 1}
+                  "evaluate_posterior": 1, "train_repeat": 1, "evaluate_repeat": 1, "population": 1, "leaderboard": 1, "predict": 2,
+                  "prediction_figures": 2, "all": 1}
     shards = edited_tiny(tmp_path, lambda c: c["simulation"].update(shard_size=8))
     assert planned_jobs(tiny_run, shards) == {"simulate_shard": 9 + 2, **downstream}
     chunks = edited_tiny(tmp_path, lambda c: c["storage"].update(chunk_images=8))
@@ -495,6 +529,19 @@ def test_sweep_plans_every_point_and_the_sensitivity_plot(tmp_path):
     # no_sub and cdm: the same shards in the 3 datasets; vortex: 3 recipes (the base and 2 masses);
     # one shard per population
     assert jobs["simulate_shard"] == 2 + 2 + 3 * 2 + 2
+
+
+def test_seeds_plan_a_training_and_an_evaluation_per_repeat(tmp_path):
+    """`seeds: 3` adds two trainings and evaluations, under the model's seeds/ folder; `seeds: 1` none."""
+    three = edited_tiny(tmp_path, lambda c: c["models"]["vortex_length"].update(seeds=3))
+    jobs = planned_jobs(tmp_path / "work", three)
+    assert jobs["train_repeat"] == 2 and jobs["evaluate_repeat"] == 2 and jobs["train_model"] == 4
+    text = dry_run_text(tmp_path / "work", three)
+    for k in (1, 2):
+        assert f"results/models/vortex_length/seeds/{k}/checkpoint.pt" in text and f"results/models/vortex_length/seeds/{k}/metrics.json" in text
+    assert "seeds/3/" not in text
+    one = edited_tiny(tmp_path, lambda c: c["models"]["vortex_length"].update(seeds=1))
+    assert not {"train_repeat", "evaluate_repeat"} & set(planned_jobs(tmp_path / "work", one))
 
 
 def test_named_targets(tmp_path):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from deeplense.report.leaderboard_html import leaderboard_page
 from deeplense.report.quotes import target_unit
+from deeplense.report.seed_spread import SEED_COLUMNS, add_seed_columns
 from deeplense.report.summary import leaderboard_summary
 from deeplense.published import PUBLISHED, published_for
 from deeplense.tasks import TASKS, task_names
@@ -79,7 +80,7 @@ def leaderboard_row(metrics: MetricsFile) -> dict[str, Any]:
     return row
 
 
-def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
+def _metric_columns(rows: list[dict[str, Any]], seeded: list[str]) -> list[str]:
     # a column two tasks share (coverage error of a regressor's σ and of a posterior) is one column
     ordered = list(dict.fromkeys(
         c for task in task_names() for col in TASKS.get(task).leaderboard for c in (col.name, f"{col.name}_low", f"{col.name}_high")
@@ -87,17 +88,26 @@ def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
     present = {k for r in rows for k in r}
     per_class = sorted(k for k in present if k.startswith("auc_") and k not in ordered and k not in ("auc_macro", "auc_micro"))
     main = [c for c in ("main_metric", "main_value", "main_value_low", "main_value_high") if c in present]
-    return main + [c for c in ordered if c in present] + per_class
+    return main + seeded + [c for c in ordered if c in present] + per_class  # the spread over seeds beside the headline
 
 
-def leaderboard(metrics_files: list[str | Path], searches: dict[str, str] | None = None) -> pd.DataFrame:
+def leaderboard(
+    metrics_files: list[str | Path], searches: dict[str, str] | None = None, seed_metrics: list[str | Path] | None = None
+) -> pd.DataFrame:
     """Rows grouped by task (classification, regression, anomaly), best first within each task
     by its ranking metric (macro AUC, MAE, anomaly AUC). ``searches``: model → the search whose
-    best config it is (column ``search``, left out when no model came from one)."""
-    rows = [leaderboard_row(MetricsFile.read(p)) for p in metrics_files]
+    best config it is (column ``search``, left out when no model came from one). ``seed_metrics``:
+    the training repeats' metrics.json (``seeds:``); a model with repeats gets ``seeds``,
+    ``seed_mean`` and ``seed_std`` (ddof=1) of its headline metric (deeplense.report.seed_spread)."""
+    metrics = [MetricsFile.read(p) for p in metrics_files]
+    rows = [leaderboard_row(m) for m in metrics]
     for row in rows:
         row["search"] = (searches or {}).get(row["model"])
-    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows), *TAIL_COLUMNS])
+    add_seed_columns(rows, metrics, seed_metrics or [])
+    seeded = [c for c in SEED_COLUMNS if any(c in r for r in rows)]
+    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *_metric_columns(rows, seeded), *TAIL_COLUMNS])
+    if "seeds" in table:  # a count (empty where the model ran once), not a float of the CSV's float format
+        table["seeds"] = table["seeds"].astype("Int64")
     if table.empty:
         return table
     parts = []
@@ -127,12 +137,14 @@ def write_leaderboard(
     published_csv: str | Path | None = None,
     searches: dict[str, str] | None = None,
     summary_out: str | Path | None = None,
+    seed_metrics: list[str | Path] | None = None,
 ) -> pd.DataFrame:
     """Write the leaderboard as CSV, HTML (sortable) and Markdown, the published values as CSV, and
-    the headline rows as an HTML fragment (``summary_out``, for the report's landing page)."""
+    the headline rows as an HTML fragment (``summary_out``, for the report's landing page).
+    ``seed_metrics``: the training repeats' metrics (see :func:`leaderboard`)."""
     from deeplense.report.leaderboard_markdown import leaderboard_markdown
 
-    table = leaderboard(metrics_files, searches)
+    table = leaderboard(metrics_files, searches, seed_metrics)
     published = published_table()
     matching = published_table(table) if not table.empty else published.iloc[:0]
     with atomic_path(csv_out) as tmp:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from deeplense.report.quotes import format_interval
+from deeplense.report.quotes import format_interval, seed_spread_text
 
 # In display order: what a reader compares first (model, task, headline metric) before what
 # identifies the run, so that the headline stays in view in a narrow pane.
@@ -19,6 +19,7 @@ HEADERS = {
     "task": "task",
     "main_metric": "main metric",
     "main_value": "value [95% CI]",
+    "seed_mean": "mean ± std over seeds",  # the cell: mean ± std (n seeds), std with ddof=1
     "train_dataset": "trained on",
     "eval_dataset": "evaluated on",
     "auc_macro": "macro AUC [95% CI]",
@@ -71,6 +72,9 @@ def display_cells(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, 
             value = r[c]
             if _missing(value):
                 cells.append(("–", ""))
+            elif c == "seed_mean":
+                unit = r.get("unit") if r.get("main_metric") in TARGET_UNIT_COLUMNS else None
+                cells.append((seed_spread_text(r, unit if isinstance(unit, str) else ""), f"{value:.6g}"))
             elif c == "checkpoint_epoch":  # stored counted from 0 (the history's ``epoch``)
                 cells.append((str(int(value) + 1), str(int(value) + 1)))
             elif isinstance(value, float) and c not in COUNT_COLUMNS:
@@ -164,6 +168,8 @@ def leaderboard_page(table: pd.DataFrame, published: pd.DataFrame, total_publish
         "<h2>Leaderboard: every trained model on the fixed test split</h2>"
         "<p class='note'>One row per evaluation (model × task × training dataset × evaluation dataset), "
         "from the selected checkpoint; intervals are 95% percentile bootstrap intervals over test images. "
+        "Where a model trained with several seeds, its headline metric's mean ± sample std (ddof=1) over them stands beside "
+        "the first run's value. "
         "Click a header to sort.</p>"
         + ours
         + "<h2>Published DeepLense values (different data, for orientation)</h2>"

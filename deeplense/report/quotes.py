@@ -44,6 +44,28 @@ def format_interval(value: float, low: float | None = None, high: float | None =
     return f"{shown} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
+def format_spread(mean: float, std: float, n: int, unit: str = "") -> str:
+    """A metric over training seeds as ``mean ± std (n seeds)``, std the sample std (ddof=1), scaled
+    and rounded as :func:`format_interval` does, the unit (if any) after the std."""
+    magnitude = abs(mean)
+    if magnitude == 0 or 0.01 <= magnitude < 1000:
+        digits = 3 if magnitude < 100 else 1
+        shown = f"{mean:.{digits}f} ± {std:.{digits}f}"
+    else:
+        exponent = math.floor(math.log10(magnitude))
+        scale = 10.0**exponent
+        shown = f"({mean / scale:.2f} ± {std / scale:.2f}) × 10{str(exponent).translate(SUPERSCRIPT)}"
+    return shown + (f" {unit}" if unit else "") + f" ({n} seeds)"
+
+
+def seed_spread_text(row: Any, unit: str = "") -> str | None:
+    """A leaderboard row's ``mean ± std (n seeds)``, or None where the model ran one seed."""
+    n, mean, std = (getattr(row, c, None) if not isinstance(row, dict) else row.get(c) for c in ("seeds", "seed_mean", "seed_std"))
+    if n is None or mean is None or pd.isna(n) or pd.isna(mean):
+        return None
+    return format_spread(float(mean), float(std), int(n), unit)
+
+
 def target_unit(target_units: dict[str, str]) -> str:
     """The display unit of a one-target model's target (M☉ for Msun); none for a dimensionless
     target, an unrecorded unit or several targets (their errors share no unit)."""
@@ -61,16 +83,22 @@ def _error_unit(row: Any) -> str:
 
 
 def leaderboard_table(record: dict[str, Any], folder: Path) -> str:
-    """One row per recorded evaluation: model, task, data, headline metric [95% bootstrap interval], test images."""
+    """One row per recorded evaluation: model, task, data, headline metric [95% bootstrap interval], test images;
+    where the record holds training repeats (``seeds:``), the headline's mean ± std (ddof=1) over seeds beside it."""
     table = pd.read_csv(folder / "leaderboard.csv")
-    lines = ["| model | task | trained on → evaluated on | metric | value [95% CI] | constant predictor | test images |",
-             "|---|---|---|---|---|---|---|"]
+    seeded = "seed_mean" in table.columns
+    spread = (" mean ± std over seeds |", "---|") if seeded else ("", "")
+    lines = [f"| model | task | trained on → evaluated on | metric | value [95% CI] (seed 0) |{spread[0]} constant predictor | test images |",
+             f"|---|---|---|---|---|{spread[1]}---|---|"]
+    if not seeded:  # a record of single runs keeps its quoted header
+        lines[0] = lines[0].replace(" (seed 0)", "")
     for row in table.itertuples(index=False):
         shown = format_interval(float(row.main_value), getattr(row, "main_value_low", None), getattr(row, "main_value_high", None))
         unit = _error_unit(row)
         shown += f" {unit}" if unit else ""  # the constant predictor's column reuses it
         data = row.train_dataset if row.train_dataset == row.eval_dataset else f"{row.train_dataset} → {row.eval_dataset}"
-        lines.append(f"| `{row.model}` | {row.task} | {data} | {row.main_metric} | {shown} | {_constant(row, unit)} | {int(row.n_test)} |")
+        seeds = f" {seed_spread_text(row, unit) or '–'} |" if seeded else ""
+        lines.append(f"| `{row.model}` | {row.task} | {data} | {row.main_metric} | {shown} |{seeds} {_constant(row, unit)} | {int(row.n_test)} |")
     return "\n".join(lines) + "\n\n" + caption(record) + "\n"
 
 

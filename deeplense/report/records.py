@@ -1,8 +1,9 @@
 """Committed records of finished runs: the small folder (``reproductions/<config>/``) that a quoted
 number is read from. It holds every model's metrics.json (with its provenance: config hash, seed,
-git commit, software), each population's metrics, the leaderboard rows, and ``record.json``: the
-config file and its hash, the commits that made the results, the machine, and the run's wall time
-and job time (from Snakemake's per-job benchmark files). Results and figures stay in ``results/``;
+git commit, software) and its training repeats' (``seeds:``, under ``models/<name>/seeds/<k>/``),
+each population's metrics, the leaderboard rows, and ``record.json``: the config file and its hash,
+the commits that made the results, the machine, and the run's wall time and job time (from
+Snakemake's per-job benchmark files). Results and figures stay in ``results/``;
 a record is what the documentation cites and what a test compares the quoted numbers with."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import hashlib
 import json
 import platform
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +68,14 @@ def _machine(train_infos: dict[str, Path]) -> dict[str, Any]:
     }
 
 
+REPEAT_KEY = re.compile(r"models/[^/]+/seeds/\d+/metrics\.json")
+
+
+def is_repeat(key: str) -> bool:
+    """Whether a record-relative metrics file is a training repeat's (``models/<name>/seeds/<k>/``)."""
+    return REPEAT_KEY.fullmatch(key) is not None
+
+
 def write_record(config_path: str | Path, seed: int, files: dict[str, Path], train_infos: dict[str, Path],
                  results: str | Path, output: str | Path) -> Path:
     """Copy a finished run's metrics ``files`` (record-relative name → file, as
@@ -97,7 +107,9 @@ def write_record(config_path: str | Path, seed: int, files: dict[str, Path], tra
         for key, path in files.items():
             (tmp / key).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, tmp / key)
-        table = leaderboard([tmp / k for k in files if not k.startswith("populations/")])
+        evaluations = [k for k in files if not k.startswith("populations/")]
+        repeats = [tmp / k for k in evaluations if is_repeat(k)]
+        table = leaderboard([tmp / k for k in evaluations if not is_repeat(k)], seed_metrics=repeats)
         table.to_csv(tmp / "leaderboard.csv", index=False, float_format="%.4f")
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return output

@@ -9,7 +9,7 @@ import html
 import pandas as pd
 
 from deeplense.report.leaderboard_html import metric_name, metric_text
-from deeplense.report.quotes import format_interval
+from deeplense.report.quotes import format_interval, seed_spread_text
 
 
 def _table(headers: list[str], rows: list[list[str]], table_id: str, nowrap: int) -> str:
@@ -26,12 +26,17 @@ def leaderboard_summary(table: pd.DataFrame) -> str:
     headline metric and its value [95% interval] with the target's unit."""
     if table.empty:
         return "<p>No model was evaluated.</p>"
+    seeded = "seed_mean" in table.columns  # some model trained with several seeds: mean ± std (n seeds) beside
     rows = []
     for _, r in table.iterrows():
         data = r["eval_dataset"] if r["train_dataset"] == r["eval_dataset"] else f"{r['train_dataset']} → {r['eval_dataset']}"
         value = "–" if pd.isna(r["main_value"]) else metric_text(r, "main_value")
         rows.append([str(r["model"]), str(r["task"]), f"{data} ({int(r['n_test'])})", metric_name(str(r["main_metric"])), value])
-    return _table(["model", "task", "data (test images)", "metric", "value [95% CI]"], rows, "summary-leaderboard", 4)
+        if seeded:
+            unit = r.get("unit") if str(r["main_metric"]).startswith(("mae", "rmse")) and isinstance(r.get("unit"), str) else ""
+            rows[-1].append(seed_spread_text(r, unit) or "–")
+    headers = ["model", "task", "data (test images)", "metric", "value [95% CI]"] + (["mean ± std over seeds"] if seeded else [])
+    return _table(headers, rows, "summary-leaderboard", 4)
 
 
 def reproduction_summary(table: pd.DataFrame) -> str:

@@ -30,6 +30,7 @@ from deeplense.config import ConfigError, ExperimentConfig
 from deeplense.experiment import load_config, read_yaml
 from deeplense.predict.config import prediction_config
 from deeplense.search.config import SearchConfig, best_model_name
+from deeplense.seeds import training_seed
 from deeplense.simulation.shards import shard_count, shard_range
 from deeplense.workflow.specs import (
     LearningCurveSpec,
@@ -107,6 +108,15 @@ LR_RANGE_TABLE = MODEL_DIR + "/lr_range.csv"
 METRICS = MODEL_DIR + "/metrics.json"
 PREDICTIONS = MODEL_DIR + "/predictions.csv"
 FIGURES = MODEL_DIR + "/figures"
+# A training repeat k = 1 .. seeds-1 of a model (``seeds:``): the same config and split, its own training seed.
+REPEAT_DIR = MODEL_DIR + "/seeds/{repeat}"
+REPEAT_CHECKPOINT = REPEAT_DIR + "/checkpoint.pt"
+REPEAT_HISTORY = REPEAT_DIR + "/history.csv"
+REPEAT_TRAIN_INFO = REPEAT_DIR + "/train_info.json"
+REPEAT_TRAINING_CURVES = REPEAT_DIR + "/training_curves.png"
+REPEAT_METRICS = REPEAT_DIR + "/metrics.json"
+REPEAT_PREDICTIONS = REPEAT_DIR + "/predictions.csv"
+REPEAT_FIGURES = REPEAT_DIR + "/figures"
 # A model evaluated on the test split of another dataset (domain shift, `evaluate_on`).
 CROSS_DIR = MODEL_DIR + "/on/{dataset}"
 CROSS_METRICS = CROSS_DIR + "/metrics.json"
@@ -302,6 +312,31 @@ def model_job(cfg: ExperimentConfig, model: str, eval_dataset: str | None = None
         split=cfg.datasets[eval_dataset or m.dataset].split.model_dump(mode="json"),
         **fields,
     )
+
+
+def repeats(cfg: ExperimentConfig) -> list[tuple[str, int]]:
+    """(model, k) for every training repeat k = 1 .. seeds-1 of every model (repeat 0 is the model itself)."""
+    return [(name, k) for name, m in cfg.models.items() for k in range(1, m.seeds)]
+
+
+def repeat_job(cfg: ExperimentConfig, model: str, repeat: int) -> ModelSpec:
+    """The spec of training or evaluating repeat ``repeat`` of ``model``: the model's own spec (same
+    config, same split) with the repeat's training seed (deeplense.seeds.training_seed)."""
+    seeds = cfg.models[model].seeds
+    if not 1 <= repeat < seeds:
+        raise ValueError(f"model {model} has seeds: {seeds}, so repeats 1..{seeds - 1}; no repeat {repeat}")
+    base = model_job(cfg, model)
+    return base.model_copy(update={"seed": training_seed(cfg.seed, repeat), "repeat": repeat})
+
+
+def repeat_spec(cfg: ExperimentConfig, model: str, repeat: int) -> Spec:
+    """What training and evaluation of repeat ``repeat`` of ``model`` depend on (see :func:`repeat_job`)."""
+    return repeat_job(cfg, model, repeat).to_spec()
+
+
+def repeat_metrics(cfg: ExperimentConfig, model: str | None = None) -> list[str]:
+    """The metrics.json of every training repeat (of ``model``'s only, when given), on its model's own test split."""
+    return [REPEAT_METRICS.format(model=m, repeat=k) for m, k in repeats(cfg) if model in (None, m)]
 
 
 def model_spec(cfg: ExperimentConfig, model: str) -> Spec:

@@ -94,6 +94,7 @@ class ModelSpec(RuleSpec):
     model: dict[str, Any]  # ModelConfig.training_dump()
     split: dict[str, float]
     eval_dataset: str | None = None
+    repeat: int | None = None  # a training repeat k ≥ 1 (``seeds:``), whose training seed ``seed`` is; unset for the model itself
 
     def config(self) -> ModelConfig:
         return ModelConfig.model_validate(self.model)

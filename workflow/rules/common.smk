@@ -22,6 +22,8 @@ POINT_MODELS = plan.names_pattern(
     [m for m, c in CFG.models.items() if c.task != "posterior"]
 )
 SEARCH_BEST_MODELS = plan.names_pattern(list(SEARCH_MODELS))
+# Models trained more than once (`seeds:` > 1): their repeats 1.. train and evaluate by own rules.
+REPEATED_MODELS = plan.names_pattern(sorted({m for m, _ in plan.repeats(CFG)}))
 # This repository's sources, for jobs whose environment does not install deeplense (the
 # PyAutoLens conda env): jobs inherit the variable.
 os.environ.setdefault("DEEPLENSE_SOURCES", str(Path(workflow.basedir).resolve()))
@@ -37,6 +39,7 @@ wildcard_constraints:
     prediction=NAME,
     population=NAME,
     worker=r"\d+",
+    repeat=r"[1-9]\d*",
     shard=r"\d{4}",
     key=r"[0-9a-f]{16}",
     subset=rf"{NAME}(\+{NAME})*",
@@ -74,6 +77,15 @@ def dataset_shards(wildcards):
 
 def model_spec(wildcards):
     return plan.model_spec(CFG, wildcards.model)
+
+
+def repeat_spec(wildcards):
+    return plan.repeat_spec(CFG, wildcards.model, int(wildcards.repeat))
+
+
+def all_repeat_metrics():
+    """Every training repeat's metrics on its model's own test split (the leaderboard's seed spread)."""
+    return plan.repeat_metrics(CFG)
 
 
 def model_store(wildcards):
@@ -236,7 +248,11 @@ def all_galleries():
 
 
 def all_checkpoints():
-    return expand(plan.CHECKPOINT, model=CFG.models)
+    """Every model's checkpoint and its training repeats' (`seeds:`)."""
+    repeats = [
+        plan.REPEAT_CHECKPOINT.format(model=m, repeat=k) for m, k in plan.repeats(CFG)
+    ]
+    return expand(plan.CHECKPOINT, model=CFG.models) + repeats
 
 
 def all_outputs():
@@ -250,7 +266,7 @@ def all_outputs():
     targets += expand(plan.SEARCH_TRIALS, search=CFG.searches)
     targets += expand(plan.PREDICTION_FIGURES, prediction=CFG.predictions)
     if CFG.models:
-        targets += all_metrics()
+        targets += all_metrics() + all_repeat_metrics()
         # the summary is requested too: a run made before it existed makes it (for the report's landing page)
         targets += [plan.LEADERBOARD, plan.LEADERBOARD_SUMMARY]
     if plan.reproduction_entries(CFG):

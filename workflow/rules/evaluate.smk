@@ -92,3 +92,32 @@ use rule evaluate_model as evaluate_on_dataset with:
         spec_option="--spec",
         summary=model_caption,
         figures=model_figure_captions,
+
+
+# A training repeat (`seeds:`) on its model's own test split: the leaderboard's spread over seeds.
+rule evaluate_repeat:
+    input:
+        checkpoint=plan.REPEAT_CHECKPOINT,
+        store=model_store,
+    output:
+        metrics=plan.REPEAT_METRICS,
+        predictions=plan.REPEAT_PREDICTIONS,
+        figures=directory(plan.REPEAT_FIGURES),
+    log:
+        "results/logs/evaluate/{model}/seeds/{repeat}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{model}/seeds/{repeat}.tsv"
+    wildcard_constraints:
+        model=REPEATED_MODELS,
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: model_threads
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
+    params:
+        spec=repeat_spec,
+    shell:
+        "deeplense --threads {threads} evaluate --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "--store {input.store:q} --metrics {output.metrics:q} --predictions {output.predictions:q} "
+        "--figures {output.figures:q} > {log:q} 2>&1"

@@ -27,7 +27,8 @@ rule dataset_parameters:
 
 rule leaderboard:
     input:
-        all_metrics(),
+        metrics=all_metrics(),
+        repeats=all_repeat_metrics(),
     output:
         csv="results/leaderboard.csv",
         markdown="results/leaderboard.md",
@@ -60,7 +61,7 @@ rule leaderboard:
         models=all_model_captions(),
         searches=search_model_origins(),
     shell:
-        "deeplense --threads {threads} leaderboard --metrics {input:q} --csv {output.csv:q} --html {output.html:q} "
+        "deeplense --threads {threads} leaderboard --metrics {input.metrics:q} --seed-metrics {input.repeats:q} --csv {output.csv:q} --html {output.html:q} "
         "--markdown {output.markdown:q} --published {output.published:q} --summary {output.summary:q} "
         "--searches {params.searches:q} > {log:q} 2>&1"
 

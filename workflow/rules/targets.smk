@@ -44,4 +44,5 @@ for _model in [*CFG.models, *SEARCH_MODELS]:
             f"model_{_model}"
         input:
             plan.metrics_path(_model),
+            plan.repeat_metrics(CFG, _model),
         localrule: True

@@ -68,3 +68,35 @@ rule lr_range_test:
     shell:
         "deeplense --threads {threads} lr-find --spec {params.spec:q} --store {input.store:q} "
         "--output {output.png:q} > {log:q} 2>&1"
+
+
+# A training repeat k >= 1 of a model with `seeds: N` (k < N): the same config and split, the
+# repeat's own training seed (the spec carries it), under results/models/{model}/seeds/{repeat}/.
+rule train_repeat:
+    input:
+        store=model_store,
+    output:
+        checkpoint=plan.REPEAT_CHECKPOINT,
+        history=plan.REPEAT_HISTORY,
+        info=plan.REPEAT_TRAIN_INFO,
+        curves=plan.REPEAT_TRAINING_CURVES,
+    log:
+        "results/logs/train/{model}/seeds/{repeat}.log",
+    benchmark:
+        "results/benchmarks/train/{model}/seeds/{repeat}.tsv"
+    wildcard_constraints:
+        model=REPEATED_MODELS,
+    priority: train_priority
+    conda:
+        "../../envs/deeplense.yaml"
+    threads: model_threads
+    resources:
+        mem_mb=scaled(8000),
+        runtime=scaled(240),
+        gpu=0,
+    params:
+        spec=repeat_spec,
+    shell:
+        "deeplense --threads {threads} train --spec {params.spec:q} --store {input.store:q} "
+        "--checkpoint {output.checkpoint:q} --history {output.history:q} --info {output.info:q} "
+        "--curves {output.curves:q} --resume > {log:q} 2>&1"
