@@ -95,3 +95,26 @@ def test_the_calibration_table_sets_a_posterior_beside_a_gaussian_regressor():
     assert "| – | 0.112 [0.105, 0.119] dex (0.500) | – | 2100 |" in rows[0]
     assert rows[1].startswith("| `axion_posterior` | posterior | `log10_m_axion` | 0.012 (68.3%; ±0.020) | 0.690 / 0.950 | 0.31 |")
     assert "| -0.004 (0.87) | 0.112 [0.105, 0.119] dex (0.500) | 0.21 | 2100 |" in rows[1]
+
+
+def test_the_inference_page_reads_its_figures_from_the_axion_record():
+    """The prose beside the quoted axion tables states figures of the same record."""
+    text = (ROOT / "docs/inference.md").read_text()
+    metrics = read_record(ROOT / "reproductions/axion_cpu")["metrics"]
+    posterior = metrics["models/axion_posterior/metrics.json"]
+    gaussian = metrics["models/axion_gaussian/metrics.json"]
+    stack = metrics["populations/axion_stack/metrics.json"]["by_lenses"]
+    level = posterior["targets"]["log10_m_axion"]["calibration"]["levels"].index(0.85)
+    figures = {
+        f"`width / prior` {posterior['width_over_prior']:.2f}",
+        f"within {posterior['coverage_max_error']:.3f} of",
+        f"half-width of {posterior['binomial_halfwidth_95'][level]:.3f}",
+        f"KS p = {posterior['sbc_ks_p_min']:.2f}",
+        f"off by {gaussian['coverage_max_error']:.3f}",
+        f"MAE is {gaussian['mae'] / gaussian['baseline_mae']:.0f} times",
+        f"mean std {stack['100']['mean_std']:.3f} dex",
+        f"coverage {stack['100']['coverage_68']:.0f} of {metrics['populations/axion_stack/metrics.json']['populations']}",
+        f"{posterior['n_test']:,} lenses",
+    }
+    assert not [f for f in figures if f not in " ".join(text.split())], "figures not as recorded"
+    assert posterior["targets"]["log10_m_axion"]["calibration"]["coverage_worst_level"] == 0.85
