@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from deeplense.physics import records
+from deeplense.text_blocks import first_difference
 from deeplense.physics.scenarios import COMMON_RECORD_FIELDS, SCENARIOS, RecordField
 
 BLOCK = re.compile(r"(<!-- generated: record fields -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
@@ -62,11 +63,8 @@ def check(path: str | Path) -> list[str]:
     """Problems of a Markdown file's record-fields blocks: the first line that differs from the code."""
     problems = []
     for m in BLOCK.finditer(Path(path).read_text()):
-        got, want = m["body"].splitlines(), fields_table().splitlines()
-        if got != want:
-            line = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-            shown = got[line] if line < len(got) else "(missing)"
-            should = want[line] if line < len(want) else "(nothing)"
-            problems.append(f"{path}: record-fields table line {line + 1} reads {shown!r}; the code declares {should!r} "
+        if m["body"] != fields_table():
+            line, shown, should = first_difference(m["body"], fields_table())
+            problems.append(f"{path}: record-fields table line {line} reads {shown!r}; the code declares {should!r} "
                             f"(regenerate with `deeplense quote --update {path}`)")
     return problems

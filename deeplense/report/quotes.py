@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from deeplense.text_blocks import first_difference
 from deeplense.report.records import RecordError, read_record
 
 BLOCK = re.compile(r"(<!-- quote: (?P<record>\S+) (?P<kind>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /quote -->)", re.S)
@@ -200,10 +201,7 @@ def check(path: str | Path, root: str | Path = ".") -> list[str]:
     for m in quoted_blocks(text):
         expected = render(m["record"], m["kind"], root)
         if m["body"] != expected:
-            got, want = m["body"].splitlines(), expected.splitlines()
-            line = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-            shown = got[line] if line < len(got) else "(missing)"
-            should = want[line] if line < len(want) else "(nothing)"
-            problems.append(f"{path}: quoted table `{m['record']} {m['kind']}` line {line + 1} reads {shown!r}; its record gives {should!r} "
+            line, shown, should = first_difference(m["body"], expected)
+            problems.append(f"{path}: quoted table `{m['record']} {m['kind']}` line {line} reads {shown!r}; its record gives {should!r} "
                             f"(regenerate with `deeplense quote --update {path}`)")
     return problems
