@@ -18,8 +18,8 @@ written.
 What is timed:
 
 * by size (``sizes``): the whole ``predict_to_zarr`` call with the command line's defaults (one
-  worker per core, 1,024-image blocks, batches of 128, ``--executor auto``: in the calling process
-  below 10,000 images per worker, else on a LocalCluster), against the DataLoader loop over the
+  worker per core, 1,024-image blocks, batches of 128, ``--executor auto``: in the calling process,
+  on one machine), against the DataLoader loop over the
   same images already in memory (below); the ratio per size is
   ``deeplense_vs_dataloader_in_memory_by_size``. The executor ``auto`` did not choose runs too,
   forced, so the rule can be checked against both; their stores must agree bit for bit.

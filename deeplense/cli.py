@@ -726,8 +726,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="Dask workers, or threads in this process (default: one per core locally, one SLURM "
                    "job with --cluster slurm)")
     s.add_argument("--executor", choices=["auto", "in_process", "cluster"], default="auto",
-                   help="where blocks run: auto (default) predicts in this process with one worker, one block or under 10,000 images "
-                   "per worker (a cluster's start-up would not pay off), else on the cluster; in_process or cluster force either")
+                   help="where blocks run: auto (default) predicts in this process, on --workers threads, unless --scheduler or "
+                   "--cluster slurm names a cluster; in_process or cluster (a LocalCluster) force either")
     s.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) instead of starting a cluster")
     s.add_argument("--cluster", choices=["local", "slurm"], default="local", help="start a LocalCluster (default) or workers as SLURM jobs")
     s.add_argument("--profile", help="the Snakemake SLURM profile whose resources the worker jobs ask for (default profiles/slurm)")

@@ -123,8 +123,7 @@ def test_in_process_and_cluster_write_the_same_store(models, small_store, tmp_pa
     assert sorted(here.array_keys()) == sorted(there.array_keys())
     for name in here.array_keys():
         np.testing.assert_array_equal(here[name][:], there[name][:], err_msg=name)
-    assert here.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 2, "reason": "",
-                                                                         "min_images_per_worker": 10_000}
+    assert here.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 2, "reason": ""}
     assert there.attrs["provenance"]["execution"]["executor"] == "cluster" and there.attrs["provenance"]["execution"]["workers"] == 2
 
 
@@ -135,8 +134,7 @@ def test_one_blocks_batches_shared_among_threads_give_the_same_bits(models, imag
     assert main(["predict", str(models["cls"]), str(tmp_path / "s.npy"), "--output", str(tmp_path / "s.zarr"), "--quiet",
                  "--batch-size", "8", "--block", "40", "--workers", "3"]) == 0
     ds = xr.open_zarr(tmp_path / "s.zarr")
-    assert ds.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 3, "reason": "",
-                                                                      "min_images_per_worker": 10_000}
+    assert ds.attrs["provenance"]["execution"] | {"reason": ""} == {"executor": "in_process", "workers": 3, "reason": ""}
     api = deeplense.load_model(models["cls"]).predict(images[:36], batch_size=8)
     for name in ("probs", "predicted_class", "predicted_class_name"):
         np.testing.assert_array_equal(ds[name].values, api[name], err_msg=name)
@@ -149,22 +147,20 @@ def test_a_small_input_runs_in_the_calling_process(models, images, tmp_path, cap
                  "--batch-size", "8", "--block", "8", "--workers", "2"]) == 0
     assert "2 of 2 blocks computed now, in this process on 2 thread(s)" in capsys.readouterr().out
     execution = output.read_attrs(tmp_path / "s.zarr")["provenance"]["execution"]
-    assert execution["executor"] == "in_process" and "fewer than 10000 per worker" in execution["reason"]
+    assert execution["executor"] == "in_process" and "one machine" in execution["reason"]
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (("auto", 50_000, 49, 1, None, "local"), ("in_process", 1, "one worker")),
-    (("auto", 1_000, 1, 4, None, "local"), ("in_process", 4, "one block")),
-    (("auto", 19_999, 20, 2, None, "local"), ("in_process", 2, "fewer than 10000 per worker")),
-    (("auto", 20_000, 20, 2, None, "local"), ("cluster", 2, "at least 10000 per worker")),
+    (("auto", 50_000, 49, 1, None, "local"), ("in_process", 1, "one machine")),
+    (("auto", 1_000, 1, 4, None, "local"), ("in_process", 4, "one machine")),
+    (("auto", 100_000, 98, 2, None, "local"), ("in_process", 2, "one machine")),
     (("auto", 100, 2, None, "tcp://host:8786", "local"), ("cluster", None, "--scheduler given")),
     (("auto", 100, 2, None, None, "slurm"), ("cluster", 1, "--cluster slurm given")),
     (("cluster", 100, 2, 2, None, "local"), ("cluster", 2, "asked for")),
     (("in_process", 100_000, 98, 4, None, "local"), ("in_process", 4, "asked for")),
 ])
 def test_where_blocks_run(args, expected):
-    """The rule: a local cluster only for at least ``MIN_IMAGES_PER_WORKER`` images per worker
-    and two blocks; a named scheduler or SLURM always; either when asked for."""
+    """The rule: never a local cluster unless asked for; a named scheduler or SLURM always."""
     from deeplense.predict.run import choose_executor
 
     chosen = choose_executor(*args)

@@ -33,15 +33,13 @@ from deeplense.predict.model import BATCH_SIZE, PREDICT_THREADS, LoadedModel, lo
 DEFAULT_BLOCK = 1024
 IN_FLIGHT_PER_WORKER = 2
 EXECUTORS = ("auto", "in_process", "cluster")
-# Below this many images per worker a local cluster cannot pay off. Its fixed cost, measured by
-# benchmarks/predict.py on 2 idle cores (record predict_full_2026-11-29.json, MobileNetV3-small at
-# 64×64, 1,024-image blocks, the best 2-worker run): 0.53 s until the cluster is up, then 4.27 s
-# until a worker returns its first block, less 0.45 s of predicting it at the steady 2,272 images/s
-# per worker: ≈ 4.35 s of spawning, importing torch and loading the model, in which one worker
-# predicts ≈ 9,900 images. The calling process has none of that cost and predicts on one thread
-# per worker, so below this count it is the faster; slower networks only widen its lead (the fixed
-# cost stays, the share of Python time the threads contend for shrinks).
-MIN_IMAGES_PER_WORKER = 10_000
+# On one machine the calling process is the faster at every size measured: benchmarks/predict.py
+# on 2 idle cores (record predict_full_2026-12-07.json, MobileNetV3-small at 64×64, 1,024-image
+# blocks) gave 2,051 images/s in the calling process against 1,142 on a two-worker LocalCluster at
+# 100,000 images, and 2,463 against 646 at 10,000. Its threads run torch and Zarr's decompression,
+# which release the GIL, while a LocalCluster pays for spawning workers that import torch and load
+# the model (about 10 s before the first block came back) and for moving the blocks between
+# processes. So `auto` starts no local cluster; a cluster is for more machines than this one.
 _WORKER_MODELS: dict[str, LoadedModel] = {}  # per worker process: checkpoint sha256 → model
 
 
@@ -107,16 +105,14 @@ class Execution:
     reason: str
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": self.executor, "workers": self.workers, "reason": self.reason,
-                "min_images_per_worker": MIN_IMAGES_PER_WORKER}
+        return {"executor": self.executor, "workers": self.workers, "reason": self.reason}
 
 
 def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | None, scheduler: str | None,
                     cluster: str) -> Execution:
     """Where ``n_images`` images in ``n_blocks`` blocks are predicted. ``auto``: on the cluster
-    asked for by ``scheduler`` or ``cluster="slurm"``; locally, in the calling process with one
-    worker, one block, or fewer than ``MIN_IMAGES_PER_WORKER`` images per worker (see there),
-    otherwise on a LocalCluster. ``in_process`` and ``cluster`` force either."""
+    asked for by ``scheduler`` or ``cluster="slurm"``, else in the calling process on ``workers``
+    threads (see the measurement above). ``in_process`` and ``cluster`` (a LocalCluster) force either."""
     if executor not in EXECUTORS:
         raise ClusterError(f"executor {executor!r}: allowed: {', '.join(EXECUTORS)}")
     remote = "--scheduler" if scheduler else "--cluster slurm" if cluster == "slurm" else None
@@ -131,14 +127,7 @@ def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | 
         return Execution("cluster", workers or (1 if cluster == "slurm" and not scheduler else None), f"{remote} given")
     if executor == "cluster":
         return Execution("cluster", n_workers, "asked for")
-    if n_workers == 1:
-        return Execution("in_process", 1, "one worker")
-    if n_blocks < 2:
-        return Execution("in_process", n_workers, "one block")
-    if n_images < MIN_IMAGES_PER_WORKER * n_workers:
-        return Execution("in_process", n_workers,
-                         f"{n_images} images: fewer than {MIN_IMAGES_PER_WORKER} per worker, a cluster's start-up would not pay off")
-    return Execution("cluster", n_workers, f"{n_images} images: at least {MIN_IMAGES_PER_WORKER} per worker")
+    return Execution("in_process", n_workers, "one machine: the calling process is faster than a local cluster at every size measured")
 
 
 def block_size(source: ImageSource, batch_size: int, requested: int | None = None) -> int:
