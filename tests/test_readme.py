@@ -174,16 +174,22 @@ def _record(name: str) -> dict:
 
 
 def _predict_quotes(r: dict) -> list[str]:
-    """Throughput of `deeplense predict` beside its controls, the in-memory DataLoader among them,
-    and the fixed cost of its two-worker cluster (its best run's)."""
-    cluster = max(r["runs"]["2_workers"], key=lambda run: run["img_per_s"])
-    return [f"({cluster['startup_s']:.1f} s to start it, then {cluster['first_block_s']:.1f} s until a worker's first block came back",
-            f"{r['deeplense_img_per_s']['1_workers']:,} images/s with one worker, "
-            f"{r['deeplense_img_per_s']['2_workers']:,} with two ({r['speedup_2_vs_1_workers']}× over",
-            f"{r['speedup_2_vs_1_workers_steady']}× in steady state, against {r['network_alone_2_vs_1_processes']}× for",
-            f"runs at {r['deeplense_2_workers_vs_dataloader_in_memory']:.2f}× its speed over the whole run and "
-            f"{r['deeplense_2_workers_vs_dataloader_in_memory_steady']:.2f}× in steady state",
-            f"is {r['deeplense_2_workers_vs_dataloader']:.0f}× slower"]
+    """`deeplense predict` beside the in-memory DataLoader loop at each size, in the calling
+    process and on a LocalCluster, and the worker scaling over the whole store."""
+    sizes = r["sizes"]
+    small = sizes["1000"]
+    first_blocks = [sizes[n]["deeplense_cluster"]["first_block_s"] for n in sizes]
+    return [f"runs at {small['deeplense_vs_dataloader_in_memory']:.2f}× its speed on 1,000 images "
+            f"({small['deeplense']['wall_s']:.2f} s against {small['dataloader_in_memory']['wall_s']:.2f} s",
+            f"{sizes['10000']['deeplense_vs_dataloader_in_memory']:.2f}× on 10,000 and "
+            f"{sizes['100000']['deeplense_vs_dataloader_in_memory']:.2f}× on 100,000 images",
+            "manages " + ", ".join(f"{sizes[n]['deeplense_cluster_vs_dataloader_in_memory']:.2f}×" for n in ("1000", "10000"))
+            + f" and {sizes['100000']['deeplense_cluster_vs_dataloader_in_memory']:.2f}×",
+            f"took {min(first_blocks):.0f} to {max(first_blocks):.0f} s to return their first block",
+            f"{r['deeplense_img_per_s']['1_workers']:,} images/s with one worker and {r['deeplense_img_per_s']['2_workers']:,} "
+            f"with two ({r['speedup_2_vs_1_workers']:.2f}×, against {r['network_alone_2_vs_1_processes']:.2f}× for",
+            f"is {r['deeplense_2_workers_vs_dataloader']:.0f}× slower"] + [
+            "" if all(sizes[n]["deeplense"]["executor"] == "in_process" for n in sizes) else "every size ran in the calling process"]
 
 
 def _simulate_quotes(r: dict) -> list[str]:
@@ -209,7 +215,7 @@ def _precision_quotes(r: dict) -> list[str]:
 
 # Benchmark figures the README quotes: the record each comes from and the quoted text it gives.
 QUOTED_RECORDS = {
-    "predict_full_2026-11-29.json": _predict_quotes,
+    "predict_full_2026-12-07.json": _predict_quotes,
     "simulate_full_2026-11-29.json": _simulate_quotes,
     "train_quick_precision_2026-11-30.json": _precision_quotes,
 }
