@@ -113,6 +113,7 @@ def test_the_inference_page_reads_its_figures_from_the_axion_record():
         f"off by {gaussian['coverage_max_error']:.3f}",
         f"MAE is {gaussian['mae'] / gaussian['baseline_mae']:.0f} times",
         f"mean std {stack['100']['mean_std']:.3f} dex",
+        f"error over all 20, {stack['100']['mean_abs_error']:.2f} dex",
         f"coverage {stack['100']['coverage_68']:.0f} of {metrics['populations/axion_stack/metrics.json']['populations']}",
         f"{posterior['n_test']:,} lenses",
     }
