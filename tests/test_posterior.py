@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 import yaml
 from scipy.stats import norm
 
@@ -178,10 +179,11 @@ def test_inference_experiments_load_with_a_posterior_model_and_a_population(path
 
 @pytest.mark.parametrize("name", ["axion", "wdm"])
 def test_cluster_size_differs_from_the_cpu_size_only_in_size(name):
-    """The same recipe (every class setting but the image count), models and population parameter."""
+    """The same recipe (every class setting but the image count), models (but the embedding
+    network's size and the training length) and population parameter."""
     root = Path(__file__).resolve().parents[1] / "configs" / "inference"
     cpu, cluster = (yaml.safe_load((root / f).read_text()) for f in (f"{name}_cpu.yaml", f"{name}.yaml"))
-    sizes = {"n_images", "epochs", "threads", "populations", "lenses", "split"}
+    sizes = {"n_images", "epochs", "threads", "populations", "lenses", "split", "architecture"}
 
     def recipe(node):
         if isinstance(node, dict):
@@ -220,3 +222,29 @@ def test_one_target_spline_flow_learns_a_flat_posterior_where_maf_stays_gaussian
         density = np.exp(task.log_density(network.eval(), image, np.array([[0.0], [0.7]])))[0]  # centre, towards the edge
     ratio = float(density[0] / density[1])
     assert (abs(ratio - 1) < 0.3) if flat else (ratio > 1.6), ratio
+
+
+def test_draws_are_the_same_when_threads_draw_at_once():
+    """`deeplense predict` draws posterior samples on several threads of one process; sbi's flows
+    draw from torch's global generator, so each batch's seeded draws must not depend on what the
+    other threads draw meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from deeplense.inference.estimator import batch_seed, build_posterior_network, draws_in_support
+
+    torch.manual_seed(0)
+    settings = {"estimator": "maf", "hidden_features": 8, "num_transforms": 2, "num_components": 2}
+    network = build_posterior_network(nn.Sequential(nn.Flatten(), nn.Linear(16, 4)), 1, 4, settings).eval()
+    batches = [torch.randn(8, 1, 4, 4, generator=torch.Generator().manual_seed(k)) for k in range(8)]
+    low, high = np.array([-5.0]), np.array([5.0])
+
+    def draw(images):
+        with torch.no_grad():
+            return draws_in_support(network, images, 200, low, high, seed=batch_seed(images))[0]
+
+    alone = [draw(b) for b in batches]
+    for _ in range(3):
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(draw, batches * 2))
+        for k, got in enumerate(together):
+            np.testing.assert_array_equal(got, alone[k % len(batches)])

@@ -10,6 +10,7 @@ image in memory."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 import zlib
 from typing import Any
@@ -17,6 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+# Held while a thread seeds and draws from torch's global generator (draws_in_support).
+_GLOBAL_GENERATOR = threading.Lock()
 
 ESTIMATORS = ("maf", "nsf", "mdn")  # sbi's posterior_nn models offered here (affine flow, spline flow, Gaussian mixture)
 
@@ -90,9 +94,11 @@ def draws_in_support(network: PosteriorNetwork, images: torch.Tensor, n_draws: i
     """(b, n_draws, t) standardised draws inside the prior's support [low, high] (standardised),
     by rejection as sbi's DirectPosterior does; and the fraction of draws the estimator put outside
     it (its leakage). Images whose draws stay outside after ``max_rounds`` keep clipped draws."""
-    with torch.random.fork_rng(devices=[]):
+    features = network.embed(images)  # once: rejection rounds draw again, they do not embed again
+    # sbi's flows draw from torch's global generator: seeding it is safe in one thread only, and
+    # `deeplense predict` runs blocks on several threads of one process, so one draws at a time.
+    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        features = network.embed(images)  # once: rejection rounds draw again, they do not embed again
         kept: list[list[np.ndarray]] = [[] for _ in range(images.shape[0])]
         drawn = rejected = 0
         n_round = n_draws
