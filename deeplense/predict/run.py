@@ -3,10 +3,9 @@ distributed.
 
 The input's rows are cut into blocks (a multiple of the batch size, by default the input's own
 Zarr chunk); each block is read, predicted by the model and written into the prediction store.
-Where a local cluster cannot pay off (``choose_executor``: one worker, one block, or too few
-images per worker to repay starting worker processes that each import torch and load the model),
-the calling process predicts the blocks on one thread per worker with the model it has already
-loaded; elsewhere each block is one Dask task on a worker that loads the model once. Both run the
+On one machine (``choose_executor``) the calling process predicts the blocks on one thread per
+worker with the model it has already loaded; on a cluster (a running scheduler, SLURM, or a
+LocalCluster when asked for) each block is one Dask task on a worker that loads the model once. Both run the
 same blocks in the same batches on one torch thread each, so they write the same bits. At most two
 blocks per worker are in flight, so memory stays bounded whatever the input's size, and blocks
 already written by a killed run are skipped.
@@ -35,8 +34,8 @@ IN_FLIGHT_PER_WORKER = 2
 EXECUTORS = ("auto", "in_process", "cluster")
 # On one machine the calling process is the faster at every size measured: benchmarks/predict.py
 # on 2 idle cores (record predict_full_2026-12-07.json, MobileNetV3-small at 64×64, 1,024-image
-# blocks) gave 2,051 images/s in the calling process against 1,142 on a two-worker LocalCluster at
-# 100,000 images, and 2,463 against 646 at 10,000. Its threads run torch and Zarr's decompression,
+# blocks) gave 1,867 images/s in the calling process against 1,484 on a two-worker LocalCluster at
+# 100,000 images, and 1,781 against 511 at 10,000. Its threads run torch and Zarr's decompression,
 # which release the GIL, while a LocalCluster pays for spawning workers that import torch and load
 # the model (about 10 s before the first block came back) and for moving the blocks between
 # processes. So `auto` starts no local cluster; a cluster is for more machines than this one.
@@ -108,9 +107,8 @@ class Execution:
         return {"executor": self.executor, "workers": self.workers, "reason": self.reason}
 
 
-def choose_executor(executor: str, n_images: int, n_blocks: int, workers: int | None, scheduler: str | None,
-                    cluster: str) -> Execution:
-    """Where ``n_images`` images in ``n_blocks`` blocks are predicted. ``auto``: on the cluster
+def choose_executor(executor: str, workers: int | None, scheduler: str | None, cluster: str) -> Execution:
+    """Where the blocks are predicted. ``auto``: on the cluster
     asked for by ``scheduler`` or ``cluster="slurm"``, else in the calling process on ``workers``
     threads (see the measurement above). ``in_process`` and ``cluster`` (a LocalCluster) force either."""
     if executor not in EXECUTORS:
@@ -237,7 +235,7 @@ def predict_to_zarr(
         print(f"note: left out {sum(source.left_out.values())} images of classes model {model.name} does not have ({left}); "
               "pass --all-classes to predict them too")
     rows = block_size(source, batch_size, block)
-    choose_executor(executor, source.n, -(-source.n // rows), workers, scheduler, cluster)  # refuses a bad choice before any file is written
+    choose_executor(executor, workers, scheduler, cluster)  # refuses a bad choice before any file is written
     info = source.describe()
     key = fingerprint(model, info, grid, source.n, rows, batch_size)
     n_blocks = -(-source.n // rows)
@@ -255,7 +253,7 @@ def predict_to_zarr(
     if done.any():
         print(f"{output.partial_path(final)}: {int(done.sum())} of {n_blocks} blocks already written; computing the other {len(todo)}")
     n_todo = sum(min((b + 1) * rows, source.n) - b * rows for b in todo)
-    execution = choose_executor(executor, n_todo, len(todo), workers, scheduler, cluster)
+    execution = choose_executor(executor, workers, scheduler, cluster)
     if todo:
         output.update_provenance(final, {"execution": execution.describe()})
         bar = tqdm(total=n_blocks, initial=n_blocks - len(todo), unit="block", desc=f"predict {model.name}", disable=not progress)
