@@ -8,6 +8,22 @@ import numpy as np
 
 from deeplense.tasks.base import VAL_LOSS, Column, EvalContext, Monitor, Predictions, Task, register_task
 
+# Bounds of the predicted log-variance of a gaussian_nll model, in units of the standardised target
+# (variance 1 over the training split). Above σ = 3 target stds a Gaussian is wider than the
+# marginal of the target and never better than answering the mean, so nothing is lost by the bound;
+# without it the log-variance can run away early in training, and the mean's gradient, which the
+# Gaussian NLL divides by σ², vanishes with it: the model stays at a huge σ and an arbitrary mean.
+LOG_VAR_MIN = -12.0
+LOG_VAR_MAX = 2.0 * float(np.log(3.0))
+
+
+def soft_bound(x, low: float, high: float):
+    """``x`` smoothly kept inside (low, high): ≈ x well inside, never flat, so a value pushed
+    against a bound still has a gradient back (a hard clamp has none)."""
+    import torch.nn.functional as F
+
+    return high - F.softplus(high - (low + F.softplus(x - low)))
+
 
 @register_task
 class Regression(Task):
@@ -48,6 +64,7 @@ class Regression(Task):
         loss: str = "mse",
         mean: list[float] | None = None,
         std: list[float] | None = None,
+        log_var_bound: str = "clamp12",
         **_: Any,
     ) -> None:
         super().__init__(classes, model_classes)
@@ -57,10 +74,15 @@ class Regression(Task):
         self.loss_name = loss
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
+        # "soft" (every new model): soft_bound(LOG_VAR_MIN, LOG_VAR_MAX). "clamp12": the hard clamp
+        # to [-12, 12] of deeplense ≤ 0.9.0, whose checkpoints' task state has no such entry.
+        if log_var_bound not in ("soft", "clamp12"):
+            raise ValueError(f"regression log_var_bound {log_var_bound!r} unknown; allowed: soft, clamp12")
+        self.log_var_bound = log_var_bound
 
     @classmethod
     def from_config(cls, cfg, classes):
-        return cls(classes, cfg.classes, target_names=cfg.targets, loss=cfg.loss_name)
+        return cls(classes, cfg.classes, target_names=cfg.targets, loss=cfg.loss_name, log_var_bound="soft")
 
     def state(self):
         return super().state() | {
@@ -68,7 +90,7 @@ class Regression(Task):
             "loss": self.loss_name,
             "mean": None if self.mean is None else self.mean.tolist(),
             "std": None if self.std is None else self.std.tolist(),
-        }
+        } | ({"log_var_bound": self.log_var_bound} if self.predicts_uncertainty else {})
 
     @property
     def predicts_uncertainty(self) -> bool:
@@ -114,7 +136,10 @@ class Regression(Task):
     def _split(self, outputs):
         t = len(self.target_names)
         if self.predicts_uncertainty:
-            return outputs[:, :t], outputs[:, t:].clamp(-12.0, 12.0)  # log-variance, kept finite
+            raw = outputs[:, t:]
+            if self.log_var_bound == "clamp12":
+                return outputs[:, :t], raw.clamp(-12.0, 12.0)
+            return outputs[:, :t], soft_bound(raw, LOG_VAR_MIN, LOG_VAR_MAX)  # log-variance
         return outputs, None
 
     def loss_from_outputs(self, outputs, targets):
