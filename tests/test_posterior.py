@@ -177,7 +177,7 @@ def test_inference_experiments_load_with_a_posterior_model_and_a_population(path
     assert any(m.task == "posterior" for m in cfg.models.values()) and cfg.populations
 
 
-@pytest.mark.parametrize("name", ["axion", "wdm"])
+@pytest.mark.parametrize("name", ["axion", "axion_hst", "wdm"])
 def test_cluster_size_differs_from_the_cpu_size_only_in_size(name):
     """The same recipe (every class setting but the image count), models (but the embedding
     network's size and the training length) and population parameter."""
