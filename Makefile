@@ -70,7 +70,8 @@ test: $(STAMP) $(AUTOLENS_STAMP)
 	if [ -n "$$packages" ]; then export DEBIAN_FRONTEND=noninteractive; set -x; apt-get update && apt-get install -y $$packages; fi
 	@# The documentation site builds without a warning: a broken link or API reference fails here.
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(abspath $(VENV))/.site
-	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	@# --durations: the slowest tests, to keep the suite's time in view.
+	DEEPLENSE_REQUIRE_AUTOLENS=1 DEEPLENSE_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --durations=30
 	@# The tests that compare torch results bit for bit, once more on other CPU kernels (ATen's
 	@# generic ones, as on another CPU kind) and one OpenMP thread by default: a comparison that
 	@# holds only by the luck of this CPU's kernels, or an unpinned thread count, fails here.

@@ -19,6 +19,9 @@ from deeplense.tasks import TASKS, task_names
 from deeplense.atomic import atomic_path
 from deeplense.storage.provenance import MetricsFile
 
+# Six significant digits in the CSV: a table quoted from it rounds the value once, as metrics.json
+# holds it (four decimals rounded 0.84049 to 0.8405, which then showed as 0.841).
+LEADERBOARD_FLOAT_FORMAT = "%.6g"
 ID_COLUMNS = ("model", "search", "family", "architecture", "task", "train_dataset", "eval_dataset", "preset")
 
 
@@ -148,7 +151,7 @@ def write_leaderboard(
     published = published_table()
     matching = published_table(table) if not table.empty else published.iloc[:0]
     with atomic_path(csv_out) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
+        table.to_csv(tmp, index=False, float_format=LEADERBOARD_FLOAT_FORMAT)
     if published_csv is not None:
         with atomic_path(published_csv) as tmp:
             published.to_csv(tmp, index=False)

@@ -81,7 +81,7 @@ def write_record(config_path: str | Path, seed: int, files: dict[str, Path], tra
     """Copy a finished run's metrics ``files`` (record-relative name → file, as
     deeplense.workflow.records lists them for a config) into ``output`` and describe the run in
     ``record.json``. The folder is replaced in one rename: a failed write leaves the previous record whole."""
-    from deeplense.report.leaderboard import leaderboard
+    from deeplense.report.leaderboard import LEADERBOARD_FLOAT_FORMAT, leaderboard
 
     config_path, results, output = Path(config_path), Path(results), Path(output)
     missing = [str(path) for path in files.values() if not path.is_file()]
@@ -110,7 +110,7 @@ def write_record(config_path: str | Path, seed: int, files: dict[str, Path], tra
         evaluations = [k for k in files if not k.startswith("populations/")]
         repeats = [tmp / k for k in evaluations if is_repeat(k)]
         table = leaderboard([tmp / k for k in evaluations if not is_repeat(k)], seed_metrics=repeats)
-        table.to_csv(tmp / "leaderboard.csv", index=False, float_format="%.4f")
+        table.to_csv(tmp / "leaderboard.csv", index=False, float_format=LEADERBOARD_FLOAT_FORMAT)
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return output
 
