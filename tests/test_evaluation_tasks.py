@@ -16,7 +16,6 @@ from deeplense.evaluation.evaluate import EvalOutputs, evaluate_model
 from deeplense.evaluation.predict import predict
 from deeplense.storage.dataset_store import open_dataset
 from deeplense.tasks import Anomaly, EvalContext, Predictions, Regression
-from deeplense.tasks.regression import LOG_VAR_MAX
 from deeplense.training.trainer import TrainOutputs, train_model
 from tests.figures import axis_labels, legend_entries, saved_figures  # noqa: F401 (a fixture)
 
@@ -113,36 +112,35 @@ def test_cross_dataset_evaluation_on_another_instrument(small_cfg, small_store, 
     assert not np.allclose(p_home, p_away)
 
 
-def _fit_gaussian_from_runaway_variance(task: Regression, raw_start: float, steps: int = 300) -> tuple[float, float]:
-    """Fit free (mean, log-variance) outputs to standardised targets with the task's Gaussian NLL,
-    starting where a run-away log-variance leaves a network: the raw log-variance output past the
-    bound, the mean 5 target stds off."""
+def _fit_gaussian_from_runaway_variance(task: Regression, steps: int = 300) -> tuple[float, float]:
+    """Fit free (mean, raw variance) outputs to standardised targets with the task's Gaussian NLL,
+    starting where a bad early step can leave a network: the raw variance output at 30, the mean
+    5 target stds off."""
     targets = torch.linspace(-1.5, 1.5, 64)[:, None]
     mean = torch.full((64, 1), 5.0, requires_grad=True)
-    raw_log_var = torch.full((64, 1), raw_start, requires_grad=True)
-    opt = torch.optim.Adam([mean, raw_log_var], lr=0.1)
+    raw = torch.full((64, 1), 30.0, requires_grad=True)
+    opt = torch.optim.Adam([mean, raw], lr=0.1)
     for _ in range(steps):
         opt.zero_grad()
-        task.loss_from_outputs(torch.cat([mean, raw_log_var], dim=1), targets).backward()
+        task.loss_from_outputs(torch.cat([mean, raw], dim=1), targets).backward()
         opt.step()
-    sigma = task.predictions_from_outputs(torch.cat([mean, raw_log_var], dim=1))["y_sigma"]
+    sigma = task.predictions_from_outputs(torch.cat([mean, raw], dim=1))["y_sigma"]
     return float((mean.detach() - targets).abs().mean()), float(np.median(sigma))
 
 
 def test_gaussian_nll_recovers_from_a_runaway_variance():
-    """The bounded log-variance keeps the mean's gradient alive (σ ≤ 3 target stds) and, pushed 2
-    past its bound, still has a gradient back: the mean is learnt and σ comes down. The hard clamp
-    of deeplense ≤ 0.9.0 (kept for its checkpoints), pushed 2 past its bound, has no gradient back:
-    σ stays at e⁶ ≈ 403 target stds, the collapse a gaussian_nll regressor showed on an
-    uninformative dataset (Adam still moves the free mean here; in a network that shares its
-    features, a mean whose gradient is divided by σ² ≈ 1.6 × 10⁵ is left where it was)."""
-    soft = Regression(["a"], target_names=["x"], loss="gaussian_nll", mean=[0.0], std=[1.0], log_var_bound="soft")
-    mae, sigma = _fit_gaussian_from_runaway_variance(soft, raw_start=LOG_VAR_MAX + 2.0)
+    """A softplus variance has a gradient however large the output: the mean is learnt and σ comes
+    back down. The log-variance clamped to [-12, 12] of deeplense ≤ 0.9.0 (kept to read its
+    checkpoints) has none past the clamp: σ stays at e⁶ ≈ 403 target stds, the collapse a
+    gaussian_nll regressor showed on an uninformative dataset (Adam still moves the free mean here;
+    in a network whose features are shared, a mean gradient divided by σ² ≈ 1.6 × 10⁵ is lost)."""
+    new = Regression(["a"], target_names=["x"], loss="gaussian_nll", mean=[0.0], std=[1.0], variance="softplus")
+    mae, sigma = _fit_gaussian_from_runaway_variance(new)
     assert mae < 0.05 and sigma < 0.2
     legacy = Regression(["a"], target_names=["x"], loss="gaussian_nll", mean=[0.0], std=[1.0])
-    assert legacy.log_var_bound == "clamp12"  # a checkpoint's state without the entry
-    _, sigma_legacy = _fit_gaussian_from_runaway_variance(legacy, raw_start=14.0)
+    assert legacy.variance == "clamp12"  # a checkpoint's state without the entry
+    _, sigma_legacy = _fit_gaussian_from_runaway_variance(legacy)
     assert sigma_legacy > 400
-    assert soft.state()["log_var_bound"] == "soft"
-    with pytest.raises(ValueError, match="log_var_bound 'hard' unknown; allowed: soft, clamp12"):
-        Regression(["a"], target_names=["x"], loss="gaussian_nll", log_var_bound="hard")
+    assert new.state()["variance"] == "softplus"
+    with pytest.raises(ValueError, match="variance 'exp' unknown; allowed: softplus, clamp12"):
+        Regression(["a"], target_names=["x"], loss="gaussian_nll", variance="exp")

@@ -8,21 +8,20 @@ import numpy as np
 
 from deeplense.tasks.base import VAL_LOSS, Column, EvalContext, Monitor, Predictions, Task, register_task
 
-# Bounds of the predicted log-variance of a gaussian_nll model, in units of the standardised target
-# (variance 1 over the training split). Above σ = 3 target stds a Gaussian is wider than the
-# marginal of the target and never better than answering the mean, so nothing is lost by the bound;
-# without it the log-variance can run away early in training, and the mean's gradient, which the
-# Gaussian NLL divides by σ², vanishes with it: the model stays at a huge σ and an arbitrary mean.
-LOG_VAR_MIN = -12.0
-LOG_VAR_MAX = 2.0 * float(np.log(3.0))
+# The variance of a gaussian_nll model, in units of the standardised target, is softplus of the
+# network's output (plus a floor), as in deep ensembles (Lakshminarayanan et al. 2017). Its
+# gradient never vanishes: an output that ran away early in training comes back, and the mean's
+# gradient, which the Gaussian NLL divides by σ², shrinks only as 1/output. A hard clamp of the
+# log-variance (deeplense ≤ 0.9.0) has no gradient past its bound, so one bad early step left a
+# model at a huge σ with an arbitrary mean.
+VARIANCE_FLOOR = 1e-6
 
 
-def soft_bound(x, low: float, high: float):
-    """``x`` smoothly kept inside (low, high): ≈ x well inside, never flat, so a value pushed
-    against a bound still has a gradient back (a hard clamp has none)."""
+def log_variance(raw):
+    """log σ² from the network's raw output: log(softplus(raw) + VARIANCE_FLOOR)."""
     import torch.nn.functional as F
 
-    return high - F.softplus(high - (low + F.softplus(x - low)))
+    return (F.softplus(raw) + VARIANCE_FLOOR).log()
 
 
 @register_task
@@ -64,7 +63,7 @@ class Regression(Task):
         loss: str = "mse",
         mean: list[float] | None = None,
         std: list[float] | None = None,
-        log_var_bound: str = "clamp12",
+        variance: str = "clamp12",
         **_: Any,
     ) -> None:
         super().__init__(classes, model_classes)
@@ -74,15 +73,16 @@ class Regression(Task):
         self.loss_name = loss
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
-        # "soft" (every new model): soft_bound(LOG_VAR_MIN, LOG_VAR_MAX). "clamp12": the hard clamp
-        # to [-12, 12] of deeplense ≤ 0.9.0, whose checkpoints' task state has no such entry.
-        if log_var_bound not in ("soft", "clamp12"):
-            raise ValueError(f"regression log_var_bound {log_var_bound!r} unknown; allowed: soft, clamp12")
-        self.log_var_bound = log_var_bound
+        # How the raw output becomes a variance (gaussian_nll): "softplus" (every new model, see
+        # log_variance) or "clamp12", the raw output a log-variance clamped to [-12, 12], as
+        # deeplense ≤ 0.9.0 trained it; their checkpoints' task state has no such entry.
+        if variance not in ("softplus", "clamp12"):
+            raise ValueError(f"regression variance {variance!r} unknown; allowed: softplus, clamp12")
+        self.variance = variance
 
     @classmethod
     def from_config(cls, cfg, classes):
-        return cls(classes, cfg.classes, target_names=cfg.targets, loss=cfg.loss_name, log_var_bound="soft")
+        return cls(classes, cfg.classes, target_names=cfg.targets, loss=cfg.loss_name, variance="softplus")
 
     def state(self):
         return super().state() | {
@@ -90,7 +90,7 @@ class Regression(Task):
             "loss": self.loss_name,
             "mean": None if self.mean is None else self.mean.tolist(),
             "std": None if self.std is None else self.std.tolist(),
-        } | ({"log_var_bound": self.log_var_bound} if self.predicts_uncertainty else {})
+        } | ({"variance": self.variance} if self.predicts_uncertainty else {})
 
     @property
     def predicts_uncertainty(self) -> bool:
@@ -137,9 +137,7 @@ class Regression(Task):
         t = len(self.target_names)
         if self.predicts_uncertainty:
             raw = outputs[:, t:]
-            if self.log_var_bound == "clamp12":
-                return outputs[:, :t], raw.clamp(-12.0, 12.0)
-            return outputs[:, :t], soft_bound(raw, LOG_VAR_MIN, LOG_VAR_MAX)  # log-variance
+            return outputs[:, :t], raw.clamp(-12.0, 12.0) if self.variance == "clamp12" else log_variance(raw)
         return outputs, None
 
     def loss_from_outputs(self, outputs, targets):
