@@ -119,3 +119,32 @@ def test_the_inference_page_reads_its_figures_from_the_axion_record():
     }
     assert not [f for f in figures if f not in " ".join(text.split())], "figures not as recorded"
     assert posterior["targets"]["log10_m_axion"]["calibration"]["coverage_worst_level"] == 0.85
+
+
+def test_the_inference_page_reads_its_figures_from_the_noise_free_axion_record():
+    """The prose beside the quoted noise-free axion tables states figures of the same record."""
+    text = " ".join((ROOT / "docs/inference.md").read_text().split())
+    metrics = read_record(ROOT / "reproductions/axion_hst_cpu")["metrics"]
+    posterior = metrics["models/axion_posterior/metrics.json"]
+    gaussian = metrics["models/axion_gaussian/metrics.json"]
+    stack = metrics["populations/axion_stack/metrics.json"]["by_lenses"]["100"]
+    cal = posterior["targets"]["log10_m_axion"]["calibration"]
+    gcal = gaussian["targets"]["log10_m_axion"]["calibration"]
+    figures = {
+        f"MAE is {posterior['mae']:.3f} dex against the constant predictor's {posterior['baseline_mae']:.3f}",
+        f"on average {posterior['width_over_prior']:.2f} of the prior's width",
+        f"reaches MAE {gaussian['mae']:.3f} dex",
+        f"at the {cal['coverage_worst_level']:.0%} level its intervals hold the truth {cal['coverage'][cal['levels'].index(cal['coverage_worst_level'])]:.1%}",
+        f"(max coverage error {posterior['coverage_max_error']:.3f}; TARP",
+        f"passes with ATC {posterior['tarp_atc']:.3f}",
+        f"p = {posterior['sbc_ks_p_min'] / 1e-10:.1f} × 10⁻¹⁰",
+        f"off by {gaussian['coverage_max_error']:.3f} at most, too narrow at 68% ({gcal['coverage_1sigma']:.1%})",
+        f"p = {gaussian['sbc_ks_p_min'] / 1e-4:.1f} × 10⁻⁴",
+        f"`checkpoint_epoch` {posterior['checkpoint_epoch']}",
+        f"hold it for {stack['coverage_68']:.2f} (68%) and {stack['coverage_95']:.2f} (95%)",
+        f"mean width of {stack['mean_std']:.3f} dex",
+    }
+    assert not [f for f in figures if f not in text], [f for f in figures if f not in text]
+    assert posterior["checkpoint_epoch"] == gaussian["checkpoint_epoch"] == 19  # "still improving" at the last of 20 epochs
+    assert gcal["coverage_2sigma"] > 0.954  # "too wide at 95%"
+    assert posterior["tarp_ks_p"] > 0.05 and posterior["mae"] > gaussian["mae"]  # "TARP passes"; "not better"
