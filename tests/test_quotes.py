@@ -148,3 +148,26 @@ def test_the_inference_page_reads_its_figures_from_the_noise_free_axion_record()
     assert posterior["checkpoint_epoch"] == gaussian["checkpoint_epoch"] == 19  # "still improving" at the last of 20 epochs
     assert gcal["coverage_2sigma"] > 0.954  # "too wide at 95%"
     assert posterior["tarp_ks_p"] > 0.05 and posterior["mae"] > gaussian["mae"]  # "TARP passes"; "not better"
+
+
+def test_the_inference_page_reads_its_figures_from_the_wdm_record():
+    """The prose beside the quoted WDM tables states figures of the same record."""
+    text = " ".join((ROOT / "docs/inference.md").read_text().split())
+    metrics = read_record(ROOT / "reproductions/wdm_cpu")["metrics"]
+    alone = metrics["models/wdm_posterior/metrics.json"]
+    joint = metrics["models/wdm_joint/metrics.json"]
+    stack = metrics["populations/wdm_stack/metrics.json"]["by_lenses"]["50"]
+    joint_mc = joint["targets"]["log_mc"]
+    figures = {
+        f"(MAE {alone['mae']:.3f} against {alone['baseline_mae']:.3f})",
+        f"as wide as the prior ({alone['width_over_prior']:.2f})",
+        f"(max coverage error {alone['coverage_max_error']:.3f}, just above the 0.03",
+        f"SBC's KS p = {alone['sbc_ks_p_min']:.2f}",
+        f"`log_mc` MAE {joint_mc['mae']:.3f} against {joint_mc['baseline']['mae']:.3f}",
+        f"for {joint_mc['calibration']['coverage_1sigma']:.1%} of the lenses",
+        f"(max coverage error {joint['coverage_max_error']:.3f} over both targets)",
+        f"then {stack['coverage_68']:.0f} of the 20 populations inside their 68% interval ({stack['coverage_95']:.2f} inside 95%)",
+        f"mean width of {stack['mean_std']:.3f} in `log_mc`",
+    }
+    assert not [f for f in figures if f not in text], [f for f in figures if f not in text]
+    assert alone["tarp_ks_p"] > 0.05 and alone["sbc_ks_p_min"] > 0.05 and joint["sbc_ks_p_min"] < 0.05
