@@ -121,10 +121,18 @@ def test_the_inference_page_reads_its_figures_from_the_axion_record():
     assert posterior["targets"]["log10_m_axion"]["calibration"]["coverage_worst_level"] == 0.85
 
 
+def _inference_page_and_record(record: str) -> tuple[str, dict]:
+    """docs/inference.md with its whitespace folded, and the metrics of ``reproductions/<record>``."""
+    return " ".join((ROOT / "docs/inference.md").read_text().split()), read_record(ROOT / "reproductions" / record)["metrics"]
+
+
+def _missing(figures: set[str], text: str) -> list[str]:
+    return [f for f in figures if f not in text]
+
+
 def test_the_inference_page_reads_its_figures_from_the_noise_free_axion_record():
     """The prose beside the quoted noise-free axion tables states figures of the same record."""
-    text = " ".join((ROOT / "docs/inference.md").read_text().split())
-    metrics = read_record(ROOT / "reproductions/axion_hst_cpu")["metrics"]
+    text, metrics = _inference_page_and_record("axion_hst_cpu")
     posterior = metrics["models/axion_posterior/metrics.json"]
     gaussian = metrics["models/axion_gaussian/metrics.json"]
     stack = metrics["populations/axion_stack/metrics.json"]["by_lenses"]["100"]
@@ -144,7 +152,7 @@ def test_the_inference_page_reads_its_figures_from_the_noise_free_axion_record()
         f"hold it for {stack['coverage_68']:.2f} (68%) and {stack['coverage_95']:.2f} (95%)",
         f"mean width of {stack['mean_std']:.3f} dex",
     }
-    assert not [f for f in figures if f not in text], [f for f in figures if f not in text]
+    assert not _missing(figures, text), _missing(figures, text)
     assert posterior["checkpoint_epoch"] == gaussian["checkpoint_epoch"] == 19  # "still improving" at the last of 20 epochs
     assert gcal["coverage_2sigma"] > 0.954  # "too wide at 95%"
     assert posterior["tarp_ks_p"] > 0.05 and posterior["mae"] > gaussian["mae"]  # "TARP passes"; "not better"
@@ -152,8 +160,7 @@ def test_the_inference_page_reads_its_figures_from_the_noise_free_axion_record()
 
 def test_the_inference_page_reads_its_figures_from_the_wdm_record():
     """The prose beside the quoted WDM tables states figures of the same record."""
-    text = " ".join((ROOT / "docs/inference.md").read_text().split())
-    metrics = read_record(ROOT / "reproductions/wdm_cpu")["metrics"]
+    text, metrics = _inference_page_and_record("wdm_cpu")
     alone = metrics["models/wdm_posterior/metrics.json"]
     joint = metrics["models/wdm_joint/metrics.json"]
     stack = metrics["populations/wdm_stack/metrics.json"]["by_lenses"]["50"]
@@ -169,5 +176,5 @@ def test_the_inference_page_reads_its_figures_from_the_wdm_record():
         f"then {stack['coverage_68']:.0f} of the 20 populations inside their 68% interval ({stack['coverage_95']:.2f} inside 95%)",
         f"mean width of {stack['mean_std']:.3f} in `log_mc`",
     }
-    assert not [f for f in figures if f not in text], [f for f in figures if f not in text]
+    assert not _missing(figures, text), _missing(figures, text)
     assert alone["tarp_ks_p"] > 0.05 and alone["sbc_ks_p_min"] > 0.05 and joint["sbc_ks_p_min"] < 0.05
